@@ -1,0 +1,37 @@
+//! Compiles `proto/order.proto` with prost and adds the protobuf JSON mapping
+//! (pbjson) so commands can arrive as JSON and events can be printed as JSON.
+//!
+//! `protoc` is taken from `$PROTOC` when set, otherwise from
+//! `protoc-bin-vendored`, so a fresh machine builds without a system protoc.
+
+use std::{env, error::Error, path::PathBuf};
+
+fn main() -> Result<(), Box<dyn Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-env-changed=PROTOC");
+
+    let protoc = match env::var_os("PROTOC") {
+        Some(path) => PathBuf::from(path),
+        None => protoc_bin_vendored::protoc_bin_path()?,
+    };
+    let well_known = protoc_bin_vendored::include_path()?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    let descriptor_path = out_dir.join("order_descriptor.bin");
+
+    let mut config = prost_build::Config::new();
+    config
+        .protoc_executable(protoc)
+        .file_descriptor_set_path(&descriptor_path)
+        .compile_well_known_types()
+        .extern_path(".google.protobuf", "::pbjson_types")
+        .compile_protos(
+            &["proto/order.proto"],
+            &[PathBuf::from("proto"), well_known],
+        )?;
+
+    let descriptors = std::fs::read(descriptor_path)?;
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptors)?
+        .build(&[".orders.v1"])?;
+    Ok(())
+}

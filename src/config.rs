@@ -1,0 +1,172 @@
+//! Typed settings, read from flags or environment variables through clap, so
+//! `--help` documents every variable. Nothing else in the crate reads the
+//! environment.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "order-service",
+    version,
+    about = "Event-driven order service: order commands from Kafka, applied to PostgreSQL, order events out"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+
+    /// Log output: human-readable, or one JSON object per line.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Consume order commands, apply them and publish order events (default).
+    Serve(ServeSettings),
+    /// Apply the embedded database migrations and exit.
+    Migrate(DatabaseSettings),
+    /// Publish one order command per JSON object (protobuf JSON mapping).
+    Send(SendArgs),
+    /// Print order events as JSON lines.
+    Tail(TailArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// PostgreSQL connection URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/order_service"
+    )]
+    pub database_url: String,
+
+    /// Connections in the pool (and database calls in flight at once).
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 8)]
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KafkaSettings {
+    /// Kafka bootstrap servers, comma-separated host:port.
+    #[arg(
+        long,
+        env = "KAFKA_BOOTSTRAP_SERVERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub bootstrap_servers: String,
+
+    /// Topic the order commands arrive on (key = order_id).
+    #[arg(long, env = "KAFKA_COMMANDS_TOPIC", default_value = "order-commands")]
+    pub commands_topic: String,
+
+    /// Topic the order events are published to (key = order_id).
+    #[arg(long, env = "KAFKA_EVENTS_TOPIC", default_value = "order-events")]
+    pub events_topic: String,
+
+    /// Topic for commands that cannot be decoded (original key and bytes kept).
+    #[arg(long, env = "KAFKA_DLQ_TOPIC", default_value = "order-commands-dlq")]
+    pub dlq_topic: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeSettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+
+    /// Consumer group of the service's instances.
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "order-service")]
+    pub group_id: String,
+
+    /// Create the three topics at start when they are missing.
+    #[arg(long, env = "KAFKA_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub create_topics: bool,
+
+    /// Partitions of topics created at start; the instances of one group
+    /// share the command topic's partitions.
+    #[arg(long, env = "KAFKA_TOPIC_PARTITIONS", default_value_t = 6)]
+    pub topic_partitions: i32,
+
+    /// Most commands applied in one database transaction. 1 gives one
+    /// transaction per command.
+    #[arg(long, env = "BATCH_SIZE", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub batch_size: u32,
+
+    /// How long a batch waits for more commands once it has one, in ms.
+    #[arg(long, env = "BATCH_LINGER_MS", default_value_t = 5)]
+    pub batch_linger_ms: u64,
+
+    /// Most outbox rows the relay publishes per round.
+    #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
+    pub relay_batch_size: u32,
+
+    /// How often the relay looks for unpublished events when nothing told it
+    /// to, in ms (events written by other instances, rows left by a crash).
+    #[arg(long, env = "RELAY_POLL_MS", default_value_t = 200)]
+    pub relay_poll_ms: u64,
+}
+
+impl ServeSettings {
+    pub fn batch_linger(&self) -> Duration {
+        Duration::from_millis(self.batch_linger_ms)
+    }
+
+    pub fn relay_poll(&self) -> Duration {
+        Duration::from_millis(self.relay_poll_ms)
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+
+    /// OrderCommand objects in the protobuf JSON mapping, e.g.
+    /// '{"orderId":"…","createOrder":{"userId":"u1","shippingAddress":"…","currency":"EUR"}}'.
+    /// A missing commandId is generated; so is orderId for createOrder.
+    /// With no argument, or "-", one object per line is read from stdin.
+    pub json: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+
+    /// Start at the oldest retained event instead of the newest.
+    #[arg(long)]
+    pub from_beginning: bool,
+
+    /// Only events of this order.
+    #[arg(long)]
+    pub order_id: Option<String>,
+
+    /// Stop after this many events have been printed.
+    #[arg(long)]
+    pub max_events: Option<u64>,
+}
+
+/// `serve`'s settings from the environment and defaults alone, for when no
+/// verb is given.
+#[derive(Debug, Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    settings: ServeSettings,
+}
+
+impl ServeSettings {
+    pub fn from_env() -> Self {
+        ServeOnly::parse_from(["order-service"]).settings
+    }
+}

@@ -1,0 +1,264 @@
+//! `OrderCommandConsumer`: reads `order-commands` in the consumer group,
+//! hands batches to the processor, dead-letters what cannot be decoded, and
+//! stores offsets only once a batch is durable.
+//!
+//! Guarantee: at-least-once delivery into the processor, which makes it
+//! exactly-once in effect (`processed_commands`). An offset is stored
+//! (`enable.auto.offset.store=false`) only after the transaction holding its
+//! command committed, or after its dead-letter record was acknowledged;
+//! stored offsets are committed by librdkafka's auto-commit and once more,
+//! synchronously, on shutdown. A crash replays at most the batches since the
+//! last commit, and the replay changes nothing.
+//!
+//! Limit: a batch covers all assigned partitions and is processed before the
+//! next is fetched; a partition revoked mid-batch is finished anyway (its
+//! new owner replays it harmlessly).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{ClientContext, TopicPartitionList};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::decode_command;
+use crate::config::ServeSettings;
+use crate::domain::Command;
+use crate::kafka;
+use crate::processor::CommandProcessor;
+use crate::producers::{DeadLetter, DeadLetterProducer};
+use crate::shutdown::Shutdown;
+
+/// Backoff between retries of a batch whose database or DLQ write failed.
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+pub struct OrderCommandConsumer {
+    consumer: StreamConsumer<CommandConsumerContext>,
+    processor: CommandProcessor,
+    dlq: DeadLetterProducer,
+    /// Woken after each committed batch so the relay publishes at once.
+    relay_wakeup: Arc<Notify>,
+    batch_size: usize,
+    linger: Duration,
+}
+
+/// Where a record sits, to store its offset once it is handled.
+#[derive(Debug, Clone)]
+struct Position {
+    topic: String,
+    partition: i32,
+    offset: i64,
+}
+
+#[derive(Default)]
+struct Batch {
+    positions: Vec<Position>,
+    commands: Vec<Command>,
+    dead_letters: Vec<DeadLetter>,
+}
+
+impl OrderCommandConsumer {
+    pub fn new(
+        settings: &ServeSettings,
+        processor: CommandProcessor,
+        dlq: DeadLetterProducer,
+        relay_wakeup: Arc<Notify>,
+    ) -> KafkaResult<Self> {
+        let consumer: StreamConsumer<CommandConsumerContext> =
+            kafka::client_config(&settings.kafka.bootstrap_servers)
+                .set("group.id", &settings.group_id)
+                .set("enable.auto.commit", "true")
+                .set("auto.commit.interval.ms", "1000")
+                .set("enable.auto.offset.store", "false")
+                .set("auto.offset.reset", "earliest")
+                .set("enable.partition.eof", "false")
+                .create_with_context(CommandConsumerContext)?;
+        consumer.subscribe(&[&settings.kafka.commands_topic])?;
+        Ok(Self {
+            consumer,
+            processor,
+            dlq,
+            relay_wakeup,
+            batch_size: settings.batch_size as usize,
+            linger: settings.batch_linger(),
+        })
+    }
+
+    /// Runs until `shutdown` fires: the batch in hand is finished, stored
+    /// offsets are committed, then it returns.
+    pub async fn run(self, mut shutdown: Shutdown) {
+        tracing::info!("order-command consumer started");
+        loop {
+            let batch = tokio::select! {
+                _ = shutdown.recv() => break,
+                batch = self.next_batch() => batch,
+            };
+            let size = batch.positions.len();
+            let span = tracing::info_span!("batch", size);
+            if !self.handle(batch, &mut shutdown).instrument(span).await {
+                break;
+            }
+        }
+        match self.consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(())
+            | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => tracing::warn!(error = %e, "final offset commit failed"),
+        }
+        tracing::info!("order-command consumer stopped");
+    }
+
+    /// Waits for one record, then takes what else arrives within the linger
+    /// time, up to the batch size.
+    async fn next_batch(&self) -> Batch {
+        let mut batch = Batch::default();
+        let first = loop {
+            match self.consumer.recv().await {
+                Ok(message) => break message,
+                Err(e) => {
+                    tracing::warn!(error = %e, "kafka consumer error");
+                    tokio::time::sleep(RETRY_MIN).await;
+                }
+            }
+        };
+        self.add(&mut batch, &first);
+        let deadline = Instant::now() + self.linger;
+        while batch.positions.len() < self.batch_size {
+            match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+                Ok(Ok(message)) => self.add(&mut batch, &message),
+                Ok(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
+                Err(_) => break,
+            }
+        }
+        batch
+    }
+
+    fn add(&self, batch: &mut Batch, message: &BorrowedMessage<'_>) {
+        let span = tracing::debug_span!(
+            "message",
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            command_id = tracing::field::Empty,
+            order_id = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let content_type = message.headers().and_then(|headers| {
+            headers
+                .iter()
+                .find(|h| h.key.eq_ignore_ascii_case("content-type"))
+                .and_then(|h| h.value)
+        });
+        match decode_command(message.payload(), content_type) {
+            Ok(command) => {
+                span.record("command_id", tracing::field::display(command.command_id));
+                span.record("order_id", tracing::field::display(command.order_id));
+                tracing::debug!(kind = command.body.kind(), "command received");
+                batch.commands.push(command);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "undecodable command, dead-lettering it");
+                batch
+                    .dead_letters
+                    .push(DeadLetter::from_message(message, error.to_string()));
+            }
+        }
+        batch.positions.push(Position {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+        });
+    }
+
+    /// Makes the batch durable, retrying with backoff, then stores its
+    /// offsets. Returns false when shutdown interrupted the retries (nothing
+    /// stored: the records will be delivered again).
+    async fn handle(&self, batch: Batch, shutdown: &mut Shutdown) -> bool {
+        let mut backoff = RETRY_MIN;
+        let mut dead_lettered = batch.dead_letters.is_empty();
+        loop {
+            if !dead_lettered {
+                match self.dlq.send_all(&batch.dead_letters).await {
+                    Ok(()) => dead_lettered = true,
+                    Err(e) => tracing::error!(error = %e, "dead-letter publish failed, will retry"),
+                }
+            }
+            if dead_lettered {
+                let started = Instant::now();
+                match self.processor.apply_batch(batch.commands.clone()).await {
+                    Ok(outcome) => {
+                        tracing::debug!(
+                            applied = outcome.applied,
+                            rejected = outcome.rejected,
+                            duplicates = outcome.duplicates,
+                            dead_lettered = batch.dead_letters.len(),
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "batch committed"
+                        );
+                        self.relay_wakeup.notify_one();
+                        self.store_offsets(&batch.positions);
+                        return true;
+                    }
+                    Err(e) => tracing::error!(error = %e, "applying the batch failed, will retry"),
+                }
+            }
+            tokio::select! {
+                _ = shutdown.recv() => return false,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(RETRY_MAX);
+        }
+    }
+
+    fn store_offsets(&self, positions: &[Position]) {
+        let mut last: HashMap<(&str, i32), i64> = HashMap::new();
+        for p in positions {
+            let entry = last.entry((&p.topic, p.partition)).or_insert(p.offset);
+            *entry = (*entry).max(p.offset);
+        }
+        for ((topic, partition), offset) in last {
+            // `store_offset` stores offset + 1: the next record to read.
+            if let Err(e) = self.consumer.store_offset(topic, partition, offset) {
+                // The partition was revoked meanwhile; its new owner replays
+                // from the last commit and finds the commands processed.
+                tracing::info!(topic, partition, offset, error = %e, "offset not stored");
+            }
+        }
+    }
+}
+
+/// Logs rebalances.
+pub struct CommandConsumerContext;
+
+impl ClientContext for CommandConsumerContext {}
+
+impl ConsumerContext for CommandConsumerContext {
+    fn post_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                tracing::info!(partitions = %describe(tpl), "partitions assigned")
+            }
+            Rebalance::Revoke(tpl) => {
+                tracing::info!(partitions = %describe(tpl), "partitions revoked")
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+        }
+    }
+}
+
+fn describe(tpl: &TopicPartitionList) -> String {
+    tpl.elements()
+        .iter()
+        .map(|e| format!("{}/{}", e.topic(), e.partition()))
+        .collect::<Vec<_>>()
+        .join(",")
+}

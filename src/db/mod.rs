@@ -1,0 +1,114 @@
+//! PostgreSQL through diesel: the pool, the one way to run a query from async
+//! code ([`Database::run`]), the embedded migrations, and the models.
+//!
+//! Diesel is blocking. Every query runs on tokio's blocking pool, gated by a
+//! semaphore the size of the connection pool, so async callers wait for a
+//! connection without tying up runtime threads.
+
+pub mod models;
+pub mod schema;
+
+use std::{sync::Arc, time::Duration};
+
+use diesel::{
+    PgConnection, RunQueryDsl,
+    r2d2::{ConnectionManager, Pool, PoolError},
+    sql_types::BigInt,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tokio::sync::Semaphore;
+
+use crate::config::DatabaseSettings;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Arbitrary key of the advisory lock that serialises migrations when several
+/// instances start at once.
+const MIGRATION_LOCK: i64 = 0x6f72_6465_725f_6d67;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection: {0}")]
+    Pool(#[from] PoolError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+/// A cloneable handle on the connection pool.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager<PgConnection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Database {
+    /// Builds the pool without connecting: the first query finds out whether
+    /// the database is there, and callers retry.
+    pub fn new(settings: &DatabaseSettings) -> Self {
+        let manager = ConnectionManager::<PgConnection>::new(settings.database_url.clone());
+        let pool = Pool::builder()
+            .max_size(settings.pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(false)
+            .build_unchecked(manager);
+        Self {
+            pool,
+            permits: Arc::new(Semaphore::new(settings.pool_size as usize)),
+        }
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool. The current
+    /// tracing span is carried over; a panic in `f` is re-raised here.
+    pub async fn run<F, T, E>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<PoolError> + Send + 'static,
+    {
+        // The semaphore is never closed.
+        let _permit = self.permits.acquire().await.ok();
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| {
+                let mut conn = pool.get()?;
+                f(&mut conn)
+            })
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("database task cancelled: {e}"),
+        }
+    }
+
+    /// Applies the pending embedded migrations, one instance at a time.
+    pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
+        self.run(|conn| {
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK)
+                .execute(conn)?;
+            let applied = conn
+                .run_pending_migrations(MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect())
+                .map_err(|e| DbError::Migration(e.to_string()));
+            diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK)
+                .execute(conn)?;
+            applied
+        })
+        .await
+    }
+
+    /// `SELECT 1`: whether the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,16 @@
+//! One module per table: a read struct, an insert struct, and the queries the
+//! service runs against that table.
+
+pub mod order;
+pub mod order_item;
+pub mod outbox;
+pub mod payment;
+pub mod processed_command;
+pub mod status_history;
+
+pub use order::{NewOrder, Order, OrderUpdate};
+pub use order_item::{NewOrderItem, OrderItem};
+pub use outbox::{NewOutboxMessage, OutboxMessage};
+pub use payment::{NewPayment, Payment};
+pub use processed_command::NewProcessedCommand;
+pub use status_history::{NewStatusChange, StatusChange};

@@ -1,0 +1,56 @@
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::order_items;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = order_items, check_for_backend(diesel::pg::Pg))]
+pub struct OrderItem {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub product_id: String,
+    pub quantity: i32,
+    pub price_per_unit: i64,
+    pub total_price: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = order_items, check_for_backend(diesel::pg::Pg))]
+pub struct NewOrderItem {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub product_id: String,
+    pub quantity: i32,
+    pub price_per_unit: i64,
+    pub total_price: i64,
+}
+
+impl OrderItem {
+    pub fn for_order(conn: &mut PgConnection, order_id: Uuid) -> QueryResult<Vec<OrderItem>> {
+        order_items::table
+            .filter(order_items::order_id.eq(order_id))
+            .order(order_items::id)
+            .select(OrderItem::as_select())
+            .load(conn)
+    }
+
+    /// `(order_id, number of items)` for those of the given orders that have items.
+    pub fn count_by_order(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, i64)>> {
+        order_items::table
+            .filter(order_items::order_id.eq_any(ids))
+            .group_by(order_items::order_id)
+            .select((order_items::order_id, diesel::dsl::count_star()))
+            .load(conn)
+    }
+}
+
+impl NewOrderItem {
+    pub fn insert_all(conn: &mut PgConnection, rows: &[NewOrderItem]) -> QueryResult<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        diesel::insert_into(order_items::table)
+            .values(rows)
+            .execute(conn)
+    }
+}

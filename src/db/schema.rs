@@ -1,0 +1,103 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    order_items (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        #[max_length = 64]
+        product_id -> Varchar,
+        quantity -> Int4,
+        price_per_unit -> Int8,
+        total_price -> Int8,
+    }
+}
+
+diesel::table! {
+    order_status_history (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        #[max_length = 16]
+        from_status -> Nullable<Varchar>,
+        #[max_length = 16]
+        status -> Varchar,
+        #[max_length = 500]
+        reason -> Nullable<Varchar>,
+        timestamp -> Timestamptz,
+        command_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Uuid,
+        #[max_length = 64]
+        user_id -> Varchar,
+        #[max_length = 16]
+        status -> Varchar,
+        #[max_length = 16]
+        payment_status -> Varchar,
+        total_amount -> Int8,
+        #[max_length = 3]
+        currency -> Varchar,
+        #[max_length = 500]
+        shipping_address -> Varchar,
+        order_date -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        event_id -> Uuid,
+        order_id -> Uuid,
+        #[max_length = 64]
+        event_type -> Varchar,
+        payload -> Bytea,
+        headers -> Jsonb,
+        created_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        amount -> Int8,
+        #[max_length = 50]
+        payment_method -> Varchar,
+        #[max_length = 16]
+        status -> Varchar,
+        #[max_length = 100]
+        transaction_id -> Varchar,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    processed_commands (command_id) {
+        command_id -> Uuid,
+        order_id -> Uuid,
+        #[max_length = 16]
+        outcome -> Varchar,
+        #[max_length = 32]
+        rejection_code -> Nullable<Varchar>,
+        processed_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(order_items -> orders (order_id));
+diesel::joinable!(order_status_history -> orders (order_id));
+diesel::joinable!(payments -> orders (order_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    order_items,
+    order_status_history,
+    orders,
+    outbox,
+    payments,
+    processed_commands,
+);

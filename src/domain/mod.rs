@@ -1,0 +1,14 @@
+//! The order rules, as pure code: no IO, no diesel, no rdkafka.
+//!
+//! [`decide`] takes what is known about one order and one command and answers
+//! with the [`Change`] to make or the [`Rejection`] to report. The processor
+//! loads the state, calls it, and writes what it answers; the same function is
+//! unit-tested over every allowed and forbidden transition.
+
+mod command;
+mod rules;
+mod status;
+
+pub use command::{Command, CommandBody, limits};
+pub use rules::{Change, Facts, OrderState, PaymentState, Rejection, RejectionCode, decide};
+pub use status::{OrderStatus, PaymentStatus};

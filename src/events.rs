@@ -1,0 +1,143 @@
+//! Builds the `OrderEvent` for each processed command and the outbox row that
+//! carries it: protobuf bytes, key = order_id, CloudEvents headers.
+//!
+//! The event is encoded once, here, inside the command's transaction; the
+//! relay publishes the stored bytes unchanged, so a re-published event is the
+//! same event (same `event_id`, same `sequence`).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use prost::Message;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::db::models::NewOutboxMessage;
+use crate::domain::{Change, Command, OrderStatus, PaymentStatus, Rejection};
+use crate::proto::{self, order_event::Event};
+
+/// CloudEvents `ce_source` of every event this service emits.
+pub const EVENT_SOURCE: &str = "order-service";
+
+/// The event of an accepted command. `row_id` is the id given to the item or
+/// payment the change created; `sequence` is the order's new version.
+pub fn applied(
+    command: &Command,
+    change: &Change,
+    row_id: Uuid,
+    sequence: i64,
+    at: DateTime<Utc>,
+) -> NewOutboxMessage {
+    let order_id = command.order_id.to_string();
+    let event = match change {
+        Change::Created {
+            user_id,
+            shipping_address,
+            currency,
+        } => Event::OrderCreated(proto::OrderCreated {
+            order: Some(proto::Order {
+                id: order_id.clone(),
+                user_id: user_id.clone(),
+                status: proto::OrderStatus::from(OrderStatus::Pending).into(),
+                payment_status: proto::PaymentStatus::from(PaymentStatus::Pending).into(),
+                total_amount: 0,
+                currency: currency.clone(),
+                shipping_address: shipping_address.clone(),
+                order_date: Some(proto::timestamp(at)),
+            }),
+        }),
+        Change::ItemAdded {
+            product_id,
+            quantity,
+            price_per_unit,
+            total_price,
+            new_total,
+        } => Event::OrderItemAdded(proto::OrderItemAdded {
+            item: Some(proto::OrderItem {
+                id: row_id.to_string(),
+                order_id: order_id.clone(),
+                product_id: product_id.clone(),
+                quantity: *quantity,
+                price_per_unit: *price_per_unit,
+                total_price: *total_price,
+            }),
+            order_total_amount: *new_total,
+        }),
+        Change::PaymentProcessed {
+            amount,
+            payment_method,
+            transaction_id,
+        } => Event::PaymentProcessed(proto::PaymentProcessed {
+            payment: Some(proto::Payment {
+                id: row_id.to_string(),
+                order_id: order_id.clone(),
+                amount: *amount,
+                payment_method: payment_method.clone(),
+                status: proto::PaymentStatus::from(PaymentStatus::Pending).into(),
+                transaction_id: transaction_id.clone(),
+                created_at: Some(proto::timestamp(at)),
+            }),
+        }),
+        Change::PaymentStatusChanged {
+            transaction_id,
+            from,
+            to,
+        } => Event::PaymentStatusChanged(proto::PaymentStatusChanged {
+            transaction_id: transaction_id.clone(),
+            from: proto::PaymentStatus::from(*from).into(),
+            to: proto::PaymentStatus::from(*to).into(),
+        }),
+        Change::OrderStatusChanged { from, to, reason } => {
+            Event::OrderStatusChanged(proto::OrderStatusChanged {
+                from: proto::OrderStatus::from(*from).into(),
+                to: proto::OrderStatus::from(*to).into(),
+                reason: reason.clone(),
+            })
+        }
+    };
+    outbox_message(command, sequence, at, event)
+}
+
+/// The `CommandRejected` event of a command that broke a rule (sequence 0:
+/// the order did not change).
+pub fn rejected(command: &Command, rejection: &Rejection, at: DateTime<Utc>) -> NewOutboxMessage {
+    let event = Event::CommandRejected(proto::CommandRejected {
+        code: proto::RejectionCode::from(rejection.code).into(),
+        message: rejection.message.clone(),
+    });
+    outbox_message(command, 0, at, event)
+}
+
+fn outbox_message(
+    command: &Command,
+    sequence: i64,
+    at: DateTime<Utc>,
+    event: Event,
+) -> NewOutboxMessage {
+    let event_id = Uuid::new_v4();
+    let event_type = event.type_name();
+    let message = proto::OrderEvent {
+        event_id: event_id.to_string(),
+        order_id: command.order_id.to_string(),
+        command_id: command.command_id.to_string(),
+        correlation_id: command.correlation_id.clone(),
+        sequence: u64::try_from(sequence).unwrap_or_default(),
+        occurred_at: Some(proto::timestamp(at)),
+        event: Some(event),
+    };
+    let headers = json!({
+        "content-type": proto::CONTENT_TYPE_PROTOBUF,
+        "ce_specversion": "1.0",
+        "ce_id": event_id.to_string(),
+        "ce_source": EVENT_SOURCE,
+        "ce_type": event_type,
+        "ce_time": at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        "ce_subject": command.order_id.to_string(),
+    });
+    NewOutboxMessage {
+        event_id,
+        order_id: command.order_id,
+        event_type,
+        payload: message.encode_to_vec(),
+        headers,
+        created_at: at,
+    }
+}

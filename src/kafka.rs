@@ -1,0 +1,59 @@
+//! Kafka client settings shared by the consumer and the producers, and topic
+//! creation.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+
+/// Base configuration of every client of the service.
+pub fn client_config(bootstrap_servers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap_servers)
+        .set("client.id", "order-service");
+    config
+}
+
+/// A producer that never reorders or duplicates within a partition on
+/// retries (`enable.idempotence`), and waits for all in-sync replicas.
+pub fn reliable_producer_config(bootstrap_servers: &str) -> ClientConfig {
+    let mut config = client_config(bootstrap_servers);
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        // Short linger: the relay and the DLQ send a batch at once and then
+        // wait for its acks; a few ms let those records share requests.
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "30000");
+    config
+}
+
+/// Creates the topics that do not exist yet; existing ones are left as they are.
+pub async fn ensure_topics(
+    bootstrap_servers: &str,
+    topics: &[&str],
+    partitions: i32,
+) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap_servers).create()?;
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for result in admin.create_topics(&new_topics, &options).await? {
+        match result {
+            Ok(topic) => tracing::info!(topic, partitions, "created topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
+                    tracing::error!(topic, error = %code, "cannot create topic");
+                });
+            }
+        }
+    }
+    Ok(())
+}

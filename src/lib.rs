@@ -1,0 +1,44 @@
+//! order-service: an event-driven order service.
+//!
+//! Upstream services publish Protobuf `OrderCommand`s to Kafka (key =
+//! order_id). The service consumes them in a consumer group, applies each
+//! batch to PostgreSQL in one transaction, and publishes `OrderEvent`s through
+//! a transactional outbox. A command is applied at most once however often it
+//! is delivered; an event is never lost once its state change committed.
+//!
+//! # Layout
+//!
+//! Following one command through the service:
+//!
+//! - [`consumers`]: [`consumers::OrderCommandConsumer`] reads `order-commands`,
+//!   decodes records into batches, dead-letters undecodable ones, stores
+//!   offsets once a batch is durable.
+//! - [`processor`]: [`processor::CommandProcessor`] applies a batch in one
+//!   database transaction: dedup, rules, state rows, outbox rows.
+//! - [`domain`]: the order rules as pure functions (`decide`), no IO.
+//! - [`db`]: diesel schema, one model module per table, the pool and
+//!   [`db::Database::run`], embedded migrations.
+//! - [`events`]: the `OrderEvent` and CloudEvents headers written to the
+//!   outbox for each processed command.
+//! - [`producers`]: [`producers::OutboxRelay`] publishes the outbox to
+//!   `order-events`; [`producers::DeadLetterProducer`] writes
+//!   `order-commands-dlq`.
+//!
+//! Around them: [`proto`] (generated wire types and conversions), [`config`]
+//! (typed settings from flags and env), [`kafka`] (client settings, topic
+//! creation), [`startup`] (wiring, shared by `main` and the tests),
+//! [`shutdown`], [`telemetry`], and [`cli`] (`send`, `tail`).
+
+pub mod cli;
+pub mod config;
+pub mod consumers;
+pub mod db;
+pub mod domain;
+pub mod events;
+pub mod kafka;
+pub mod processor;
+pub mod producers;
+pub mod proto;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

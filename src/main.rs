@@ -1,0 +1,67 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use order_service::config::{Cli, CliCommand, ServeSettings};
+use order_service::db::Database;
+use order_service::shutdown::{Shutdown, ShutdownTrigger};
+use order_service::startup::Application;
+use order_service::{cli, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Cli::parse();
+    telemetry::init(args.log_format);
+    match run(args.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error.cause_chain = ?e, error.message = %e, "order-service failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Option<CliCommand>) -> anyhow::Result<()> {
+    match command.unwrap_or_else(|| CliCommand::Serve(ServeSettings::from_env())) {
+        CliCommand::Serve(settings) => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped(on_signal()).await
+        }
+        CliCommand::Migrate(settings) => {
+            let applied = Database::new(&settings).migrate().await?;
+            tracing::info!(?applied, "database is migrated");
+            Ok(())
+        }
+        CliCommand::Send(args) => cli::send(args).await,
+        CliCommand::Tail(args) => cli::tail(args, on_signal()).await,
+    }
+}
+
+/// A [`Shutdown`] that fires on SIGINT or SIGTERM.
+fn on_signal() -> Shutdown {
+    let (trigger, shutdown) = ShutdownTrigger::new();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown signal received");
+        trigger.fire();
+    });
+    shutdown
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
