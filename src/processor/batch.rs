@@ -49,7 +49,6 @@ struct Writes {
 
 pub(super) fn apply(conn: &mut PgConnection, commands: &[Command]) -> QueryResult<BatchOutcome> {
     conn.transaction(|conn| {
-        let now = Utc::now();
         let command_ids: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
         let mut seen: HashSet<Uuid> = NewProcessedCommand::known(conn, &command_ids)?
             .into_iter()
@@ -60,6 +59,8 @@ pub(super) fn apply(conn: &mut PgConnection, commands: &[Command]) -> QueryResul
         let mut outcome = BatchOutcome::default();
         let mut writes = Writes::default();
         for command in commands {
+            // Per command, so that rows and events of one batch keep their order in time.
+            let now = Utc::now();
             if !seen.insert(command.command_id) {
                 outcome.duplicates += 1;
                 continue;
@@ -87,7 +88,7 @@ pub(super) fn apply(conn: &mut PgConnection, commands: &[Command]) -> QueryResul
                 }
             }
         }
-        write(conn, &orders, writes, now)?;
+        write(conn, &orders, writes, Utc::now())?;
         Ok(outcome)
     })
 }
@@ -198,22 +199,24 @@ fn record_change(
 ) {
     let order_id = command.order_id;
     let row_id = Uuid::new_v4();
-    let working = match &change {
-        Change::Created {
-            user_id,
-            shipping_address,
-            currency,
-        } => {
-            writes.history.push(NewStatusChange {
-                id: row_id,
-                order_id,
-                from_status: None,
-                status: OrderStatus::Pending.as_str(),
-                reason: None,
-                timestamp: now,
-                command_id: command.command_id,
-            });
-            orders.entry(order_id).insert_entry(WorkingOrder {
+    if let Change::Created {
+        user_id,
+        shipping_address,
+        currency,
+    } = &change
+    {
+        writes.history.push(NewStatusChange {
+            id: row_id,
+            order_id,
+            from_status: None,
+            status: OrderStatus::Pending.as_str(),
+            reason: None,
+            timestamp: now,
+            command_id: command.command_id,
+        });
+        orders.insert(
+            order_id,
+            WorkingOrder {
                 state: OrderState::created(),
                 created: Some(Created {
                     user_id: user_id.clone(),
@@ -222,12 +225,10 @@ fn record_change(
                     order_date: now,
                 }),
                 changed: true,
-            });
-            orders.get_mut(&order_id)
-        }
-        _ => orders.get_mut(&order_id),
-    };
-    let Some(working) = working else {
+            },
+        );
+    }
+    let Some(working) = orders.get_mut(&order_id) else {
         unreachable!("decide accepts only CreateOrder for a missing order");
     };
     match &change {

@@ -1,0 +1,116 @@
+//! Records that cannot be commands go to the dead-letter topic with their
+//! key, bytes and headers kept and the error headers added; the partition
+//! moves on. JSON commands (`content-type: application/json`) are accepted.
+
+use std::collections::HashMap;
+
+use order_service::proto::order_event::Event;
+use rdkafka::Message;
+use rdkafka::message::{Headers, OwnedMessage};
+
+use crate::helpers::*;
+
+fn headers_of(message: &OwnedMessage) -> HashMap<String, String> {
+    message
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_bytes_are_dead_lettered_and_the_partition_moves_on() {
+    let mut app = spawn_app().await;
+    let order_id = new_id();
+    let poison = [0xde, 0xad, 0xbe, 0xef, 0xff, 0x00];
+    // Same key as the valid command after it: same partition.
+    app.send_raw(Some(order_id.as_bytes()), &poison, &[("trace-id", "abc")])
+        .await;
+    app.send(&create_order(&order_id, "user-1")).await;
+
+    let events = app.events(1).await;
+    assert_eq!(events[0].order_id, order_id);
+    assert!(matches!(events[0].event, Some(Event::OrderCreated(_))));
+
+    let letters = app.dead_letters(1).await;
+    let letter = &letters[0];
+    assert_eq!(letter.key(), Some(order_id.as_bytes()));
+    assert_eq!(letter.payload(), Some(&poison[..]));
+    let headers = headers_of(letter);
+    assert_eq!(
+        headers.get("trace-id").map(String::as_str),
+        Some("abc"),
+        "original headers kept"
+    );
+    assert_eq!(
+        headers.get("original_topic"),
+        Some(&app.settings.kafka.commands_topic)
+    );
+    let partition: i32 = headers["original_partition"].parse().unwrap();
+    assert!((0..PARTITIONS).contains(&partition));
+    let offset: i64 = headers["original_offset"].parse().unwrap();
+    assert!(offset >= 0);
+    assert!(
+        headers["error"].contains("not a protobuf OrderCommand"),
+        "{}",
+        headers["error"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_commands_are_accepted_and_bad_ones_dead_lettered() {
+    let mut app = spawn_app().await;
+    let order_id = new_id();
+    let command_id = new_id();
+    let json = [("content-type", "application/json")];
+    let key = Some(order_id.as_bytes());
+    let good = format!(
+        r#"{{"commandId":"{command_id}","orderId":"{order_id}","createOrder":{{"userId":"u-json","shippingAddress":"2 Side St","currency":"USD"}}}}"#
+    );
+    let no_oneof = format!(r#"{{"commandId":"{}","orderId":"{order_id}"}}"#, new_id());
+    let bad_uuid = r#"{"commandId":"nope","orderId":"x","createOrder":{}}"#;
+    app.send_raw(key, b"{not json", &json).await;
+    app.send_raw(key, no_oneof.as_bytes(), &json).await;
+    app.send_raw(key, bad_uuid.as_bytes(), &json).await;
+    app.send_raw(key, good.as_bytes(), &json).await;
+
+    let events = app.events(1).await;
+    assert_eq!(events[0].command_id, command_id);
+    let Some(Event::OrderCreated(created)) = &events[0].event else {
+        panic!("expected OrderCreated");
+    };
+    let order = created.order.as_ref().unwrap();
+    assert_eq!(
+        (order.user_id.as_str(), order.currency.as_str()),
+        ("u-json", "USD")
+    );
+
+    let letters = app.dead_letters(3).await;
+    let mut errors: Vec<String> = letters
+        .iter()
+        .map(|l| headers_of(l)["error"].clone())
+        .collect();
+    errors.sort();
+    assert!(
+        errors[0].contains("command_id \"nope\" is not a UUID"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("not an OrderCommand in the protobuf JSON mapping"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2].contains("the command oneof is not set"),
+        "{errors:?}"
+    );
+    app.stop().await;
+}

@@ -1,0 +1,378 @@
+//! `TestApp`: a fresh database and fresh topics per test, the application
+//! running on them, a producer for commands and readers for events and dead
+//! letters. Dropping it stops the application and drops the database.
+
+use std::collections::HashMap;
+use std::sync::Once;
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use order_service::config::{DatabaseSettings, KafkaSettings, LogFormat, ServeSettings};
+use order_service::proto::{self, OrderCommand, OrderEvent, order_command::Command};
+use order_service::shutdown::ShutdownTrigger;
+use order_service::startup::Application;
+use prost::Message as _;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+pub const PARTITIONS: i32 = 3;
+const WAIT: Duration = Duration::from_secs(60);
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn bootstrap_servers() -> String {
+    std::env::var("TEST_KAFKA_BOOTSTRAP_SERVERS")
+        .expect("TEST_KAFKA_BOOTSTRAP_SERVERS is not set: run the tests with scripts/test")
+}
+
+/// Test logs go nowhere unless `TEST_LOG` is set.
+fn init_logging() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            order_service::telemetry::init(LogFormat::Pretty);
+        }
+    });
+}
+
+pub struct TestApp {
+    pub settings: ServeSettings,
+    admin_url: String,
+    db_name: String,
+    producer: FutureProducer,
+    events: StreamConsumer,
+    dead_letters: StreamConsumer,
+    /// Events read so far, in the order they were read.
+    pub received: Vec<OrderEvent>,
+    trigger: Option<ShutdownTrigger>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestApp {
+    init_logging();
+    let admin_url = env_or(
+        "TEST_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    );
+    let suffix = Uuid::new_v4().simple().to_string();
+    let db_name = format!("order_service_test_{suffix}");
+    let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+    diesel::sql_query(format!("CREATE DATABASE \"{db_name}\""))
+        .execute(&mut admin)
+        .expect("create test database");
+    let database_url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db_name}"),
+        None => panic!("TEST_DATABASE_URL has no database name"),
+    };
+    let bootstrap = bootstrap_servers();
+    let mut settings = ServeSettings {
+        database: DatabaseSettings {
+            database_url,
+            pool_size: 4,
+        },
+        kafka: KafkaSettings {
+            bootstrap_servers: bootstrap.clone(),
+            commands_topic: format!("commands-{suffix}"),
+            events_topic: format!("events-{suffix}"),
+            dlq_topic: format!("dlq-{suffix}"),
+        },
+        group_id: format!("group-{suffix}"),
+        create_topics: true,
+        topic_partitions: PARTITIONS,
+        batch_size: 200,
+        batch_linger_ms: 5,
+        relay_batch_size: 500,
+        relay_poll_ms: 200,
+    };
+    configure(&mut settings);
+
+    let app = Application::build(settings.clone())
+        .await
+        .expect("build the application");
+    let (trigger, shutdown) = ShutdownTrigger::new();
+    let task = tokio::spawn(app.run_until_stopped(shutdown));
+
+    let producer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("test producer");
+    TestApp {
+        events: reader(&bootstrap, &settings.kafka.events_topic),
+        dead_letters: reader(&bootstrap, &settings.kafka.dlq_topic),
+        settings,
+        admin_url,
+        db_name,
+        producer,
+        received: Vec::new(),
+        trigger: Some(trigger),
+        task: Some(task),
+    }
+}
+
+/// A consumer assigned every partition of `topic` from the beginning, no group.
+fn reader(bootstrap: &str, topic: &str) -> StreamConsumer {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("reader-{}", Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("test reader");
+    let mut tpl = TopicPartitionList::new();
+    for partition in 0..PARTITIONS {
+        tpl.add_partition_offset(topic, partition, Offset::Beginning)
+            .expect("partition offset");
+    }
+    consumer.assign(&tpl).expect("assign");
+    consumer
+}
+
+impl TestApp {
+    /// Publishes a command as protobuf, key = order_id.
+    pub async fn send(&self, command: &OrderCommand) {
+        self.send_raw(
+            Some(command.order_id.as_bytes()),
+            &command.encode_to_vec(),
+            &[("content-type", "application/x-protobuf")],
+        )
+        .await;
+    }
+
+    pub async fn send_all(&self, commands: &[OrderCommand]) {
+        for command in commands {
+            self.send(command).await;
+        }
+    }
+
+    pub async fn send_raw(&self, key: Option<&[u8]>, payload: &[u8], headers: &[(&str, &str)]) {
+        let mut owned = OwnedHeaders::new();
+        for (name, value) in headers {
+            owned = owned.insert(Header {
+                key: name,
+                value: Some(*value),
+            });
+        }
+        let mut record = FutureRecord::<[u8], [u8]>::to(&self.settings.kafka.commands_topic)
+            .payload(payload)
+            .headers(owned);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        self.producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)
+            .expect("publish command");
+    }
+
+    /// Reads events until `count` have been read in all, then returns them all.
+    pub async fn events(&mut self, count: usize) -> &[OrderEvent] {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.received.len() < count {
+            let message = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "timed out with {} of {count} events: {:#?}",
+                        self.received.len(),
+                        self.received
+                    )
+                })
+                .expect("read event");
+            let event = OrderEvent::decode(message.payload().expect("event payload"))
+                .expect("event decodes");
+            check_headers(&message, &event);
+            self.received.push(event);
+        }
+        &self.received
+    }
+
+    /// The events read so far for one order, in order.
+    pub fn events_of(&self, order_id: &str) -> Vec<&OrderEvent> {
+        self.received
+            .iter()
+            .filter(|e| e.order_id == order_id)
+            .collect()
+    }
+
+    /// Reads dead-letter records until `count` have arrived.
+    pub async fn dead_letters(&self, count: usize) -> Vec<OwnedMessage> {
+        let mut out = Vec::new();
+        while out.len() < count {
+            let message = tokio::time::timeout(WAIT, self.dead_letters.recv())
+                .await
+                .expect("timed out waiting for a dead letter")
+                .expect("read dead letter");
+            out.push(message.detach());
+        }
+        out
+    }
+
+    /// A connection to this test's database.
+    pub fn db(&self) -> PgConnection {
+        PgConnection::establish(&self.settings.database.database_url).expect("connect to test db")
+    }
+
+    /// Fires shutdown and waits for the application to stop.
+    pub async fn stop(&mut self) {
+        if let Some(trigger) = self.trigger.take() {
+            trigger.fire();
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("application stops within 30 s")
+                .expect("application task")
+                .expect("application ran without error");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(trigger) = self.trigger.take() {
+            trigger.fire();
+        }
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.db_name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// Every event carries the CloudEvents binding headers, consistent with its body.
+fn check_headers(message: &impl Message, event: &OrderEvent) {
+    let headers: HashMap<String, String> = message
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let kind = event.event.as_ref().expect("event oneof set").type_name();
+    assert_eq!(
+        headers.get("ce_specversion").map(String::as_str),
+        Some("1.0")
+    );
+    assert_eq!(headers.get("ce_id"), Some(&event.event_id));
+    assert_eq!(headers.get("ce_type").map(String::as_str), Some(kind));
+    assert_eq!(
+        headers.get("ce_source").map(String::as_str),
+        Some("order-service")
+    );
+    assert!(headers.contains_key("ce_time"), "ce_time header");
+    assert_eq!(
+        headers.get("content-type").map(String::as_str),
+        Some("application/x-protobuf")
+    );
+    assert_eq!(
+        message.key(),
+        Some(event.order_id.as_bytes()),
+        "key = order_id"
+    );
+}
+
+// Command builders. Every command gets a fresh command_id.
+
+pub fn new_id() -> String {
+    Uuid::new_v4().to_string()
+}
+
+pub fn command(order_id: &str, command: Command) -> OrderCommand {
+    OrderCommand {
+        command_id: new_id(),
+        order_id: order_id.to_owned(),
+        correlation_id: String::new(),
+        issued_at: None,
+        command: Some(command),
+    }
+}
+
+pub fn create_order(order_id: &str, user_id: &str) -> OrderCommand {
+    command(
+        order_id,
+        Command::CreateOrder(proto::CreateOrder {
+            user_id: user_id.into(),
+            shipping_address: "1 Main St, Springfield".into(),
+            currency: "EUR".into(),
+        }),
+    )
+}
+
+pub fn add_item(
+    order_id: &str,
+    product_id: &str,
+    quantity: i32,
+    price_per_unit: i64,
+) -> OrderCommand {
+    command(
+        order_id,
+        Command::AddOrderItem(proto::AddOrderItem {
+            product_id: product_id.into(),
+            quantity,
+            price_per_unit,
+        }),
+    )
+}
+
+pub fn process_payment(order_id: &str, amount: i64, transaction_id: &str) -> OrderCommand {
+    command(
+        order_id,
+        Command::ProcessPayment(proto::ProcessPayment {
+            amount,
+            payment_method: "card".into(),
+            transaction_id: transaction_id.into(),
+        }),
+    )
+}
+
+pub fn update_payment(
+    order_id: &str,
+    transaction_id: &str,
+    status: proto::PaymentStatus,
+) -> OrderCommand {
+    command(
+        order_id,
+        Command::UpdatePaymentStatus(proto::UpdatePaymentStatus {
+            transaction_id: transaction_id.into(),
+            status: status.into(),
+        }),
+    )
+}
+
+pub fn update_status(order_id: &str, status: proto::OrderStatus, reason: &str) -> OrderCommand {
+    command(
+        order_id,
+        Command::UpdateOrderStatus(proto::UpdateOrderStatus {
+            status: status.into(),
+            reason: reason.into(),
+        }),
+    )
+}
+
+/// The rejection code of a `CommandRejected` event, or `None`.
+pub fn rejection(event: &OrderEvent) -> Option<proto::RejectionCode> {
+    match &event.event {
+        Some(proto::order_event::Event::CommandRejected(r)) => Some(r.code()),
+        _ => None,
+    }
+}

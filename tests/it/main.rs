@@ -1,0 +1,12 @@
+//! Integration tests: the real application (built through
+//! `Application::build`, as `main` does) against the real PostgreSQL and a
+//! real Kafka-protocol broker. Run them with `scripts/test`, which starts the
+//! broker and sets `TEST_KAFKA_BOOTSTRAP_SERVERS`.
+
+mod helpers;
+
+mod dead_letters;
+mod idempotency;
+mod interleaving;
+mod lifecycle;
+mod rejections;
