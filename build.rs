@@ -32,6 +32,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let descriptors = std::fs::read(descriptor_path)?;
     pbjson_build::Builder::new()
         .register_descriptors(&descriptors)?
+        // Print zero values too (`"sequence": "0"`), so JSON readers see every field.
+        .emit_fields()
         .build(&[".orders.v1"])?;
     Ok(())
 }
