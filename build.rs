@@ -8,6 +8,8 @@ use std::{env, error::Error, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=proto");
+    // embed_migrations! reads this folder at compile time.
+    println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-env-changed=PROTOC");
 
     let protoc = match env::var_os("PROTOC") {

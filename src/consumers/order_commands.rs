@@ -3,21 +3,26 @@
 //! stores offsets only once a batch is durable.
 //!
 //! Guarantee: at-least-once delivery into the processor, which makes it
-//! exactly-once in effect (`processed_commands`). An offset is stored
-//! (`enable.auto.offset.store=false`) only after the transaction holding its
-//! command committed, or after its dead-letter record was acknowledged;
-//! stored offsets are committed by librdkafka's auto-commit and once more,
-//! synchronously, on shutdown. A crash replays at most the batches since the
-//! last commit, and the replay changes nothing.
+//! exactly-once in effect (`processed_commands`). The position of each
+//! partition is written to `consumer_offsets` in the batch's own
+//! transaction, and on every assignment the consumer seeks there: what is
+//! durable and where reading resumes cannot disagree, across crashes and
+//! rebalances. Offsets are also stored in Kafka
+//! (`enable.auto.offset.store=false`, stored only after the commit) for lag
+//! monitoring, and used when the database has no row for a partition.
 //!
 //! Limit: a batch covers all assigned partitions and is processed before the
 //! next is fetched; a partition revoked mid-batch is finished anyway (its
-//! new owner replays it harmlessly).
+//! new owner may replay part of it, which changes nothing).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use chrono::Utc;
+use rdkafka::Offset;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientContext, TopicPartitionList};
@@ -28,6 +33,8 @@ use tracing::Instrument;
 
 use super::decode_command;
 use crate::config::ServeSettings;
+use crate::db::Database;
+use crate::db::models::ConsumerOffset;
 use crate::domain::Command;
 use crate::kafka;
 use crate::processor::CommandProcessor;
@@ -70,6 +77,10 @@ impl OrderCommandConsumer {
         dlq: DeadLetterProducer,
         relay_wakeup: Arc<Notify>,
     ) -> KafkaResult<Self> {
+        let context = CommandConsumerContext {
+            db: processor.database().clone(),
+            group_id: settings.group_id.clone(),
+        };
         let consumer: StreamConsumer<CommandConsumerContext> =
             kafka::client_config(&settings.kafka.bootstrap_servers)
                 .set("group.id", &settings.group_id)
@@ -78,7 +89,7 @@ impl OrderCommandConsumer {
                 .set("enable.auto.offset.store", "false")
                 .set("auto.offset.reset", "earliest")
                 .set("enable.partition.eof", "false")
-                .create_with_context(CommandConsumerContext)?;
+                .create_with_context(context)?;
         consumer.subscribe(&[&settings.kafka.commands_topic])?;
         Ok(Self {
             consumer,
@@ -190,7 +201,12 @@ impl OrderCommandConsumer {
             }
             if dead_lettered {
                 let started = Instant::now();
-                match self.processor.apply_batch(batch.commands.clone()).await {
+                let offsets = batch.next_offsets(&self.consumer.context().group_id);
+                match self
+                    .processor
+                    .apply_batch(batch.commands.clone(), offsets)
+                    .await
+                {
                     Ok(outcome) => {
                         tracing::debug!(
                             applied = outcome.applied,
@@ -201,7 +217,7 @@ impl OrderCommandConsumer {
                             "batch committed"
                         );
                         self.relay_wakeup.notify_one();
-                        self.store_offsets(&batch.positions);
+                        self.store_offsets(&batch);
                         return true;
                     }
                     Err(e) => tracing::error!(error = %e, "applying the batch failed, will retry"),
@@ -215,43 +231,115 @@ impl OrderCommandConsumer {
         }
     }
 
-    fn store_offsets(&self, positions: &[Position]) {
-        let mut last: HashMap<(&str, i32), i64> = HashMap::new();
-        for p in positions {
-            let entry = last.entry((&p.topic, p.partition)).or_insert(p.offset);
-            *entry = (*entry).max(p.offset);
-        }
-        for ((topic, partition), offset) in last {
+    fn store_offsets(&self, batch: &Batch) {
+        for ((topic, partition), offset) in batch.last_offsets() {
             // `store_offset` stores offset + 1: the next record to read.
             if let Err(e) = self.consumer.store_offset(topic, partition, offset) {
-                // The partition was revoked meanwhile; its new owner replays
-                // from the last commit and finds the commands processed.
+                // The partition was revoked meanwhile; its new owner resumes
+                // from `consumer_offsets`.
                 tracing::info!(topic, partition, offset, error = %e, "offset not stored");
             }
         }
     }
 }
 
-/// Logs rebalances.
-pub struct CommandConsumerContext;
+impl Batch {
+    /// The last offset read per partition.
+    fn last_offsets(&self) -> HashMap<(&str, i32), i64> {
+        let mut last: HashMap<(&str, i32), i64> = HashMap::new();
+        for p in &self.positions {
+            let entry = last.entry((&p.topic, p.partition)).or_insert(p.offset);
+            *entry = (*entry).max(p.offset);
+        }
+        last
+    }
+
+    /// The rows for `consumer_offsets`: the next offset to read per partition.
+    fn next_offsets(&self, group_id: &str) -> Vec<ConsumerOffset> {
+        let now = Utc::now();
+        self.last_offsets()
+            .into_iter()
+            .map(|((topic, partition), offset)| ConsumerOffset {
+                group_id: group_id.to_owned(),
+                topic: topic.to_owned(),
+                partition,
+                next_offset: offset + 1,
+                updated_at: now,
+            })
+            .collect()
+    }
+}
+
+/// Seeks each newly assigned partition to its position in
+/// `consumer_offsets`, and logs rebalances.
+pub struct CommandConsumerContext {
+    db: Database,
+    group_id: String,
+}
 
 impl ClientContext for CommandConsumerContext {}
 
 impl ConsumerContext for CommandConsumerContext {
-    fn post_rebalance(
-        &self,
-        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
-        rebalance: &Rebalance<'_>,
-    ) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions assigned")
+                tracing::info!(partitions = %describe(tpl), "partitions assigned");
+                if let Err(e) = self.seek_to_stored(consumer, tpl) {
+                    // Kafka's committed offsets are then used: at worst some
+                    // commands are read again, which changes nothing.
+                    tracing::warn!(error = %e, "cannot resume from consumer_offsets");
+                }
             }
             Rebalance::Revoke(tpl) => {
                 tracing::info!(partitions = %describe(tpl), "partitions revoked")
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
         }
+    }
+}
+
+impl CommandConsumerContext {
+    /// Re-assigns the partitions with the offsets stored in the database.
+    /// Runs inside librdkafka's rebalance callback, so it queries the
+    /// database directly, bounded by the pool's connection timeout.
+    fn seek_to_stored(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        assigned: &TopicPartitionList,
+    ) -> anyhow::Result<()> {
+        let mut stored: HashMap<(String, i32), i64> = HashMap::new();
+        let topics: HashSet<String> = assigned
+            .elements()
+            .iter()
+            .map(|e| e.topic().to_owned())
+            .collect();
+        let mut conn = self.db.connection()?;
+        for topic in topics {
+            for row in ConsumerOffset::for_topic(&mut conn, &self.group_id, &topic)? {
+                stored.insert((row.topic, row.partition), row.next_offset);
+            }
+        }
+        let mut tpl = assigned.clone();
+        let mut resumed = Vec::new();
+        for element in assigned.elements() {
+            if let Some(offset) = stored.get(&(element.topic().to_owned(), element.partition())) {
+                tpl.set_partition_offset(
+                    element.topic(),
+                    element.partition(),
+                    Offset::Offset(*offset),
+                )?;
+                resumed.push(format!(
+                    "{}/{}@{offset}",
+                    element.topic(),
+                    element.partition()
+                ));
+            }
+        }
+        if !resumed.is_empty() {
+            consumer.assign(&tpl)?;
+            tracing::info!(partitions = %resumed.join(","), "resumed from consumer_offsets");
+        }
+        Ok(())
     }
 }
 

@@ -12,7 +12,7 @@ use std::{sync::Arc, time::Duration};
 
 use diesel::{
     PgConnection, RunQueryDsl,
-    r2d2::{ConnectionManager, Pool, PoolError},
+    r2d2::{ConnectionManager, Pool, PoolError, PooledConnection},
     sql_types::BigInt,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -83,6 +83,14 @@ impl Database {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => panic!("database task cancelled: {e}"),
         }
+    }
+
+    /// A pooled connection for code that is already blocking (a librdkafka
+    /// callback); async code uses [`Self::run`].
+    pub fn connection(
+        &self,
+    ) -> Result<PooledConnection<ConnectionManager<PgConnection>>, PoolError> {
+        self.pool.get()
     }
 
     /// Applies the pending embedded migrations, one instance at a time.

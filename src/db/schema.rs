@@ -1,6 +1,18 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    consumer_offsets (group_id, topic, partition) {
+        #[max_length = 255]
+        group_id -> Varchar,
+        #[max_length = 255]
+        topic -> Varchar,
+        partition -> Int4,
+        next_offset -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     order_items (id) {
         id -> Uuid,
         order_id -> Uuid,
@@ -94,6 +106,7 @@ diesel::joinable!(order_status_history -> orders (order_id));
 diesel::joinable!(payments -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    consumer_offsets,
     order_items,
     order_status_history,
     orders,

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::BatchOutcome;
 use crate::db::models::{
-    NewOrder, NewOrderItem, NewOutboxMessage, NewPayment, NewProcessedCommand, NewStatusChange,
-    Order, OrderItem, OrderUpdate, Payment,
+    ConsumerOffset, NewOrder, NewOrderItem, NewOutboxMessage, NewPayment, NewProcessedCommand,
+    NewStatusChange, Order, OrderItem, OrderUpdate, Payment,
 };
 use crate::domain::{
     self, Change, Command, CommandBody, Facts, OrderState, OrderStatus, PaymentState,
@@ -47,7 +47,11 @@ struct Writes {
     processed: Vec<NewProcessedCommand>,
 }
 
-pub(super) fn apply(conn: &mut PgConnection, commands: &[Command]) -> QueryResult<BatchOutcome> {
+pub(super) fn apply(
+    conn: &mut PgConnection,
+    commands: &[Command],
+    offsets: &[ConsumerOffset],
+) -> QueryResult<BatchOutcome> {
     conn.transaction(|conn| {
         let command_ids: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
         let mut seen: HashSet<Uuid> = NewProcessedCommand::known(conn, &command_ids)?
@@ -89,6 +93,7 @@ pub(super) fn apply(conn: &mut PgConnection, commands: &[Command]) -> QueryResul
             }
         }
         write(conn, &orders, writes, Utc::now())?;
+        ConsumerOffset::save_all(conn, offsets)?;
         Ok(outcome)
     })
 }

@@ -19,6 +19,7 @@ mod batch;
 use diesel::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::db::models::ConsumerOffset;
 use crate::db::{Database, DbError};
 use crate::domain::Command;
 
@@ -49,32 +50,45 @@ impl CommandProcessor {
         Self { db }
     }
 
-    /// Applies `commands` (in delivery order) and commits. On `Err` nothing
-    /// was written.
-    pub async fn apply_batch(&self, commands: Vec<Command>) -> Result<BatchOutcome, DbError> {
-        if commands.is_empty() {
-            return Ok(BatchOutcome::default());
-        }
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Applies `commands` (in delivery order) and records the consumer
+    /// positions `offsets` in the same transaction, then commits. On `Err`
+    /// nothing was written.
+    pub async fn apply_batch(
+        &self,
+        commands: Vec<Command>,
+        offsets: Vec<ConsumerOffset>,
+    ) -> Result<BatchOutcome, DbError> {
         self.db
-            .run(move |conn| apply_isolating(conn, &commands))
+            .run(move |conn| match batch::apply(conn, &commands, &offsets) {
+                Ok(outcome) => Ok(outcome),
+                Err(e) if is_refusal(&e) => {
+                    tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
+                    let mut total = BatchOutcome::default();
+                    for command in &commands {
+                        total += apply_alone(conn, command)?;
+                    }
+                    // After the commands: a crash in between replays them, harmlessly.
+                    ConsumerOffset::save_all(conn, &offsets)?;
+                    Ok(total)
+                }
+                Err(e) => Err(e.into()),
+            })
             .await
     }
 }
 
-fn apply_isolating(conn: &mut PgConnection, commands: &[Command]) -> Result<BatchOutcome, DbError> {
-    match batch::apply(conn, commands) {
+/// One command in a transaction of its own; if the schema refuses it, it is
+/// recorded as rejected.
+fn apply_alone(conn: &mut PgConnection, command: &Command) -> Result<BatchOutcome, DbError> {
+    match batch::apply(conn, std::slice::from_ref(command), &[]) {
         Ok(outcome) => Ok(outcome),
-        Err(e) if is_refusal(&e) && commands.len() > 1 => {
-            tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
-            let mut total = BatchOutcome::default();
-            for command in commands {
-                total += apply_isolating(conn, std::slice::from_ref(command))?;
-            }
-            Ok(total)
-        }
         Err(e) if is_refusal(&e) => {
-            tracing::warn!(error = %e, command_id = %commands[0].command_id, "command refused by the schema");
-            Ok(batch::record_refusal(conn, &commands[0], &e)?)
+            tracing::warn!(error = %e, command_id = %command.command_id, "command refused by the schema");
+            Ok(batch::record_refusal(conn, command, &e)?)
         }
         Err(e) => Err(e.into()),
     }

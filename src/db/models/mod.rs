@@ -1,6 +1,7 @@
 //! One module per table: a read struct, an insert struct, and the queries the
 //! service runs against that table.
 
+pub mod consumer_offset;
 pub mod order;
 pub mod order_item;
 pub mod outbox;
@@ -8,6 +9,7 @@ pub mod payment;
 pub mod processed_command;
 pub mod status_history;
 
+pub use consumer_offset::ConsumerOffset;
 pub use order::{NewOrder, Order, OrderUpdate};
 pub use order_item::{NewOrderItem, OrderItem};
 pub use outbox::{NewOutboxMessage, OutboxMessage};
