@@ -89,6 +89,12 @@ pub struct ServeSettings {
     #[arg(long, env = "KAFKA_GROUP_ID", default_value = "order-service")]
     pub group_id: String,
 
+    /// How long the group waits for a silent instance before handing its
+    /// partitions to the others, in ms. Shorter than librdkafka's 45 s
+    /// default: a crashed instance's partitions should not stall for long.
+    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
+    pub session_timeout_ms: u32,
+
     /// Create the three topics at start when they are missing.
     #[arg(long, env = "KAFKA_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_topics: bool,

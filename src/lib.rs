@@ -36,6 +36,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod kafka;
+pub mod loadgen;
 pub mod processor;
 pub mod producers;
 pub mod proto;

@@ -89,6 +89,10 @@ impl OrderCommandConsumer {
                 .set("enable.auto.offset.store", "false")
                 .set("auto.offset.reset", "earliest")
                 .set("enable.partition.eof", "false")
+                .set(
+                    "session.timeout.ms",
+                    settings.session_timeout_ms.to_string(),
+                )
                 .create_with_context(context)?;
         consumer.subscribe(&[&settings.kafka.commands_topic])?;
         Ok(Self {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use order_service::config::{DatabaseSettings, KafkaSettings, LogFormat, ServeSettings};
+use order_service::db::Database;
 use order_service::proto::{self, OrderCommand, OrderEvent, order_command::Command};
 use order_service::shutdown::ShutdownTrigger;
 use order_service::startup::Application;
@@ -58,7 +59,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A fresh database and topics with the application running in-process.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestApp {
+    let mut app = spawn_env_with(configure).await;
+    app.start().await;
+    app
+}
+
+/// A fresh database (migrated) and topics (created), the application not
+/// started: for tests that run it as child processes.
+pub async fn spawn_env_with(configure: impl FnOnce(&mut ServeSettings)) -> TestApp {
     init_logging();
     let admin_url = env_or(
         "TEST_DATABASE_URL",
@@ -87,6 +97,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
             dlq_topic: format!("dlq-{suffix}"),
         },
         group_id: format!("group-{suffix}"),
+        session_timeout_ms: 6_000,
         create_topics: true,
         topic_partitions: PARTITIONS,
         batch_size: 200,
@@ -95,12 +106,18 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
         relay_poll_ms: 200,
     };
     configure(&mut settings);
-
-    let app = Application::build(settings.clone())
+    Database::new(&settings.database)
+        .migrate()
         .await
-        .expect("build the application");
-    let (trigger, shutdown) = ShutdownTrigger::new();
-    let task = tokio::spawn(app.run_until_stopped(shutdown));
+        .expect("migrate the test database");
+    let kafka = &settings.kafka;
+    order_service::kafka::ensure_topics(
+        &kafka.bootstrap_servers,
+        &[&kafka.commands_topic, &kafka.events_topic, &kafka.dlq_topic],
+        settings.topic_partitions,
+    )
+    .await
+    .expect("create the test topics");
 
     let producer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
@@ -115,8 +132,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
         db_name,
         producer,
         received: Vec::new(),
-        trigger: Some(trigger),
-        task: Some(task),
+        trigger: None,
+        task: None,
     }
 }
 
@@ -138,6 +155,16 @@ fn reader(bootstrap: &str, topic: &str) -> StreamConsumer {
 }
 
 impl TestApp {
+    /// Starts the application in-process, built as `main` builds it.
+    pub async fn start(&mut self) {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("build the application");
+        let (trigger, shutdown) = ShutdownTrigger::new();
+        self.task = Some(tokio::spawn(app.run_until_stopped(shutdown)));
+        self.trigger = Some(trigger);
+    }
+
     /// Publishes a command as protobuf, key = order_id.
     pub async fn send(&self, command: &OrderCommand) {
         self.send_raw(
@@ -177,24 +204,35 @@ impl TestApp {
 
     /// Reads events until `count` have been read in all, then returns them all.
     pub async fn events(&mut self, count: usize) -> &[OrderEvent] {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.received.len() < count {
-            let message = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .unwrap_or_else(|_| {
-                    panic!(
-                        "timed out with {} of {count} events: {:#?}",
-                        self.received.len(),
-                        self.received
-                    )
-                })
-                .expect("read event");
+        self.events_until(WAIT, |received| received.len() >= count)
+            .await
+            .unwrap_or_else(|received| {
+                panic!(
+                    "timed out with {} of {count} events: {received:#?}",
+                    received.len()
+                )
+            })
+    }
+
+    /// Reads events until `done(all read so far)` holds; `Err` with what was
+    /// read if `wait` passes first.
+    pub async fn events_until(
+        &mut self,
+        wait: Duration,
+        done: impl Fn(&[OrderEvent]) -> bool,
+    ) -> Result<&[OrderEvent], &[OrderEvent]> {
+        let deadline = tokio::time::Instant::now() + wait;
+        while !done(&self.received) {
+            let Ok(message) = tokio::time::timeout_at(deadline, self.events.recv()).await else {
+                return Err(&self.received);
+            };
+            let message = message.expect("read event");
             let event = OrderEvent::decode(message.payload().expect("event payload"))
                 .expect("event decodes");
             check_headers(&message, &event);
             self.received.push(event);
         }
-        &self.received
+        Ok(&self.received)
     }
 
     /// The events read so far for one order, in order.

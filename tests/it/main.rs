@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod chaos;
 mod dead_letters;
 mod idempotency;
 mod interleaving;

@@ -1,0 +1,62 @@
+//! `kill -9` the service at random moments while commands stream in, restart
+//! it, and check that nothing was lost, doubled or reordered.
+
+use std::time::Duration;
+
+use order_service::loadgen::Workload;
+
+use super::process::ServiceProcess;
+use super::{audit, distinct, full_scale, seeded_rng, wait_for_progress};
+use crate::helpers::spawn_env_with;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
+    let mut rng = seeded_rng("crash");
+    // 200 orders × 25 commands = 5,000 at full scale.
+    let (orders, items, kills) = if full_scale() {
+        (200, 21, 5)
+    } else {
+        (60, 11, 5)
+    };
+    let workload = Workload::lifecycles(orders, items, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let mut app = spawn_env_with(|s| s.batch_size = 100).await;
+    let settings = app.settings.clone();
+    let mut conn = app.db();
+
+    // The stream comes in kills + 1 portions; during each but the last, the
+    // instance at work is killed once it has applied part of the portion.
+    let mut service = ServiceProcess::start(&settings, "crash-0");
+    let portion = commands.len().div_ceil(kills + 1);
+    for (round, portion) in commands.chunks(portion).enumerate() {
+        let send = async {
+            for chunk in portion.chunks(25) {
+                app.send_all(chunk).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let kill = async {
+            if round < kills {
+                wait_for_progress(&mut conn).await;
+                tokio::time::sleep(Duration::from_millis(rng.u64(0..200))).await;
+                service.kill9();
+                service = ServiceProcess::start(&settings, &format!("crash-{}", round + 1));
+            }
+        };
+        tokio::join!(send, kill);
+    }
+
+    let wait = Duration::from_secs(if full_scale() { 240 } else { 120 });
+    let expected = workload.command_count();
+    let _ = app
+        .events_until(wait, |received| distinct(received) >= expected)
+        .await;
+    let result = audit(&workload, &app.received, kills, &mut conn);
+    println!("crash: {result}");
+    assert!(result.is_clean(), "{result}");
+    let status = service.terminate(Duration::from_secs(10)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "graceful exit after the test: {status:?}"
+    );
+}

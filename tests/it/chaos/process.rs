@@ -1,0 +1,87 @@
+//! The service as a child process, so a test can kill it for real.
+
+use std::fs::File;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use order_service::config::ServeSettings;
+
+pub struct ServiceProcess {
+    child: Child,
+}
+
+impl ServiceProcess {
+    /// Starts `order-service serve` with `settings` as environment variables;
+    /// its log goes to `target/chaos-logs/<name>.log`.
+    pub fn start(settings: &ServeSettings, name: &str) -> Self {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/chaos-logs");
+        std::fs::create_dir_all(&dir).expect("log dir");
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{name}.log")))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_order-service"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("DATABASE_URL", &settings.database.database_url)
+            .env(
+                "DATABASE_POOL_SIZE",
+                settings.database.pool_size.to_string(),
+            )
+            .env("KAFKA_BOOTSTRAP_SERVERS", &settings.kafka.bootstrap_servers)
+            .env("KAFKA_COMMANDS_TOPIC", &settings.kafka.commands_topic)
+            .env("KAFKA_EVENTS_TOPIC", &settings.kafka.events_topic)
+            .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)
+            .env("KAFKA_GROUP_ID", &settings.group_id)
+            .env("KAFKA_CREATE_TOPICS", "false")
+            .env(
+                "KAFKA_SESSION_TIMEOUT_MS",
+                settings.session_timeout_ms.to_string(),
+            )
+            .env("BATCH_SIZE", settings.batch_size.to_string())
+            .env("RELAY_POLL_MS", settings.relay_poll_ms.to_string())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("start order-service");
+        Self { child }
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
+    /// `kill -TERM`, then waits up to `within` for the exit.
+    pub async fn terminate(mut self, within: Duration) -> Option<ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
