@@ -53,11 +53,13 @@ pub(super) fn apply(
     offsets: &[ConsumerOffset],
 ) -> QueryResult<BatchOutcome> {
     conn.transaction(|conn| {
+        // Lock first: a concurrent batch holding these orders (another
+        // instance, mid-rebalance) commits before the dedup check below.
+        let mut orders = load_orders(conn, commands)?;
         let command_ids: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
         let mut seen: HashSet<Uuid> = NewProcessedCommand::known(conn, &command_ids)?
             .into_iter()
             .collect();
-        let mut orders = load_orders(conn, commands)?;
         let mut taken = taken_transaction_ids(conn, commands)?;
 
         let mut outcome = BatchOutcome::default();

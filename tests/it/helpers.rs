@@ -69,11 +69,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
 /// A fresh database (migrated) and topics (created), the application not
 /// started: for tests that run it as child processes.
 pub async fn spawn_env_with(configure: impl FnOnce(&mut ServeSettings)) -> TestApp {
-    init_logging();
     let admin_url = env_or(
         "TEST_DATABASE_URL",
         "postgres://postgres@127.0.0.1:5432/postgres",
     );
+    spawn_env_on(&admin_url, configure).await
+}
+
+/// As [`spawn_env_with`], on the PostgreSQL server of `admin_url`.
+pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSettings)) -> TestApp {
+    init_logging();
+    let admin_url = admin_url.to_owned();
     let suffix = Uuid::new_v4().simple().to_string();
     let db_name = format!("order_service_test_{suffix}");
     let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
@@ -84,14 +90,15 @@ pub async fn spawn_env_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
         Some((base, _)) => format!("{base}/{db_name}"),
         None => panic!("TEST_DATABASE_URL has no database name"),
     };
-    let bootstrap = bootstrap_servers();
+    // Only when no test sets its own broker (the mock cluster) is one required.
+    let bootstrap = std::env::var("TEST_KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
     let mut settings = ServeSettings {
         database: DatabaseSettings {
             database_url,
             pool_size: 4,
         },
         kafka: KafkaSettings {
-            bootstrap_servers: bootstrap.clone(),
+            bootstrap_servers: bootstrap,
             commands_topic: format!("commands-{suffix}"),
             events_topic: format!("events-{suffix}"),
             dlq_topic: format!("dlq-{suffix}"),
@@ -106,6 +113,11 @@ pub async fn spawn_env_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
         relay_poll_ms: 200,
     };
     configure(&mut settings);
+    if settings.kafka.bootstrap_servers.is_empty() {
+        settings.kafka.bootstrap_servers = bootstrap_servers();
+    }
+    let bootstrap = settings.kafka.bootstrap_servers.clone();
+    let partitions = settings.topic_partitions;
     Database::new(&settings.database)
         .migrate()
         .await
@@ -125,8 +137,8 @@ pub async fn spawn_env_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
         .create()
         .expect("test producer");
     TestApp {
-        events: reader(&bootstrap, &settings.kafka.events_topic),
-        dead_letters: reader(&bootstrap, &settings.kafka.dlq_topic),
+        events: reader(&bootstrap, &settings.kafka.events_topic, partitions),
+        dead_letters: reader(&bootstrap, &settings.kafka.dlq_topic, partitions),
         settings,
         admin_url,
         db_name,
@@ -138,7 +150,7 @@ pub async fn spawn_env_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
 }
 
 /// A consumer assigned every partition of `topic` from the beginning, no group.
-fn reader(bootstrap: &str, topic: &str) -> StreamConsumer {
+fn reader(bootstrap: &str, topic: &str, partitions: i32) -> StreamConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("reader-{}", Uuid::new_v4()))
@@ -146,7 +158,7 @@ fn reader(bootstrap: &str, topic: &str) -> StreamConsumer {
         .create()
         .expect("test reader");
     let mut tpl = TopicPartitionList::new();
-    for partition in 0..PARTITIONS {
+    for partition in 0..partitions {
         tpl.add_partition_offset(topic, partition, Offset::Beginning)
             .expect("partition offset");
     }

@@ -37,7 +37,7 @@ async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
         };
         let kill = async {
             if round < kills {
-                wait_for_progress(&mut conn).await;
+                wait_for_progress(&settings.database.database_url).await;
                 tokio::time::sleep(Duration::from_millis(rng.u64(0..200))).await;
                 service.kill9();
                 service = ServiceProcess::start(&settings, &format!("crash-{}", round + 1));

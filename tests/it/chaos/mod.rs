@@ -4,6 +4,8 @@
 //! them at full size (`CHAOS_SCALE=full`) and shows the lines.
 
 mod crash;
+mod graceful;
+mod postgres;
 mod process;
 
 use std::collections::{HashMap, HashSet};
@@ -189,17 +191,25 @@ pub fn audit(
     audit
 }
 
-/// Waits until more commands are processed than when it was called.
-pub async fn wait_for_progress(conn: &mut PgConnection) {
-    let count = |conn: &mut PgConnection| -> i64 {
-        processed_commands::table
-            .count()
-            .get_result(conn)
-            .expect("count processed")
+/// Waits until more commands are processed than when it was called. Each
+/// poll connects anew, so the database may restart meanwhile.
+pub async fn wait_for_progress(database_url: &str) {
+    let count = || -> Option<i64> {
+        let mut conn = PgConnection::establish(database_url).ok()?;
+        processed_commands::table.count().get_result(&mut conn).ok()
     };
-    let before = count(conn);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    while count(conn) <= before {
+    let before = loop {
+        if let Some(n) = count() {
+            break n;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "database unreachable for 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    while count().is_none_or(|n| n <= before) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "no progress in 60 s"

@@ -1,0 +1,100 @@
+//! SIGTERM: the batch in hand is finished, the relay flushed, offsets
+//! committed, and the process exits 0 within 10 seconds.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use order_service::db::models::ConsumerOffset;
+use order_service::db::schema::{outbox, processed_commands};
+use order_service::loadgen::Workload;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::process::ServiceProcess;
+use super::{audit, distinct, seeded_rng, wait_for_progress};
+use crate::helpers::spawn_env_with;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
+    let mut rng = seeded_rng("graceful");
+    let workload = Workload::lifecycles(150, 6, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let mut app = spawn_env_with(|s| s.batch_size = 50).await;
+    let settings = app.settings.clone();
+    let mut conn = app.db();
+
+    let service = ServiceProcess::start(&settings, "graceful-0");
+    app.send_all(&commands).await;
+    wait_for_progress(&settings.database.database_url).await;
+    let started = std::time::Instant::now();
+    let status = service.terminate(Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit 0 within 10 s, got {status:?}"
+    );
+    println!("graceful: stopped in {took:?}");
+
+    // The relay was flushed: every committed event is published.
+    let unpublished: i64 = outbox::table
+        .filter(outbox::published_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(unpublished, 0, "outbox flushed");
+
+    // Positions: exactly the processed commands lie before them, in the
+    // database and in Kafka's committed offsets alike.
+    let stored = ConsumerOffset::for_topic(
+        &mut conn,
+        &settings.group_id,
+        &settings.kafka.commands_topic,
+    )
+    .unwrap();
+    let processed: i64 = processed_commands::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    let positions: i64 = stored.iter().map(|o| o.next_offset).sum();
+    assert_eq!(processed, positions, "{stored:?}");
+    assert!(
+        (processed as usize) < commands.len(),
+        "stopped mid-stream ({processed} of {})",
+        commands.len()
+    );
+    let group: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &settings.kafka.bootstrap_servers)
+        .set("group.id", &settings.group_id)
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for partition in 0..settings.topic_partitions {
+        tpl.add_partition(&settings.kafka.commands_topic, partition);
+    }
+    let committed = group
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
+    for row in &stored {
+        let kafka = committed
+            .find_partition(&row.topic, row.partition)
+            .map(|e| e.offset());
+        assert_eq!(
+            kafka,
+            Some(Offset::Offset(row.next_offset)),
+            "partition {}",
+            row.partition
+        );
+    }
+
+    // A restart picks up the rest.
+    let service = ServiceProcess::start(&settings, "graceful-1");
+    let expected = workload.command_count();
+    let _ = app
+        .events_until(Duration::from_secs(120), |r| distinct(r) >= expected)
+        .await;
+    let result = audit(&workload, &app.received, 1, &mut conn);
+    println!("graceful: {result}");
+    assert!(result.is_clean(), "{result}");
+    let status = service.terminate(Duration::from_secs(10)).await;
+    assert!(status.is_some_and(|s| s.success()));
+}
