@@ -146,3 +146,69 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any bytes, under any content type: a command or an error, never a
+        /// panic, and never a command under a content type it does not know.
+        #[test]
+        fn any_bytes_decode_or_fail_cleanly(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+            content_type in prop_oneof![
+                Just(None),
+                Just(Some(b"application/json".to_vec())),
+                Just(Some(b"application/x-protobuf".to_vec())),
+                proptest::collection::vec(any::<u8>(), 0..40).prop_map(Some),
+            ],
+        ) {
+            let accepted = matches!(
+                content_type.as_deref().map(media_type),
+                None | Some(Ok(_))
+            );
+            // A panic fails the test; so does accepting an unknown content type.
+            if decode_command(Some(&bytes), content_type.as_deref()).is_ok() {
+                prop_assert!(accepted, "accepted content type {content_type:?}");
+            }
+        }
+
+        /// Valid protobuf with hostile field values: truncated or not, it
+        /// decodes to a command or an error.
+        #[test]
+        fn hostile_fields_decode_or_fail_cleanly(
+            command_id in "\\PC{0,40}",
+            order_id in "\\PC{0,40}",
+            quantity in any::<i32>(),
+            price in any::<i64>(),
+            status in any::<i32>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let wire = OrderCommand {
+                command_id,
+                order_id,
+                correlation_id: String::new(),
+                issued_at: None,
+                command: Some(if quantity % 2 == 0 {
+                    proto::order_command::Command::AddOrderItem(proto::AddOrderItem {
+                        product_id: "p".into(),
+                        quantity,
+                        price_per_unit: price,
+                    })
+                } else {
+                    proto::order_command::Command::UpdateOrderStatus(proto::UpdateOrderStatus {
+                        status,
+                        reason: String::new(),
+                    })
+                }),
+            };
+            let bytes = wire.encode_to_vec();
+            let _ = decode_command(Some(&bytes), None);
+            let truncated = &bytes[..cut.index(bytes.len() + 1)];
+            let _ = decode_command(Some(truncated), None);
+        }
+    }
+}

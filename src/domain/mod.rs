@@ -9,6 +9,9 @@ mod command;
 mod rules;
 mod status;
 
+#[cfg(test)]
+mod proptests;
+
 pub use command::{Command, CommandBody, limits};
 pub use rules::{Change, Facts, OrderState, PaymentState, Rejection, RejectionCode, decide};
 pub use status::{OrderStatus, PaymentStatus};

@@ -349,10 +349,15 @@ fn validate(body: &CommandBody) -> Result<(), Rejection> {
             text("payment_method", payment_method, limits::PAYMENT_METHOD)?;
             text("transaction_id", transaction_id, limits::TRANSACTION_ID)?;
         }
-        CommandBody::UpdatePaymentStatus { transaction_id, .. } => {
+        CommandBody::UpdatePaymentStatus {
+            transaction_id,
+            status,
+        } => {
             text("transaction_id", transaction_id, limits::TRANSACTION_ID)?;
+            known_status(status.is_some())?;
         }
-        CommandBody::UpdateOrderStatus { reason, .. } => {
+        CommandBody::UpdateOrderStatus { reason, status } => {
+            known_status(status.is_some())?;
             if reason.chars().count() > limits::REASON {
                 return Err(Rejection::invalid(format!(
                     "reason is longer than {} characters",
@@ -362,6 +367,14 @@ fn validate(body: &CommandBody) -> Result<(), Rejection> {
         }
     }
     Ok(())
+}
+
+fn known_status(known: bool) -> Result<(), Rejection> {
+    if known {
+        Ok(())
+    } else {
+        Err(Rejection::invalid("status is unspecified or unknown"))
+    }
 }
 
 /// Required text: not blank, at most `max` characters, no NUL (which

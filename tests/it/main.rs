@@ -7,7 +7,9 @@ mod helpers;
 
 mod chaos;
 mod dead_letters;
+mod hostile;
 mod idempotency;
 mod interleaving;
 mod lifecycle;
 mod rejections;
+mod schema;

@@ -418,3 +418,14 @@ fn status_text_round_trips() {
     }
     assert_eq!(OrderStatus::parse("PENDING"), None);
 }
+
+#[test]
+fn field_checks_come_before_the_order_lookup() {
+    for body in [set_payment(None), set_status(None), add_item(0, 1), pay(-1)] {
+        assert_eq!(
+            code(decide(None, &body, Facts::default())),
+            RejectionCode::ValidationFailed,
+            "{body:?}"
+        );
+    }
+}

@@ -3,10 +3,12 @@
 //! per-order order. Each test prints an audit line; `scripts/chaos` runs
 //! them at full size (`CHAOS_SCALE=full`) and shows the lines.
 
+mod broker;
 mod crash;
 mod graceful;
 mod postgres;
 mod process;
+mod rebalance;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

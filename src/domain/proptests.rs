@@ -1,0 +1,123 @@
+//! Property tests: any command against any state either changes the order
+//! consistently or is rejected — never a panic, never an inconsistent state.
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn order_status() -> impl Strategy<Value = OrderStatus> {
+    proptest::sample::select(OrderStatus::ALL.to_vec())
+}
+
+fn payment_status() -> impl Strategy<Value = PaymentStatus> {
+    proptest::sample::select(PaymentStatus::ALL.to_vec())
+}
+
+/// Text from empty to well past every limit, with odd characters.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[a-z0-9-]{1,12}",
+        "\\PC{0,80}",
+        (1usize..700).prop_map(|n| "x".repeat(n)),
+        Just("a\0b".to_owned()),
+    ]
+}
+
+fn body() -> impl Strategy<Value = CommandBody> {
+    prop_oneof![
+        (
+            text(),
+            text(),
+            prop_oneof![Just("EUR".to_owned()), "[A-Za-z]{0,4}"]
+        )
+            .prop_map(
+                |(user_id, shipping_address, currency)| CommandBody::CreateOrder {
+                    user_id,
+                    shipping_address,
+                    currency,
+                }
+            ),
+        (text(), any::<i32>(), any::<i64>()).prop_map(|(product_id, quantity, price_per_unit)| {
+            CommandBody::AddItem {
+                product_id,
+                quantity,
+                price_per_unit,
+            }
+        }),
+        (any::<i64>(), text(), text()).prop_map(|(amount, payment_method, transaction_id)| {
+            CommandBody::ProcessPayment {
+                amount,
+                payment_method,
+                transaction_id,
+            }
+        }),
+        (
+            prop_oneof![Just("tx-0".to_owned()), text()],
+            proptest::option::of(payment_status())
+        )
+            .prop_map(
+                |(transaction_id, status)| CommandBody::UpdatePaymentStatus {
+                    transaction_id,
+                    status
+                }
+            ),
+        (proptest::option::of(order_status()), text())
+            .prop_map(|(status, reason)| CommandBody::UpdateOrderStatus { status, reason }),
+    ]
+}
+
+/// Checks what a fold of accepted changes must keep true.
+fn assert_consistent(state: &OrderState) {
+    assert!(state.total_amount >= 0);
+    assert!(state.version >= 1);
+    let active = state
+        .payments
+        .iter()
+        .filter(|p| p.status.is_active())
+        .count();
+    assert!(active <= 1, "two active payments: {state:?}");
+    if matches!(
+        state.status,
+        OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered
+    ) {
+        assert!(matches!(
+            state.payment_status,
+            PaymentStatus::Completed | PaymentStatus::Refunded
+        ));
+    }
+}
+
+proptest! {
+    #[test]
+    fn random_command_sequences_keep_the_order_consistent(
+        bodies in proptest::collection::vec(body(), 1..60),
+        taken in proptest::collection::vec(any::<bool>(), 60),
+    ) {
+        let mut state: Option<OrderState> = None;
+        for (body, taken) in bodies.iter().zip(taken) {
+            let facts = Facts { transaction_id_taken: taken };
+            let before = state.clone();
+            match decide(state.as_ref(), body, facts) {
+                Ok(change) => {
+                    match (&mut state, &change) {
+                        (None, Change::Created { .. }) => state = Some(OrderState::created()),
+                        (Some(s), _) => s.apply(&change),
+                        (None, other) => panic!("{other:?} on a missing order"),
+                    }
+                    let after = state.as_ref().unwrap();
+                    if let Some(before) = &before {
+                        prop_assert_eq!(after.version, before.version + 1);
+                    }
+                    if let Change::ItemAdded { quantity, price_per_unit, total_price, new_total, .. } = change {
+                        prop_assert!(quantity > 0 && price_per_unit >= 0);
+                        prop_assert_eq!(total_price, i64::from(quantity) * price_per_unit);
+                        prop_assert_eq!(new_total, before.unwrap().total_amount + total_price);
+                    }
+                    assert_consistent(after);
+                }
+                Err(_) => prop_assert_eq!(&state, &before),
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Broker faults, injected with librdkafka's mock cluster: produce errors,
+//! offset-commit errors, dropped connections, a broker down, a slow broker.
+//! The relay must never drop or reorder an order's events, the consumer
+//! never skip a command.
+
+use std::time::Duration;
+
+use order_service::loadgen::Workload;
+use rdkafka::mocking::MockCluster;
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+use super::{audit, distinct, seeded_rng, wait_for_progress};
+use crate::helpers::spawn_app_with;
+
+/// Injects fault number `round`; returns what it did.
+async fn inject(mock: &MockCluster<'_, impl rdkafka::ClientContext>, round: usize) -> &'static str {
+    use RDKafkaRespErr::*;
+    match round {
+        0 => {
+            let errors = [
+                RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+            ];
+            mock.request_errors(RDKafkaApiKey::Produce, &errors.repeat(4));
+            "produce errors"
+        }
+        1 => {
+            let errors = [
+                RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+                RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            ];
+            mock.request_errors(RDKafkaApiKey::OffsetCommit, &errors.repeat(5));
+            "offset-commit errors"
+        }
+        2 => {
+            mock.request_errors(RDKafkaApiKey::Fetch, &[RD_KAFKA_RESP_ERR__TRANSPORT; 3]);
+            mock.request_errors(RDKafkaApiKey::Produce, &[RD_KAFKA_RESP_ERR__TRANSPORT; 3]);
+            "connections dropped"
+        }
+        3 => {
+            mock.broker_down(2).expect("broker down");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            mock.broker_up(2).expect("broker up");
+            "broker 2 down for 2 s"
+        }
+        _ => {
+            mock.broker_round_trip_time(1, Duration::from_millis(300))
+                .expect("slow broker");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            mock.broker_round_trip_time(1, Duration::ZERO)
+                .expect("fast broker");
+            "broker 1 slow (300 ms) for 2 s"
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_faults_lose_reorder_and_double_nothing() {
+    let mut rng = seeded_rng("broker");
+    let mock = MockCluster::new(3).expect("mock cluster");
+    let workload = Workload::lifecycles(80, 8, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let bootstrap = mock.bootstrap_servers();
+    let mut app = spawn_app_with(|s| {
+        s.kafka.bootstrap_servers = bootstrap;
+        s.batch_size = 50;
+        // The mock cluster answers no CreateTopics: made below, before the
+        // application starts.
+        s.create_topics = false;
+        for topic in [
+            &s.kafka.commands_topic,
+            &s.kafka.events_topic,
+            &s.kafka.dlq_topic,
+        ] {
+            mock.create_topic(topic, s.topic_partitions, 3)
+                .expect("create topic");
+        }
+    })
+    .await;
+    let database_url = app.settings.database.database_url.clone();
+
+    let rounds = 5;
+    let portion = commands.len().div_ceil(rounds + 1);
+    for (round, portion) in commands.chunks(portion).enumerate() {
+        let send = async {
+            for chunk in portion.chunks(20) {
+                app.send_all(chunk).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let fault = async {
+            if round < rounds {
+                wait_for_progress(&database_url).await;
+                println!("broker: {}", inject(&mock, round).await);
+            }
+        };
+        tokio::join!(send, fault);
+    }
+
+    let expected = workload.command_count();
+    let _ = app
+        .events_until(Duration::from_secs(120), |r| distinct(r) >= expected)
+        .await;
+    let result = audit(&workload, &app.received, rounds, &mut app.db());
+    println!("broker: {result}");
+    assert!(result.is_clean(), "{result}");
+    app.stop().await;
+}
