@@ -31,6 +31,10 @@ pub enum CliCommand {
     Send(SendArgs),
     /// Print order events as JSON lines.
     Tail(TailArgs),
+    /// Measure: run the service as a child process on fresh topics and a
+    /// fresh database, drive it with generated order lifecycles, verify every
+    /// event, and print throughput, latency and memory.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,6 +165,59 @@ pub struct TailArgs {
     /// Stop after this many events have been printed.
     #[arg(long)]
     pub max_events: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// PostgreSQL server to make the benchmark's databases on (its database
+    /// name is ignored; each run makes and drops its own).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/order_service"
+    )]
+    pub database_url: String,
+
+    /// Kafka bootstrap servers.
+    #[arg(
+        long,
+        env = "KAFKA_BOOTSTRAP_SERVERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub bootstrap_servers: String,
+
+    /// Orders in the throughput run; each is create, items, payment,
+    /// payment completed, confirm.
+    #[arg(long, default_value_t = 30_000)]
+    pub orders: usize,
+
+    /// Items per order.
+    #[arg(long, default_value_t = 3)]
+    pub items: usize,
+
+    /// BATCH_SIZE of the service in the throughput and steady runs.
+    #[arg(long, default_value_t = 200)]
+    pub batch_size: u32,
+
+    /// Orders in the comparison run with `--batch-size 1` (0 skips it).
+    #[arg(long, default_value_t = 3_000)]
+    pub baseline_orders: usize,
+
+    /// Commands per second of the steady-rate run (0 skips it).
+    #[arg(long, default_value_t = 1_000)]
+    pub steady_rate: u32,
+
+    /// Length of the steady-rate run, in seconds.
+    #[arg(long, default_value_t = 20)]
+    pub steady_seconds: u64,
+
+    /// Partitions of the benchmark's topics.
+    #[arg(long, default_value_t = 6)]
+    pub partitions: i32,
+
+    /// Where to write results.md, the SVG plot and the service logs.
+    #[arg(long, default_value = "bench")]
+    pub out_dir: std::path::PathBuf,
 }
 
 /// `serve`'s settings from the environment and defaults alone, for when no

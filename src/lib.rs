@@ -29,6 +29,7 @@
 //! creation), [`startup`] (wiring, shared by `main` and the tests),
 //! [`shutdown`], [`telemetry`], and [`cli`] (`send`, `tail`).
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod consumers;

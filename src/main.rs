@@ -33,6 +33,7 @@ async fn run(command: Option<CliCommand>) -> anyhow::Result<()> {
         }
         CliCommand::Send(args) => cli::send(args).await,
         CliCommand::Tail(args) => cli::tail(args, on_signal()).await,
+        CliCommand::Bench(args) => order_service::bench::run(args).await,
     }
 }
 

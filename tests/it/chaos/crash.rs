@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use diesel::RunQueryDsl;
 use order_service::loadgen::Workload;
 
 use super::process::ServiceProcess;
@@ -54,6 +55,26 @@ async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
     let result = audit(&workload, &app.received, kills, &mut conn);
     println!("crash: {result}");
     assert!(result.is_clean(), "{result}");
+
+    // A crash between the broker's ack and the relay's mark leaves published
+    // rows unmarked: simulated here for 100 rows. The relay publishes them
+    // again, and they must arrive as repeats of the same events.
+    let unmarked = diesel::sql_query(
+        "UPDATE outbox SET published_at = NULL WHERE id IN (SELECT id FROM outbox ORDER BY random() LIMIT 100)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    let read = app.received.len();
+    let _ = app
+        .events_until(wait, |received| received.len() >= read + unmarked)
+        .await;
+    let result = audit(&workload, &app.received, kills + 1, &mut conn);
+    println!("crash: after re-publication: {result}");
+    assert!(result.is_clean(), "{result}");
+    assert_eq!(
+        result.repeats, unmarked,
+        "each re-published event is a repeat"
+    );
     let status = service.terminate(Duration::from_secs(10)).await;
     assert!(
         status.is_some_and(|s| s.success()),

@@ -1,0 +1,78 @@
+//! `order-service bench`: the load generator and the report.
+//!
+//! Each run starts the service as a child process (this same binary,
+//! `serve`) on fresh topics and a fresh database, publishes generated order
+//! lifecycles, reads every event back, checks count and content against the
+//! plan, and measures: commands per second from the first send to the last
+//! event, latency from send to event visible, and the service's peak RSS.
+//! Runs: a burst with batching, the same with `BATCH_SIZE=1`, and a steady
+//! rate for latency under normal load.
+
+mod phase;
+mod report;
+
+use anyhow::Context;
+
+use crate::config::BenchArgs;
+use phase::{Load, PhaseSpec};
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out_dir).context("creating the output folder")?;
+    let mut results = Vec::new();
+    let mut seed = fastrand::u64(..);
+    let mut spec = |name: &'static str, batch_size: u32, load: Load| {
+        seed = seed.wrapping_add(1);
+        PhaseSpec {
+            name,
+            batch_size,
+            load,
+            seed,
+        }
+    };
+    let mut phases = vec![spec(
+        "burst",
+        args.batch_size,
+        Load::Burst {
+            orders: args.orders,
+        },
+    )];
+    if args.baseline_orders > 0 {
+        phases.push(spec(
+            "burst, one transaction per command",
+            1,
+            Load::Burst {
+                orders: args.baseline_orders,
+            },
+        ));
+    }
+    if args.steady_rate > 0 {
+        phases.push(spec(
+            "steady rate",
+            args.batch_size,
+            Load::Steady {
+                rate: args.steady_rate,
+                seconds: args.steady_seconds,
+            },
+        ));
+    }
+    for spec in phases {
+        eprintln!("==> bench: {} (BATCH_SIZE={})", spec.name, spec.batch_size);
+        let result = phase::run(&args, &spec)
+            .await
+            .with_context(|| format!("bench run {:?}", spec.name))?;
+        eprintln!("    {}", report::one_line(&result));
+        results.push(result);
+    }
+    let ceiling = report::read_ceiling(&args.out_dir);
+    let text = report::markdown(&results, ceiling.as_ref());
+    println!("{text}");
+    std::fs::write(args.out_dir.join("results.md"), &text).context("writing results.md")?;
+    std::fs::write(args.out_dir.join("throughput.svg"), report::svg(&results))
+        .context("writing throughput.svg")?;
+    eprintln!(
+        "==> wrote {} and {}",
+        args.out_dir.join("results.md").display(),
+        args.out_dir.join("throughput.svg").display()
+    );
+    Ok(())
+}

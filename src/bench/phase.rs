@@ -1,0 +1,475 @@
+//! One benchmark run: fresh database and topics, the service as a child
+//! process, load in, events out, checks and figures.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use diesel::prelude::*;
+use prost::Message as _;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use uuid::Uuid;
+
+use crate::config::BenchArgs;
+use crate::kafka;
+use crate::loadgen::Workload;
+use crate::proto::{self, OrderCommand, OrderEvent};
+
+pub enum Load {
+    /// Every command at once, as fast as the producer takes them.
+    Burst { orders: usize },
+    /// `rate` commands per second for `seconds`.
+    Steady { rate: u32, seconds: u64 },
+}
+
+pub struct PhaseSpec {
+    pub name: &'static str,
+    pub batch_size: u32,
+    pub load: Load,
+    pub seed: u64,
+}
+
+/// Figures of one run.
+pub struct PhaseResult {
+    pub name: &'static str,
+    pub batch_size: u32,
+    pub commands: usize,
+    pub seconds: f64,
+    pub commands_per_second: f64,
+    /// Send → event visible, in ms.
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub peak_rss_mb: f64,
+    /// One sample per second of the run.
+    pub timeline: Vec<Sample>,
+}
+
+/// The n-th sample covers second n of the run.
+pub struct Sample {
+    pub events: usize,
+    pub p99_ms: f64,
+    pub rss_mb: f64,
+}
+
+const ITEMS_PER_ORDER: usize = 3;
+
+pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResult> {
+    let mut rng = fastrand::Rng::with_seed(spec.seed);
+    let items = if args.items == 0 {
+        ITEMS_PER_ORDER
+    } else {
+        args.items
+    };
+    let per_order = items + 4;
+    let orders = match spec.load {
+        Load::Burst { orders } => orders,
+        Load::Steady { rate, seconds } => (rate as usize * seconds as usize).div_ceil(per_order),
+    };
+    let workload = Workload::lifecycles(orders, items, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+
+    let suffix = Uuid::new_v4().simple().to_string();
+    let database =
+        ScratchDatabase::create(&args.database_url, &format!("order_service_bench_{suffix}"))?;
+    let topics = Topics {
+        commands: format!("bench-commands-{suffix}"),
+        events: format!("bench-events-{suffix}"),
+        dlq: format!("bench-dlq-{suffix}"),
+    };
+    kafka::ensure_topics(
+        &args.bootstrap_servers,
+        &[&topics.commands, &topics.events, &topics.dlq],
+        args.partitions,
+    )
+    .await
+    .context("creating the topics")?;
+
+    let log = args.out_dir.join(format!(
+        "service-{}.log",
+        spec.name.replace([' ', ','], "-")
+    ));
+    let mut service = start_service(args, spec, &database.url, &topics, &suffix, &log)?;
+    let pid = service.id();
+
+    // Events reader and RSS sampler run alongside the producer.
+    let expected = commands.len();
+    let reader = tokio::spawn(read_events(
+        args.bootstrap_servers.clone(),
+        topics.events.clone(),
+        args.partitions,
+        expected,
+    ));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while sampling.load(Ordering::Relaxed) {
+                samples.push(rss_mb(pid, "VmRSS:").unwrap_or(0.0));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            samples
+        })
+    };
+
+    let started = Instant::now();
+    let sent = produce(args, &topics.commands, &commands, &spec.load).await?;
+    let timeout = Duration::from_secs(120 + expected as u64 / 500);
+    let received = tokio::time::timeout(timeout, reader)
+        .await
+        .context("timed out waiting for the events")???;
+    let peak_rss_mb = rss_mb(pid, "VmHWM:").unwrap_or(0.0);
+    sampling.store(false, Ordering::Relaxed);
+    let rss_samples = sampler.await?;
+    stop(&mut service);
+
+    verify(&workload, &received)?;
+    verify_rows(&database.url, &workload)?;
+
+    let last = received.iter().map(|r| r.at).max().unwrap_or(started);
+    let seconds = last.duration_since(started).as_secs_f64();
+    let mut latencies: Vec<f64> = received
+        .iter()
+        .filter_map(|r| Some(r.at.duration_since(*sent.get(&r.command_id)?).as_secs_f64() * 1e3))
+        .collect();
+    ensure!(latencies.len() == expected, "events for unknown commands");
+    let timeline = timeline(&received, &sent, started, &rss_samples);
+    latencies.sort_by(f64::total_cmp);
+    Ok(PhaseResult {
+        name: spec.name,
+        batch_size: spec.batch_size,
+        commands: expected,
+        seconds,
+        commands_per_second: expected as f64 / seconds,
+        p50_ms: percentile(&latencies, 0.50),
+        p95_ms: percentile(&latencies, 0.95),
+        p99_ms: percentile(&latencies, 0.99),
+        max_ms: latencies.last().copied().unwrap_or_default(),
+        peak_rss_mb,
+        timeline,
+    })
+}
+
+struct Topics {
+    commands: String,
+    events: String,
+    dlq: String,
+}
+
+fn start_service(
+    args: &BenchArgs,
+    spec: &PhaseSpec,
+    database_url: &str,
+    topics: &Topics,
+    suffix: &str,
+    log: &Path,
+) -> anyhow::Result<Child> {
+    let log = std::fs::File::create(log).context("creating the service log")?;
+    Command::new(std::env::current_exe().context("locating this binary")?)
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("KAFKA_BOOTSTRAP_SERVERS", &args.bootstrap_servers)
+        .env("KAFKA_COMMANDS_TOPIC", &topics.commands)
+        .env("KAFKA_EVENTS_TOPIC", &topics.events)
+        .env("KAFKA_DLQ_TOPIC", &topics.dlq)
+        .env("KAFKA_GROUP_ID", format!("bench-{suffix}"))
+        .env("KAFKA_CREATE_TOPICS", "false")
+        .env("BATCH_SIZE", spec.batch_size.to_string())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting the service")
+}
+
+fn stop(service: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &service.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = service.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+}
+
+/// Publishes the commands; returns when each was enqueued, by command_id.
+async fn produce(
+    args: &BenchArgs,
+    topic: &str,
+    commands: &[OrderCommand],
+    load: &Load,
+) -> anyhow::Result<HashMap<String, Instant>> {
+    let producer: FutureProducer = kafka::client_config(&args.bootstrap_servers)
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .context("creating the producer")?;
+    let mut sent = HashMap::with_capacity(commands.len());
+    let mut pending = std::collections::VecDeque::new();
+    let pace = match load {
+        Load::Burst { .. } => None,
+        Load::Steady { rate, .. } => Some(Duration::from_secs_f64(1.0 / f64::from(*rate))),
+    };
+    let started = Instant::now();
+    for (index, command) in commands.iter().enumerate() {
+        if let Some(pace) = pace {
+            let due = started + pace * index as u32;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        let payload = command.encode_to_vec();
+        loop {
+            let headers = OwnedHeaders::new().insert(Header {
+                key: "content-type",
+                value: Some(proto::CONTENT_TYPE_PROTOBUF),
+            });
+            let record = FutureRecord::to(topic)
+                .key(&command.order_id)
+                .payload(&payload)
+                .headers(headers);
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    sent.insert(command.command_id.clone(), Instant::now());
+                    pending.push_back(delivery);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    match pending.pop_front() {
+                        Some(oldest) => check_delivery(oldest.await)?,
+                        None => tokio::time::sleep(Duration::from_millis(1)).await,
+                    }
+                }
+                Err((e, _)) => return Err(e).context("publishing a command"),
+            }
+        }
+    }
+    for delivery in pending {
+        check_delivery(delivery.await)?;
+    }
+    Ok(sent)
+}
+
+/// `E` is the future's cancellation, which means the producer went away.
+fn check_delivery<E>(
+    result: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, E>,
+) -> anyhow::Result<()> {
+    match result {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((e, _))) => Err(e).context("a command was not delivered"),
+        Err(_) => bail!("a delivery was cancelled"),
+    }
+}
+
+struct Received {
+    command_id: String,
+    order_id: String,
+    sequence: u64,
+    event_id: String,
+    rejected: bool,
+    at: Instant,
+}
+
+/// Reads the events topic from the beginning until `expected` distinct
+/// events arrived.
+async fn read_events(
+    bootstrap: String,
+    topic: String,
+    partitions: i32,
+    expected: usize,
+) -> anyhow::Result<Vec<Received>> {
+    let consumer: StreamConsumer = kafka::client_config(&bootstrap)
+        .set("group.id", format!("bench-reader-{}", Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    for partition in 0..partitions {
+        tpl.add_partition_offset(&topic, partition, Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut seen = HashSet::with_capacity(expected);
+    let mut received = Vec::with_capacity(expected);
+    while seen.len() < expected {
+        let Ok(message) = consumer.recv().await else {
+            continue;
+        };
+        let at = Instant::now();
+        let event = OrderEvent::decode(message.payload().unwrap_or_default())
+            .context("an event that is not an OrderEvent")?;
+        if seen.insert(event.event_id.clone()) {
+            received.push(Received {
+                rejected: matches!(
+                    event.event,
+                    Some(proto::order_event::Event::CommandRejected(_))
+                ),
+                command_id: event.command_id,
+                order_id: event.order_id,
+                sequence: event.sequence,
+                event_id: event.event_id,
+                at,
+            });
+        }
+    }
+    Ok(received)
+}
+
+/// Count and content: one event per command, none rejected, each order's
+/// n-th event from its n-th command.
+fn verify(workload: &Workload, received: &[Received]) -> anyhow::Result<()> {
+    let mut position: HashMap<&str, (&str, u64)> = HashMap::new();
+    for order in &workload.orders {
+        for (index, command) in order.commands.iter().enumerate() {
+            position.insert(&command.command_id, (&command.order_id, index as u64 + 1));
+        }
+    }
+    ensure!(
+        received.len() == position.len(),
+        "{} events for {} commands",
+        received.len(),
+        position.len()
+    );
+    let mut ids = HashSet::new();
+    for event in received {
+        ensure!(!event.rejected, "command {} was rejected", event.command_id);
+        ensure!(
+            ids.insert(event.event_id.as_str()),
+            "event {} twice",
+            event.event_id
+        );
+        let Some((order_id, sequence)) = position.get(event.command_id.as_str()) else {
+            bail!("event for unknown command {}", event.command_id);
+        };
+        ensure!(
+            *order_id == event.order_id && *sequence == event.sequence,
+            "event {} has order {} sequence {}, planned {order_id} {sequence}",
+            event.event_id,
+            event.order_id,
+            event.sequence
+        );
+    }
+    Ok(())
+}
+
+/// The rows agree with the plan: every order confirmed and paid, totals summed.
+fn verify_rows(database_url: &str, workload: &Workload) -> anyhow::Result<()> {
+    use crate::db::schema::orders::dsl::*;
+    let mut conn = PgConnection::establish(database_url)?;
+    let total_sum = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
+        "sum(total_amount)::bigint",
+    );
+    let (count, sum): (i64, Option<i64>) = orders
+        .filter(status.eq("confirmed"))
+        .filter(payment_status.eq("completed"))
+        .select((diesel::dsl::count_star(), total_sum))
+        .first(&mut conn)?;
+    let planned: i64 = workload.orders.iter().map(|o| o.total).sum();
+    ensure!(
+        count as usize == workload.orders.len(),
+        "{count} orders confirmed of {}",
+        workload.orders.len()
+    );
+    ensure!(
+        sum == Some(planned),
+        "order totals sum to {sum:?}, planned {planned}"
+    );
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index]
+}
+
+fn timeline(
+    received: &[Received],
+    sent: &HashMap<String, Instant>,
+    started: Instant,
+    rss: &[f64],
+) -> Vec<Sample> {
+    let mut buckets: Vec<Vec<f64>> = Vec::new();
+    for event in received {
+        let second = event.at.duration_since(started).as_secs() as usize;
+        if buckets.len() <= second {
+            buckets.resize(second + 1, Vec::new());
+        }
+        if let Some(at) = sent.get(&event.command_id) {
+            buckets[second].push(event.at.duration_since(*at).as_secs_f64() * 1e3);
+        }
+    }
+    buckets
+        .into_iter()
+        .enumerate()
+        .map(|(second, mut latencies)| {
+            latencies.sort_by(f64::total_cmp);
+            Sample {
+                events: latencies.len(),
+                p99_ms: percentile(&latencies, 0.99),
+                // Four samples a second.
+                rss_mb: rss.get(second * 4).or(rss.last()).copied().unwrap_or(0.0),
+            }
+        })
+        .collect()
+}
+
+/// A field of /proc/<pid>/status in MB (`VmRSS:` now, `VmHWM:` peak).
+fn rss_mb(pid: u32, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// A database made for one run and dropped after it.
+struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn create(server_url: &str, name: &str) -> anyhow::Result<Self> {
+        let (base, _) = server_url
+            .rsplit_once('/')
+            .context("DATABASE_URL has no database name")?;
+        let admin_url = format!("{base}/postgres");
+        let mut admin = PgConnection::establish(&admin_url).context("connecting to PostgreSQL")?;
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin)?;
+        Ok(Self {
+            url: format!("{base}/{name}"),
+            admin_url,
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The bench's report: a line per run on stderr, a Markdown table with the
+//! machine and the PostgreSQL ceiling beside it, and an SVG plot of
+//! throughput, p99 latency and RSS over each run.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::phase::PhaseResult;
+
+pub fn one_line(r: &PhaseResult) -> String {
+    format!(
+        "{} commands in {:.1} s = {:.0} commands/s; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms; peak RSS {:.0} MB",
+        r.commands, r.seconds, r.commands_per_second, r.p50_ms, r.p95_ms, r.p99_ms, r.peak_rss_mb
+    )
+}
+
+/// What `scripts/pg-ceiling` measured, if it ran (bench/pg-ceiling.json).
+pub fn read_ceiling(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("pg-ceiling.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Benchmark, {}\n\nMachine: {}. Broker, PostgreSQL, service and load generator all on it.\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine()
+    );
+    let _ = writeln!(
+        out,
+        "| run | BATCH_SIZE | commands | seconds | commands/s | p50 ms | p95 ms | p99 ms | max ms | peak RSS MB |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in results {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} |",
+            r.name,
+            r.batch_size,
+            r.commands,
+            r.seconds,
+            r.commands_per_second,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.peak_rss_mb
+        );
+    }
+    let batched = results.iter().find(|r| r.name == "burst");
+    let single = results.iter().find(|r| r.batch_size == 1);
+    if let (Some(b), Some(s)) = (batched, single) {
+        let _ = writeln!(
+            out,
+            "\nBatching: {:.1}× the one-transaction-per-command mode ({:.0} vs {:.0} commands/s).",
+            b.commands_per_second / s.commands_per_second,
+            b.commands_per_second,
+            s.commands_per_second
+        );
+    }
+    match ceiling {
+        Some(c) => {
+            let _ = writeln!(
+                out,
+                "\nPostgreSQL ceiling (`scripts/pg-ceiling`, pgbench, the same SQL per command): \
+                 {} commands/s one per transaction, {} commands/s {} per transaction.",
+                c["single_commands_per_second"], c["batched_commands_per_second"], c["batch"]
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\n(Run `scripts/pg-ceiling` first to print the PostgreSQL ceiling here.)"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n![throughput, p99 latency and RSS over each run](throughput.svg)"
+    );
+    out
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory_gb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    format!("{model}, {cores} cores, {memory_gb:.0} GiB")
+}
+
+/// One panel per run: events per second (blue), p99 latency (red) and RSS
+/// (grey), each scaled to its own maximum, which the legend gives.
+pub fn svg(results: &[PhaseResult]) -> String {
+    const W: f64 = 760.0;
+    const H: f64 = 180.0;
+    const PAD: f64 = 40.0;
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{}" font-family="sans-serif" font-size="12">"#,
+        results.len() as f64 * (H + 30.0) + 10.0
+    );
+    out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
+    for (i, r) in results.iter().enumerate() {
+        let top = 10.0 + i as f64 * (H + 30.0);
+        let n = r.timeline.len().max(2) as f64 - 1.0;
+        let max_events = r
+            .timeline
+            .iter()
+            .map(|s| s.events)
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
+        let max_p99 = r.timeline.iter().map(|s| s.p99_ms).fold(1.0, f64::max);
+        let max_rss = r.timeline.iter().map(|s| s.rss_mb).fold(1.0, f64::max);
+        let _ = write!(
+            out,
+            r##"<text x="{PAD}" y="{}" font-weight="bold">{} (BATCH_SIZE={}): {:.0} commands/s, p99 {:.1} ms</text>"##,
+            top + 12.0,
+            r.name,
+            r.batch_size,
+            r.commands_per_second,
+            r.p99_ms
+        );
+        let _ = write!(
+            out,
+            r##"<rect x="{PAD}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>"##,
+            top + 20.0,
+            W - 2.0 * PAD,
+            H - 30.0
+        );
+        let line = |value: &dyn Fn(&super::phase::Sample) -> f64, max: f64, color: &str| {
+            let points: Vec<String> = r
+                .timeline
+                .iter()
+                .enumerate()
+                .map(|(x, s)| {
+                    let px = PAD + (W - 2.0 * PAD) * x as f64 / n;
+                    let py = top + H - 10.0 - (H - 30.0) * value(s) / max;
+                    format!("{px:.1},{py:.1}")
+                })
+                .collect();
+            format!(
+                r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#,
+                points.join(" ")
+            )
+        };
+        out.push_str(&line(&|s| s.events as f64, max_events, "#1f77b4"));
+        out.push_str(&line(&|s| s.p99_ms, max_p99, "#d62728"));
+        out.push_str(&line(&|s| s.rss_mb, max_rss, "#888888"));
+        let _ = write!(
+            out,
+            r##"<text x="{}" y="{}" text-anchor="end"><tspan fill="#1f77b4">events/s (max {max_events:.0})</tspan> <tspan fill="#d62728">p99 ms (max {max_p99:.0})</tspan> <tspan fill="#888">RSS MB (max {max_rss:.0})</tspan> over {} s</text>"##,
+            W - PAD,
+            top + H + 6.0,
+            r.timeline.len()
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
