@@ -99,6 +99,12 @@ pub struct ServeSettings {
     #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
     pub session_timeout_ms: u32,
 
+    /// Longest time the broker may hold a fetch that found nothing new, in
+    /// ms. A broker that does not answer a waiting fetch when data arrives
+    /// (tansu) adds up to this much latency; Kafka answers at once anyway.
+    #[arg(long, env = "KAFKA_FETCH_WAIT_MAX_MS", default_value_t = 5)]
+    pub fetch_wait_max_ms: u32,
+
     /// Create the three topics at start when they are missing.
     #[arg(long, env = "KAFKA_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_topics: bool,
@@ -110,11 +116,11 @@ pub struct ServeSettings {
 
     /// Most commands applied in one database transaction. 1 gives one
     /// transaction per command.
-    #[arg(long, env = "BATCH_SIZE", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    #[arg(long, env = "BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=5000))]
     pub batch_size: u32,
 
     /// How long a batch waits for more commands once it has one, in ms.
-    #[arg(long, env = "BATCH_LINGER_MS", default_value_t = 5)]
+    #[arg(long, env = "BATCH_LINGER_MS", default_value_t = 2)]
     pub batch_linger_ms: u64,
 
     /// Most outbox rows the relay publishes per round.
@@ -196,7 +202,7 @@ pub struct BenchArgs {
     pub items: usize,
 
     /// BATCH_SIZE of the service in the throughput and steady runs.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 1000)]
     pub batch_size: u32,
 
     /// Orders in the comparison run with `--batch-size 1` (0 skips it).

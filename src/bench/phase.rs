@@ -63,6 +63,8 @@ pub struct Sample {
 }
 
 const ITEMS_PER_ORDER: usize = 3;
+/// The warm-up order: create, one item, payment, payment completed, confirm.
+const WARM_UP_COMMANDS: usize = 5;
 
 pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResult> {
     let mut rng = fastrand::Rng::with_seed(spec.seed);
@@ -108,7 +110,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         args.bootstrap_servers.clone(),
         topics.events.clone(),
         args.partitions,
-        expected,
+        expected + WARM_UP_COMMANDS,
     ));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
@@ -123,12 +125,41 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         })
     };
 
+    // Warm-up: one order through the service before the clock starts, so the
+    // figures leave out its start (migrations, group join).
+    let warm_up = Workload::lifecycles(1, 1, &mut rng);
+    let warm_up_commands = warm_up.interleaved(&mut rng);
+    produce(
+        args,
+        &topics.commands,
+        &warm_up_commands,
+        &Load::Burst { orders: 1 },
+    )
+    .await?;
+    let warm_up_events = read_events(
+        args.bootstrap_servers.clone(),
+        topics.events.clone(),
+        args.partitions,
+        warm_up_commands.len(),
+    );
+    tokio::time::timeout(Duration::from_secs(60), warm_up_events)
+        .await
+        .context("the service did not answer the warm-up order within 60 s")??;
+
     let started = Instant::now();
     let sent = produce(args, &topics.commands, &commands, &spec.load).await?;
+    eprintln!(
+        "    all commands acknowledged by the broker after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let timeout = Duration::from_secs(120 + expected as u64 / 500);
     let received = tokio::time::timeout(timeout, reader)
         .await
         .context("timed out waiting for the events")???;
+    let received: Vec<Received> = received
+        .into_iter()
+        .filter(|r| sent.contains_key(&r.command_id))
+        .collect();
     let peak_rss_mb = rss_mb(pid, "VmHWM:").unwrap_or(0.0);
     sampling.store(false, Ordering::Relaxed);
     let rss_samples = sampler.await?;
@@ -186,7 +217,10 @@ fn start_service(
         .env("KAFKA_GROUP_ID", format!("bench-{suffix}"))
         .env("KAFKA_CREATE_TOPICS", "false")
         .env("BATCH_SIZE", spec.batch_size.to_string())
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -216,8 +250,13 @@ async fn produce(
     commands: &[OrderCommand],
     load: &Load,
 ) -> anyhow::Result<HashMap<String, Instant>> {
+    // Steady load measures latency: a command should leave when it is sent.
+    let linger = match load {
+        Load::Burst { .. } => "5",
+        Load::Steady { .. } => "0",
+    };
     let producer: FutureProducer = kafka::client_config(&args.bootstrap_servers)
-        .set("linger.ms", "5")
+        .set("linger.ms", linger)
         .set("queue.buffering.max.messages", "1000000")
         .create()
         .context("creating the producer")?;
@@ -297,6 +336,7 @@ async fn read_events(
 ) -> anyhow::Result<Vec<Received>> {
     let consumer: StreamConsumer = kafka::client_config(&bootstrap)
         .set("group.id", format!("bench-reader-{}", Uuid::new_v4()))
+        .set("fetch.wait.max.ms", "5")
         .set("enable.auto.commit", "false")
         .create()?;
     let mut tpl = TopicPartitionList::new();
@@ -374,7 +414,9 @@ fn verify_rows(database_url: &str, workload: &Workload) -> anyhow::Result<()> {
     let total_sum = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
         "sum(total_amount)::bigint",
     );
+    let ids: Vec<Uuid> = workload.orders.iter().map(|o| o.order_id).collect();
     let (count, sum): (i64, Option<i64>) = orders
+        .filter(id.eq_any(&ids))
         .filter(status.eq("confirmed"))
         .filter(payment_status.eq("completed"))
         .select((diesel::dsl::count_star(), total_sum))

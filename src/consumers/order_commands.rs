@@ -93,6 +93,7 @@ impl OrderCommandConsumer {
                     "session.timeout.ms",
                     settings.session_timeout_ms.to_string(),
                 )
+                .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
                 .create_with_context(context)?;
         consumer.subscribe(&[&settings.kafka.commands_topic])?;
         Ok(Self {

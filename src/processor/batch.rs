@@ -336,6 +336,7 @@ fn write(
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     let mut new_orders = Vec::new();
+    let mut updates = Vec::new();
     for (id, working) in orders.iter().filter(|(_, w)| w.changed) {
         let state = &working.state;
         match &working.created {
@@ -351,24 +352,24 @@ fn write(
                 updated_at: now,
                 version: state.version,
             }),
-            None => Order::update(
-                conn,
-                *id,
-                &OrderUpdate {
-                    status: state.status.as_str(),
-                    payment_status: state.payment_status.as_str(),
-                    total_amount: state.total_amount,
-                    updated_at: now,
-                    version: state.version,
-                },
-            )?,
+            None => updates.push(OrderUpdate {
+                id: *id,
+                status: state.status.as_str(),
+                payment_status: state.payment_status.as_str(),
+                total_amount: state.total_amount,
+                version: state.version,
+            }),
         }
     }
     NewOrder::insert_all(conn, &new_orders)?;
+    Order::update_many(conn, &updates, now)?;
     NewOrderItem::insert_all(conn, &writes.items)?;
-    for (transaction_id, status) in &writes.payment_updates {
-        Payment::set_status(conn, transaction_id, status.as_str(), now)?;
-    }
+    let payment_updates: Vec<(&str, &str)> = writes
+        .payment_updates
+        .iter()
+        .map(|(transaction_id, status)| (transaction_id.as_str(), status.as_str()))
+        .collect();
+    Payment::set_statuses(conn, &payment_updates, now)?;
     NewPayment::insert_all(conn, &writes.new_payments)?;
     NewStatusChange::insert_all(conn, &writes.history)?;
     NewOutboxMessage::insert_all(conn, &writes.outbox)?;

@@ -2,6 +2,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
+
 use crate::db::schema::orders;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -19,8 +21,7 @@ pub struct Order {
     pub version: i64,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug)]
 pub struct NewOrder<'a> {
     pub id: Uuid,
     pub user_id: &'a str,
@@ -35,13 +36,12 @@ pub struct NewOrder<'a> {
 }
 
 /// The columns a command can change on an existing order.
-#[derive(Debug, AsChangeset)]
-#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug)]
 pub struct OrderUpdate<'a> {
+    pub id: Uuid,
     pub status: &'a str,
     pub payment_status: &'a str,
     pub total_amount: i64,
-    pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
 
@@ -65,21 +65,57 @@ impl Order {
             .load(conn)
     }
 
-    pub fn update(conn: &mut PgConnection, id: Uuid, update: &OrderUpdate<'_>) -> QueryResult<()> {
-        diesel::update(orders::table.find(id))
-            .set(update)
-            .execute(conn)
-            .map(drop)
+    /// Updates many orders in one statement.
+    pub fn update_many(
+        conn: &mut PgConnection,
+        updates: &[OrderUpdate<'_>],
+        at: DateTime<Utc>,
+    ) -> QueryResult<usize> {
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        diesel::sql_query(
+            "UPDATE orders AS o \
+             SET status = v.status, payment_status = v.payment_status, \
+                 total_amount = v.total_amount, version = v.version, updated_at = $6 \
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) \
+                  AS v(id, status, payment_status, total_amount, version) \
+             WHERE o.id = v.id",
+        )
+        .bind::<Array<SqlUuid>, _>(updates.iter().map(|u| u.id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(updates.iter().map(|u| u.status).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(updates.iter().map(|u| u.payment_status).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.total_amount).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.version).collect::<Vec<_>>())
+        .bind::<Timestamptz, _>(at)
+        .execute(conn)
     }
 }
 
 impl NewOrder<'_> {
+    /// One statement for any number of rows: `INSERT … SELECT FROM unnest(arrays)`
+    /// keeps the statement text fixed and small, where a multi-row VALUES
+    /// list costs PostgreSQL a parse and plan per size.
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOrder<'_>]) -> QueryResult<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
-        diesel::insert_into(orders::table)
-            .values(rows)
-            .execute(conn)
+        diesel::sql_query(
+            "INSERT INTO orders (id, user_id, status, payment_status, total_amount, currency, \
+                                 shipping_address, order_date, updated_at, version) \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+                                  $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[])",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.payment_status).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.total_amount).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.currency).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.shipping_address).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.order_date).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.version).collect::<Vec<_>>())
+        .execute(conn)
     }
 }

@@ -1,6 +1,8 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use diesel::sql_types::{Array, BigInt, Integer, Text, Uuid as SqlUuid};
+
 use crate::db::schema::order_items;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -14,8 +16,7 @@ pub struct OrderItem {
     pub total_price: i64,
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = order_items, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug, Clone)]
 pub struct NewOrderItem {
     pub id: Uuid,
     pub order_id: Uuid,
@@ -45,12 +46,21 @@ impl OrderItem {
 }
 
 impl NewOrderItem {
+    /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOrderItem]) -> QueryResult<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
-        diesel::insert_into(order_items::table)
-            .values(rows)
-            .execute(conn)
+        diesel::sql_query(
+            "INSERT INTO order_items (id, order_id, product_id, quantity, price_per_unit, total_price) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::bigint[], $6::bigint[])",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.product_id.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.price_per_unit).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.total_price).collect::<Vec<_>>())
+        .execute(conn)
     }
 }

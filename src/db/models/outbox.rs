@@ -2,6 +2,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use diesel::sql_types::{Array, Bytea, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
+
 use crate::db::schema::outbox;
 
 /// An event waiting for (or done with) publication.
@@ -16,8 +18,7 @@ pub struct OutboxMessage {
     pub headers: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug, Clone)]
 pub struct NewOutboxMessage {
     pub event_id: Uuid,
     pub order_id: Uuid,
@@ -50,12 +51,26 @@ impl OutboxMessage {
 }
 
 impl NewOutboxMessage {
+    /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOutboxMessage]) -> QueryResult<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
-        diesel::insert_into(outbox::table)
-            .values(rows)
-            .execute(conn)
+        diesel::sql_query(
+            "INSERT INTO outbox (event_id, order_id, event_type, payload, headers, created_at) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[], \
+                                  $6::timestamptz[])",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
+        .bind::<Array<Bytea>, _>(
+            rows.iter()
+                .map(|r| r.payload.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.headers).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .execute(conn)
     }
 }

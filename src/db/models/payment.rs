@@ -2,6 +2,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
+
 use crate::db::schema::payments;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -17,8 +19,7 @@ pub struct Payment {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug, Clone)]
 pub struct NewPayment {
     pub id: Uuid,
     pub order_id: Uuid,
@@ -54,26 +55,55 @@ impl Payment {
             .load(conn)
     }
 
-    pub fn set_status(
+    /// Sets the status of many payments, by transaction id, in one statement.
+    pub fn set_statuses(
         conn: &mut PgConnection,
-        transaction_id: &str,
-        status: &str,
+        updates: &[(&str, &str)],
         at: DateTime<Utc>,
-    ) -> QueryResult<()> {
-        diesel::update(payments::table.filter(payments::transaction_id.eq(transaction_id)))
-            .set((payments::status.eq(status), payments::updated_at.eq(at)))
-            .execute(conn)
-            .map(drop)
+    ) -> QueryResult<usize> {
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        diesel::sql_query(
+            "UPDATE payments AS p SET status = v.status, updated_at = $3 \
+             FROM unnest($1::text[], $2::text[]) AS v(transaction_id, status) \
+             WHERE p.transaction_id = v.transaction_id",
+        )
+        .bind::<Array<Text>, _>(updates.iter().map(|u| u.0).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(updates.iter().map(|u| u.1).collect::<Vec<_>>())
+        .bind::<Timestamptz, _>(at)
+        .execute(conn)
     }
 }
 
 impl NewPayment {
+    /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewPayment]) -> QueryResult<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
-        diesel::insert_into(payments::table)
-            .values(rows)
-            .execute(conn)
+        diesel::sql_query(
+            "INSERT INTO payments (id, order_id, amount, payment_method, status, transaction_id, \
+                                   created_at, updated_at) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], \
+                                  $6::text[], $7::timestamptz[], $8::timestamptz[])",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(
+            rows.iter()
+                .map(|r| r.payment_method.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(
+            rows.iter()
+                .map(|r| r.transaction_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+        .execute(conn)
     }
 }

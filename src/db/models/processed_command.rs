@@ -2,12 +2,13 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+
 use crate::db::schema::processed_commands;
 
 /// Marks a command as done. Its primary key is what makes a redelivered
 /// command a no-op, also when two instances race for it.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = processed_commands, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug, Clone)]
 pub struct NewProcessedCommand {
     pub command_id: Uuid,
     pub order_id: Uuid,
@@ -25,12 +26,20 @@ impl NewProcessedCommand {
             .load(conn)
     }
 
+    /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewProcessedCommand]) -> QueryResult<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
-        diesel::insert_into(processed_commands::table)
-            .values(rows)
-            .execute(conn)
+        diesel::sql_query(
+            "INSERT INTO processed_commands (command_id, order_id, outcome, rejection_code, processed_at) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.rejection_code).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.processed_at).collect::<Vec<_>>())
+        .execute(conn)
     }
 }

@@ -2,6 +2,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+
 use crate::db::schema::order_status_history;
 
 /// One row of `order_status_history`: every change of an order's status,
@@ -18,8 +20,7 @@ pub struct StatusChange {
     pub command_id: Uuid,
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = order_status_history, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug, Clone)]
 pub struct NewStatusChange {
     pub id: Uuid,
     pub order_id: Uuid,
@@ -41,12 +42,23 @@ impl StatusChange {
 }
 
 impl NewStatusChange {
+    /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewStatusChange]) -> QueryResult<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
-        diesel::insert_into(order_status_history::table)
-            .values(rows)
-            .execute(conn)
+        diesel::sql_query(
+            "INSERT INTO order_status_history (id, order_id, from_status, status, reason, \"timestamp\", command_id) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
+                                  $6::timestamptz[], $7::uuid[])",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.from_status).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.reason.as_deref()).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.timestamp).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
+        .execute(conn)
     }
 }

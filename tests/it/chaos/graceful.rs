@@ -24,11 +24,20 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
     let mut conn = app.db();
 
     let service = ServiceProcess::start(&settings, "graceful-0");
-    app.send_all(&commands).await;
-    wait_for_progress(&settings.database.database_url).await;
-    let started = std::time::Instant::now();
-    let status = service.terminate(Duration::from_secs(10)).await;
-    let took = started.elapsed();
+    // SIGTERM while the commands still stream in.
+    let send = async {
+        for chunk in commands.chunks(25) {
+            app.send_all(chunk).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let stop = async {
+        wait_for_progress(&settings.database.database_url).await;
+        let started = std::time::Instant::now();
+        let status = service.terminate(Duration::from_secs(10)).await;
+        (status, started.elapsed())
+    };
+    let ((), (status, took)) = tokio::join!(send, stop);
     assert!(
         status.is_some_and(|s| s.success()),
         "exit 0 within 10 s, got {status:?}"
