@@ -94,6 +94,9 @@ impl OrderCommandConsumer {
                     settings.session_timeout_ms.to_string(),
                 )
                 .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
+                // librdkafka prefetches up to 64 MB per partition by default;
+                // a few MB keep a batch ready and the memory flat.
+                .set("queued.max.messages.kbytes", "4096")
                 .create_with_context(context)?;
         consumer.subscribe(&[&settings.kafka.commands_topic])?;
         Ok(Self {
@@ -174,7 +177,7 @@ impl OrderCommandConsumer {
             Ok(command) => {
                 span.record("command_id", tracing::field::display(command.command_id));
                 span.record("order_id", tracing::field::display(command.order_id));
-                tracing::debug!(kind = command.body.kind(), "command received");
+                tracing::trace!(kind = command.body.kind(), "command received");
                 batch.commands.push(command);
             }
             Err(error) => {

@@ -12,7 +12,7 @@ use std::{sync::Arc, time::Duration};
 
 use diesel::{
     PgConnection, RunQueryDsl,
-    r2d2::{ConnectionManager, Pool, PoolError, PooledConnection},
+    r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError, PooledConnection},
     sql_types::BigInt,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -36,6 +36,23 @@ pub enum DbError {
     Migration(String),
 }
 
+/// Settings applied to every new connection.
+#[derive(Debug)]
+struct SessionSettings;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        // The batch queries look rows up by `= ANY($1)` over tables that grow
+        // fast. A generic plan made while a table was small keeps scanning
+        // it whole once it is large (no ANALYZE has run yet); a custom plan
+        // is made with the table's current size and picks the index.
+        diesel::sql_query("SET plan_cache_mode = force_custom_plan")
+            .execute(conn)
+            .map(drop)
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
 /// A cloneable handle on the connection pool.
 #[derive(Clone)]
 pub struct Database {
@@ -53,6 +70,7 @@ impl Database {
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
+            .connection_customizer(Box::new(SessionSettings))
             .build_unchecked(manager);
         Self {
             pool,
