@@ -123,6 +123,12 @@ pub struct ServeSettings {
     #[arg(long, env = "BATCH_LINGER_MS", default_value_t = 2)]
     pub batch_linger_ms: u64,
 
+    /// Transactions a batch is applied in at once, each over its own
+    /// partitions (orders never share one). More use more cores of the
+    /// database; keep it below DATABASE_POOL_SIZE.
+    #[arg(long, env = "APPLY_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub apply_concurrency: u32,
+
     /// Most outbox rows the relay publishes per round.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub relay_batch_size: u32,

@@ -11,14 +11,17 @@
 //! (`enable.auto.offset.store=false`, stored only after the commit) for lag
 //! monitoring, and used when the database has no row for a partition.
 //!
-//! Limit: a batch covers all assigned partitions and is processed before the
-//! next is fetched; a partition revoked mid-batch is finished anyway (its
-//! new owner may replay part of it, which changes nothing).
+//! A batch covers all assigned partitions; it is applied in up to
+//! `APPLY_CONCURRENCY` transactions at once, each over whole partitions, and
+//! the next batch is taken once all have committed. A partition revoked
+//! mid-batch is finished anyway (its new owner may replay part of it, which
+//! changes nothing).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::future::join_all;
 use rdkafka::Offset;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
@@ -37,7 +40,7 @@ use crate::db::Database;
 use crate::db::models::ConsumerOffset;
 use crate::domain::Command;
 use crate::kafka;
-use crate::processor::CommandProcessor;
+use crate::processor::{BatchOutcome, CommandProcessor};
 use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
 
@@ -53,6 +56,8 @@ pub struct OrderCommandConsumer {
     relay_wakeup: Arc<Notify>,
     batch_size: usize,
     linger: Duration,
+    /// Transactions applied at once, each over its own partitions.
+    apply_concurrency: usize,
 }
 
 /// Where a record sits, to store its offset once it is handled.
@@ -66,7 +71,8 @@ struct Position {
 #[derive(Default)]
 struct Batch {
     positions: Vec<Position>,
-    commands: Vec<Command>,
+    /// Decoded commands with the partition each came from.
+    commands: Vec<(i32, Command)>,
     dead_letters: Vec<DeadLetter>,
 }
 
@@ -106,6 +112,7 @@ impl OrderCommandConsumer {
             relay_wakeup,
             batch_size: settings.batch_size as usize,
             linger: settings.batch_linger(),
+            apply_concurrency: settings.apply_concurrency as usize,
         })
     }
 
@@ -178,7 +185,7 @@ impl OrderCommandConsumer {
                 span.record("command_id", tracing::field::display(command.command_id));
                 span.record("order_id", tracing::field::display(command.order_id));
                 tracing::trace!(kind = command.body.kind(), "command received");
-                batch.commands.push(command);
+                batch.commands.push((message.partition(), command));
             }
             Err(error) => {
                 tracing::warn!(%error, "undecodable command, dead-lettering it");
@@ -209,13 +216,19 @@ impl OrderCommandConsumer {
             }
             if dead_lettered {
                 let started = Instant::now();
-                let offsets = batch.next_offsets(&self.consumer.context().group_id);
-                match self
-                    .processor
-                    .apply_batch(batch.commands.clone(), offsets)
-                    .await
-                {
-                    Ok(outcome) => {
+                let lanes = batch.lanes(&self.consumer.context().group_id, self.apply_concurrency);
+                let applied = join_all(
+                    lanes
+                        .into_iter()
+                        .map(|(commands, offsets)| self.processor.apply_batch(commands, offsets)),
+                )
+                .await;
+                match applied.into_iter().collect::<Result<Vec<_>, _>>() {
+                    Ok(outcomes) => {
+                        let mut outcome = BatchOutcome::default();
+                        for o in outcomes {
+                            outcome += o;
+                        }
                         tracing::debug!(
                             applied = outcome.applied,
                             rejected = outcome.rejected,
@@ -228,6 +241,7 @@ impl OrderCommandConsumer {
                         self.store_offsets(&batch);
                         return true;
                     }
+                    // Lanes that did commit are found processed on the retry.
                     Err(e) => tracing::error!(error = %e, "applying the batch failed, will retry"),
                 }
             }
@@ -260,6 +274,35 @@ impl Batch {
             *entry = (*entry).max(p.offset);
         }
         last
+    }
+
+    /// Splits the batch into at most `lanes` transactions, each over whole
+    /// partitions: an order's commands share its partition (key =
+    /// order_id), so lanes touch different orders and keep each order's
+    /// commands in delivery order.
+    fn lanes(&self, group_id: &str, lanes: usize) -> Vec<(Vec<Command>, Vec<ConsumerOffset>)> {
+        let offsets = self.next_offsets(group_id);
+        let mut partitions: Vec<i32> = offsets.iter().map(|o| o.partition).collect();
+        partitions.sort_unstable();
+        let count = lanes.clamp(1, partitions.len().max(1));
+        let lane_of: HashMap<i32, usize> = partitions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, i % count))
+            .collect();
+        let mut out: Vec<(Vec<Command>, Vec<ConsumerOffset>)> =
+            vec![(Vec::new(), Vec::new()); count];
+        for (partition, command) in &self.commands {
+            out[lane_of.get(partition).copied().unwrap_or(0)]
+                .0
+                .push(command.clone());
+        }
+        for offset in offsets {
+            out[lane_of.get(&offset.partition).copied().unwrap_or(0)]
+                .1
+                .push(offset);
+        }
+        out
     }
 
     /// The rows for `consumer_offsets`: the next offset to read per partition.

@@ -109,6 +109,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         create_topics: true,
         topic_partitions: PARTITIONS,
         batch_size: 200,
+        apply_concurrency: 2,
         batch_linger_ms: 2,
         relay_batch_size: 500,
         relay_poll_ms: 200,

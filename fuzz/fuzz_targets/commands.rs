@@ -1,0 +1,125 @@
+//! Fuzzes the command decoder and the domain state machine together: the
+//! input is a sequence of records (one length byte, one kind byte, then the
+//! payload). A record goes through `decode_command` exactly as the consumer
+//! would see it, or, when the kind byte says so, is read as a command body
+//! field by field (random bytes rarely spell a UUID, so this is how the
+//! fuzzer reaches the rules). What comes out is decided against the order's
+//! evolving state. Nothing may panic, and the state must stay consistent.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use order_service::consumers::decode_command;
+use order_service::domain::{
+    Change, CommandBody, Facts, OrderState, OrderStatus, PaymentStatus, decide,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let mut state: Option<OrderState> = None;
+    let mut rest = data;
+    while let [len, kind, tail @ ..] = rest {
+        let len = usize::from(*len).min(tail.len());
+        let (payload, next) = tail.split_at(len);
+        rest = next;
+        let content_type: Option<&[u8]> = match kind % 3 {
+            0 => None,
+            1 => Some(b"application/json"),
+            _ => Some(b"application/x-protobuf"),
+        };
+        let body = if kind & 0x40 != 0 {
+            structured(payload)
+        } else {
+            match decode_command(Some(payload), content_type) {
+                Ok(command) => command.body,
+                Err(_) => continue,
+            }
+        };
+        let facts = Facts {
+            transaction_id_taken: kind & 0x80 != 0,
+        };
+        let before = state.clone();
+        match decide(state.as_ref(), &body, facts) {
+            Ok(Change::Created { .. }) if state.is_none() => state = Some(OrderState::created()),
+            Ok(change) => {
+                let order = state
+                    .as_mut()
+                    .expect("only Created applies to a missing order");
+                order.apply(&change);
+                assert_eq!(order.version, before.as_ref().map_or(0, |b| b.version) + 1);
+            }
+            Err(_) => assert_eq!(state, before, "a rejection changes nothing"),
+        }
+        if let Some(order) = &state {
+            assert!(order.total_amount >= 0);
+            let active = order
+                .payments
+                .iter()
+                .filter(|p| p.status.is_active())
+                .count();
+            assert!(active <= 1);
+            if matches!(
+                order.status,
+                OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered
+            ) {
+                assert!(matches!(
+                    order.payment_status,
+                    PaymentStatus::Completed | PaymentStatus::Refunded
+                ));
+            }
+        }
+    }
+});
+
+/// A command body read straight from bytes.
+fn structured(bytes: &[u8]) -> CommandBody {
+    let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
+    let int = |i: usize| i32::from_le_bytes([byte(i), byte(i + 1), byte(i + 2), byte(i + 3)]);
+    let long = |i: usize| i64::from(int(i)) * i64::from(byte(i + 4)).max(1);
+    let text = |i: usize| match byte(i) % 4 {
+        0 => String::new(),
+        1 => "tx-1".to_owned(),
+        2 => "x".repeat(usize::from(byte(i + 1)) * 3),
+        _ => String::from_utf8_lossy(bytes.get(i..).unwrap_or_default()).into_owned(),
+    };
+    let order_status = [
+        OrderStatus::Pending,
+        OrderStatus::Confirmed,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ];
+    let payment_status = [
+        PaymentStatus::Pending,
+        PaymentStatus::Completed,
+        PaymentStatus::Failed,
+        PaymentStatus::Refunded,
+    ];
+    match byte(0) % 5 {
+        0 => CommandBody::CreateOrder {
+            user_id: text(1),
+            shipping_address: text(3),
+            currency: if byte(5) % 2 == 0 {
+                "EUR".into()
+            } else {
+                text(6)
+            },
+        },
+        1 => CommandBody::AddItem {
+            product_id: text(1),
+            quantity: int(3),
+            price_per_unit: long(7),
+        },
+        2 => CommandBody::ProcessPayment {
+            amount: long(1),
+            payment_method: text(6),
+            transaction_id: text(8),
+        },
+        3 => CommandBody::UpdatePaymentStatus {
+            transaction_id: text(1),
+            status: payment_status.get(usize::from(byte(3) % 5)).copied(),
+        },
+        _ => CommandBody::UpdateOrderStatus {
+            status: order_status.get(usize::from(byte(1) % 6)).copied(),
+            reason: text(2),
+        },
+    }
+}
