@@ -16,8 +16,9 @@
 //! - [`processor`]: [`processor::CommandProcessor`] applies a batch in one
 //!   database transaction: dedup, rules, state rows, outbox rows.
 //! - [`domain`]: the order rules as pure functions (`decide`), no IO.
-//! - [`db`]: diesel schema, one model module per table, the pool and
-//!   [`db::Database::run`], embedded migrations.
+//! - [`db`]: diesel schema, one model module per table (`consumer_offsets`
+//!   holds the consumer's position, written in the batch transaction), the
+//!   pool and [`db::Database::run`], embedded migrations.
 //! - [`events`]: the `OrderEvent` and CloudEvents headers written to the
 //!   outbox for each processed command.
 //! - [`producers`]: [`producers::OutboxRelay`] publishes the outbox to
@@ -27,7 +28,8 @@
 //! Around them: [`proto`] (generated wire types and conversions), [`config`]
 //! (typed settings from flags and env), [`kafka`] (client settings, topic
 //! creation), [`startup`] (wiring, shared by `main` and the tests),
-//! [`shutdown`], [`telemetry`], and [`cli`] (`send`, `tail`).
+//! [`shutdown`], [`telemetry`], [`cli`] (`send`, `tail`), [`loadgen`] (order
+//! lifecycles with known end states) and [`bench`] (`order-service bench`).
 
 pub mod bench;
 pub mod cli;

@@ -6,7 +6,9 @@
 //! plan, and measures: commands per second from the first send to the last
 //! event, latency from send to event visible, and the service's peak RSS.
 //! Runs: a burst with batching, the same with `BATCH_SIZE=1`, and a steady
-//! rate for latency under normal load.
+//! rate for latency under normal load. The service inherits the bench's
+//! environment (`RUST_LOG`, `APPLY_CONCURRENCY`, `KAFKA_FETCH_WAIT_MAX_MS`,
+//! …), so its settings can be varied from run to run.
 
 mod phase;
 mod report;

@@ -217,10 +217,6 @@ fn start_service(
         .env("KAFKA_GROUP_ID", format!("bench-{suffix}"))
         .env("KAFKA_CREATE_TOPICS", "false")
         .env("BATCH_SIZE", spec.batch_size.to_string())
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
-        )
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
