@@ -1,5 +1,5 @@
-//! Kafka client settings shared by the consumer and the producers, and topic
-//! creation.
+//! Kafka client settings shared by the consumer and the producers, the
+//! command record, and topic creation.
 
 use std::time::Duration;
 
@@ -7,7 +7,11 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
 use rdkafka::types::RDKafkaErrorCode;
+
+use crate::proto::{self, OrderCommand};
 
 /// Base configuration of every client of the service.
 pub fn client_config(bootstrap_servers: &str) -> ClientConfig {
@@ -31,6 +35,23 @@ pub fn reliable_producer_config(bootstrap_servers: &str) -> ClientConfig {
         .set("linger.ms", "1")
         .set("message.timeout.ms", "30000");
     config
+}
+
+/// An `OrderCommand` record as the service expects it: protobuf bytes
+/// (`payload`, the command encoded), key = order_id, `content-type` header.
+pub fn command_record<'a>(
+    topic: &'a str,
+    command: &'a OrderCommand,
+    payload: &'a [u8],
+) -> FutureRecord<'a, str, [u8]> {
+    let headers = OwnedHeaders::new().insert(Header {
+        key: "content-type",
+        value: Some(proto::CONTENT_TYPE_PROTOBUF),
+    });
+    FutureRecord::to(topic)
+        .key(command.order_id.as_str())
+        .payload(payload)
+        .headers(headers)
 }
 
 /// Creates the topics that do not exist yet; existing ones are left as they are.

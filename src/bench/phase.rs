@@ -13,8 +13,7 @@ use diesel::prelude::*;
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use uuid::Uuid;
@@ -272,15 +271,7 @@ async fn produce(
         }
         let payload = command.encode_to_vec();
         loop {
-            let headers = OwnedHeaders::new().insert(Header {
-                key: "content-type",
-                value: Some(proto::CONTENT_TYPE_PROTOBUF),
-            });
-            let record = FutureRecord::to(topic)
-                .key(&command.order_id)
-                .payload(&payload)
-                .headers(headers);
-            match producer.send_result(record) {
+            match producer.send_result(kafka::command_record(topic, command, &payload)) {
                 Ok(delivery) => {
                     sent.insert(command.command_id.clone(), Instant::now());
                     pending.push_back(delivery);

@@ -8,8 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chrono::Utc;
 use prost::Message;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use uuid::Uuid;
 
 use crate::config::SendArgs;
@@ -78,14 +77,7 @@ async fn publish(
     command: &OrderCommand,
 ) -> anyhow::Result<()> {
     let payload = command.encode_to_vec();
-    let headers = OwnedHeaders::new().insert(Header {
-        key: "content-type",
-        value: Some(proto::CONTENT_TYPE_PROTOBUF),
-    });
-    let record = FutureRecord::to(topic)
-        .key(&command.order_id)
-        .payload(&payload)
-        .headers(headers);
+    let record = kafka::command_record(topic, command, &payload);
     producer
         .send(record, Duration::from_secs(30))
         .await

@@ -2,29 +2,10 @@
 //! key, bytes and headers kept and the error headers added; the partition
 //! moves on. JSON commands (`content-type: application/json`) are accepted.
 
-use std::collections::HashMap;
-
 use order_service::proto::order_event::Event;
 use rdkafka::Message;
-use rdkafka::message::{Headers, OwnedMessage};
 
 use crate::helpers::*;
-
-fn headers_of(message: &OwnedMessage) -> HashMap<String, String> {
-    message
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| {
-                    (
-                        h.key.to_owned(),
-                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_bytes_are_dead_lettered_and_the_partition_moves_on() {

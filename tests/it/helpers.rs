@@ -311,9 +311,9 @@ impl Drop for TestApp {
     }
 }
 
-/// Every event carries the CloudEvents binding headers, consistent with its body.
-fn check_headers(message: &impl Message, event: &OrderEvent) {
-    let headers: HashMap<String, String> = message
+/// A record's headers as text, by name.
+pub fn headers_of(message: &impl Message) -> HashMap<String, String> {
+    message
         .headers()
         .map(|hs| {
             hs.iter()
@@ -325,7 +325,12 @@ fn check_headers(message: &impl Message, event: &OrderEvent) {
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Every event carries the CloudEvents binding headers, consistent with its body.
+fn check_headers(message: &impl Message, event: &OrderEvent) {
+    let headers = headers_of(message);
     let kind = event.event.as_ref().expect("event oneof set").type_name();
     assert_eq!(
         headers.get("ce_specversion").map(String::as_str),

@@ -9,7 +9,7 @@ use order_service::loadgen::Workload;
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
-use super::{audit, distinct, seeded_rng, wait_for_progress};
+use super::{audit, distinct, seeded_rng, use_mock_cluster, wait_for_progress};
 use crate::helpers::spawn_app_with;
 
 /// Injects fault number `round`; returns what it did.
@@ -61,21 +61,9 @@ async fn broker_faults_lose_reorder_and_double_nothing() {
     let mock = MockCluster::new(3).expect("mock cluster");
     let workload = Workload::lifecycles(80, 8, &mut rng);
     let commands = workload.interleaved(&mut rng);
-    let bootstrap = mock.bootstrap_servers();
     let mut app = spawn_app_with(|s| {
-        s.kafka.bootstrap_servers = bootstrap;
         s.batch_size = 50;
-        // The mock cluster answers no CreateTopics: made below, before the
-        // application starts.
-        s.create_topics = false;
-        for topic in [
-            &s.kafka.commands_topic,
-            &s.kafka.events_topic,
-            &s.kafka.dlq_topic,
-        ] {
-            mock.create_topic(topic, s.topic_partitions, 3)
-                .expect("create topic");
-        }
+        use_mock_cluster(&mock, s);
     })
     .await;
     let database_url = app.settings.database.database_url.clone();

@@ -14,12 +14,30 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use diesel::prelude::*;
+use order_service::config::ServeSettings;
 use order_service::db::models::{Order, OrderItem};
 use order_service::db::schema::{outbox, processed_commands};
 use order_service::loadgen::Workload;
 use order_service::proto::OrderEvent;
+use rdkafka::mocking::MockCluster;
 
 use crate::helpers::rejection;
+
+/// Points `settings` at librdkafka's mock cluster and makes the topics there
+/// (the mock cluster answers no CreateTopics, so the application must not try).
+/// Call it last in a `configure` closure, once the partition count is set.
+pub fn use_mock_cluster(
+    mock: &MockCluster<'_, impl rdkafka::ClientContext>,
+    settings: &mut ServeSettings,
+) {
+    settings.kafka.bootstrap_servers = mock.bootstrap_servers();
+    settings.create_topics = false;
+    let kafka = &settings.kafka;
+    for topic in [&kafka.commands_topic, &kafka.events_topic, &kafka.dlq_topic] {
+        mock.create_topic(topic, settings.topic_partitions, 3)
+            .expect("create topic on the mock cluster");
+    }
+}
 
 /// Whether to run at the size the issue asks for, or at CI size.
 pub fn full_scale() -> bool {

@@ -17,7 +17,7 @@ use order_service::loadgen::Workload;
 use rdkafka::mocking::MockCluster;
 
 use super::process::ServiceProcess;
-use super::{audit, distinct, full_scale, seeded_rng, wait_for_progress};
+use super::{audit, distinct, full_scale, seeded_rng, use_mock_cluster, wait_for_progress};
 use crate::helpers::spawn_env_with;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,19 +28,9 @@ async fn joins_leaves_and_crashes_keep_order_and_progress() {
     let commands = workload.interleaved(&mut rng);
     let mock = MockCluster::new(3).expect("mock cluster");
     let mut app = spawn_env_with(|s| {
-        s.kafka.bootstrap_servers = mock.bootstrap_servers();
         s.topic_partitions = 6;
         s.batch_size = 50;
-        // The mock cluster answers no CreateTopics.
-        s.create_topics = false;
-        for topic in [
-            &s.kafka.commands_topic,
-            &s.kafka.events_topic,
-            &s.kafka.dlq_topic,
-        ] {
-            mock.create_topic(topic, s.topic_partitions, 3)
-                .expect("create topic");
-        }
+        use_mock_cluster(&mock, s);
     })
     .await;
     let settings = app.settings.clone();
