@@ -200,6 +200,14 @@ impl TestApp {
         }
     }
 
+    /// Sends `commands` as a stream: `chunk` at a time, `pause` between.
+    pub async fn send_paced(&self, commands: &[OrderCommand], chunk: usize, pause: Duration) {
+        for chunk in commands.chunks(chunk) {
+            self.send_all(chunk).await;
+            tokio::time::sleep(pause).await;
+        }
+    }
+
     pub async fn send_raw(&self, key: Option<&[u8]>, payload: &[u8], headers: &[(&str, &str)]) {
         let mut owned = OwnedHeaders::new();
         for (name, value) in headers {

@@ -71,12 +71,7 @@ async fn broker_faults_lose_reorder_and_double_nothing() {
     let rounds = 5;
     let portion = commands.len().div_ceil(rounds + 1);
     for (round, portion) in commands.chunks(portion).enumerate() {
-        let send = async {
-            for chunk in portion.chunks(20) {
-                app.send_all(chunk).await;
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        };
+        let send = app.send_paced(portion, 20, Duration::from_millis(10));
         let fault = async {
             if round < rounds {
                 wait_for_progress(&database_url).await;

@@ -30,12 +30,7 @@ async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
     let mut service = ServiceProcess::start(&settings, "crash-0");
     let portion = commands.len().div_ceil(kills + 1);
     for (round, portion) in commands.chunks(portion).enumerate() {
-        let send = async {
-            for chunk in portion.chunks(25) {
-                app.send_all(chunk).await;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
+        let send = app.send_paced(portion, 25, Duration::from_millis(20));
         let kill = async {
             if round < kills {
                 wait_for_progress(&settings.database.database_url).await;

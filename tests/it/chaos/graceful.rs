@@ -25,12 +25,7 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
 
     let service = ServiceProcess::start(&settings, "graceful-0");
     // SIGTERM while the commands still stream in.
-    let send = async {
-        for chunk in commands.chunks(25) {
-            app.send_all(chunk).await;
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
+    let send = app.send_paced(&commands, 25, Duration::from_millis(10));
     let stop = async {
         wait_for_progress(&settings.database.database_url).await;
         let started = std::time::Instant::now();

@@ -158,12 +158,7 @@ async fn connections_killed_and_postgres_restarted_lose_and_double_nothing() {
     let mut faults = 0;
     let portion = commands.len().div_ceil(5);
     for (round, portion) in commands.chunks(portion).enumerate() {
-        let send = async {
-            for chunk in portion.chunks(20) {
-                app.send_all(chunk).await;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
+        let send = app.send_paced(portion, 20, Duration::from_millis(20));
         let fault = async {
             if round >= 4 {
                 return 0;

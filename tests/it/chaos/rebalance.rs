@@ -42,12 +42,7 @@ async fn joins_leaves_and_crashes_keep_order_and_progress() {
     let steps = 6;
     let portion = commands.len().div_ceil(steps);
     for (step, portion) in commands.chunks(portion).enumerate() {
-        let send = async {
-            for chunk in portion.chunks(20) {
-                app.send_all(chunk).await;
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-        };
+        let send = app.send_paced(portion, 20, Duration::from_millis(15));
         let change = async {
             wait_for_progress(&url).await;
             tokio::time::sleep(Duration::from_millis(rng.u64(0..150))).await;
