@@ -409,6 +409,38 @@ impl OrderState {
         }
     }
 
+    /// The first invariant this state breaks, if any: what the rules must
+    /// never let happen (and the schema refuses too).
+    pub fn broken_invariant(&self) -> Option<&'static str> {
+        if self.total_amount < 0 {
+            return Some("negative total");
+        }
+        if self.version < 1 {
+            return Some("version below 1");
+        }
+        if self
+            .payments
+            .iter()
+            .filter(|p| p.status.is_active())
+            .count()
+            > 1
+        {
+            return Some("two pending or completed payments");
+        }
+        let paid = matches!(
+            self.payment_status,
+            PaymentStatus::Completed | PaymentStatus::Refunded
+        );
+        let past_confirmation = matches!(
+            self.status,
+            OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered
+        );
+        if past_confirmation && !paid {
+            return Some("confirmed without a completed payment");
+        }
+        None
+    }
+
     /// Folds an accepted change into the state and bumps the version.
     /// `Created` is not applied to an existing order; see [`Self::created`].
     pub fn apply(&mut self, change: &Change) {

@@ -293,6 +293,12 @@ fn record_change(
         }),
     }
     working.state.apply(&change);
+    debug_assert_eq!(
+        working.state.broken_invariant(),
+        None,
+        "{:?}",
+        working.state
+    );
     working.changed = true;
     writes.outbox.push(events::applied(
         command,

@@ -429,3 +429,28 @@ fn field_checks_come_before_the_order_lookup() {
         );
     }
 }
+
+#[test]
+fn broken_invariants_are_named() {
+    assert_eq!(OrderState::created().broken_invariant(), None);
+    let two_active = with_payment(
+        with_payment(
+            order(OrderStatus::Pending, PaymentStatus::Pending),
+            PaymentStatus::Pending,
+        ),
+        PaymentStatus::Completed,
+    );
+    assert_eq!(
+        two_active.broken_invariant(),
+        Some("two pending or completed payments")
+    );
+    assert_eq!(
+        order(OrderStatus::Shipped, PaymentStatus::Failed).broken_invariant(),
+        Some("confirmed without a completed payment")
+    );
+    let negative = OrderState {
+        total_amount: -1,
+        ..order(OrderStatus::Pending, PaymentStatus::Pending)
+    };
+    assert_eq!(negative.broken_invariant(), Some("negative total"));
+}
