@@ -130,12 +130,12 @@ pub struct ServeSettings {
     pub apply_concurrency: u32,
 
     /// Most outbox rows the relay publishes per round.
-    #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
+    #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub relay_batch_size: u32,
 
     /// How often the relay looks for unpublished events when nothing told it
     /// to, in ms (events written by other instances, rows left by a crash).
-    #[arg(long, env = "RELAY_POLL_MS", default_value_t = 200)]
+    #[arg(long, env = "RELAY_POLL_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     pub relay_poll_ms: u64,
 }
 

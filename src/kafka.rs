@@ -54,6 +54,17 @@ pub fn command_record<'a>(
         .headers(headers)
 }
 
+/// The relay's producer: as [`reliable_producer_config`], but a record never
+/// times out. A timed-out record followed by an acknowledged one of the same
+/// order would put that order's events out of order on the topic; without a
+/// timeout librdkafka keeps them queued, in order, until the broker is back.
+/// The relay bounds its own wait instead (see `OutboxRelay`).
+pub fn relay_producer_config(bootstrap_servers: &str) -> ClientConfig {
+    let mut config = reliable_producer_config(bootstrap_servers);
+    config.set("message.timeout.ms", "0");
+    config
+}
+
 /// Creates the topics that do not exist yet; existing ones are left as they are.
 pub async fn ensure_topics(
     bootstrap_servers: &str,

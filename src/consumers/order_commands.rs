@@ -184,6 +184,14 @@ impl OrderCommandConsumer {
             Ok(command) => {
                 span.record("command_id", tracing::field::display(command.command_id));
                 span.record("order_id", tracing::field::display(command.order_id));
+                if message
+                    .key()
+                    .is_some_and(|key| key != command.order_id.to_string().as_bytes())
+                {
+                    // Per-order order rests on key = order_id: commands of one
+                    // order under other keys may land on several partitions.
+                    tracing::warn!("record key is not the command's order_id");
+                }
                 tracing::trace!(kind = command.body.kind(), "command received");
                 batch.commands.push((message.partition(), command));
             }

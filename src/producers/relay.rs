@@ -20,6 +20,7 @@ use diesel::sql_types::{BigInt, Bool};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
@@ -32,6 +33,8 @@ use crate::shutdown::Shutdown;
 /// Key of the advisory lock that makes one relay the publisher.
 const RELAY_LOCK: i64 = 0x6f72_6465_725f_726c;
 const RETRY_MAX: Duration = Duration::from_secs(5);
+/// How long one round waits for the broker's acknowledgements.
+const ACK_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -67,8 +70,7 @@ impl OutboxRelay {
     ) -> Result<Self, KafkaError> {
         Ok(Self {
             db,
-            producer: kafka::reliable_producer_config(&settings.kafka.bootstrap_servers)
-                .create()?,
+            producer: kafka::relay_producer_config(&settings.kafka.bootstrap_servers).create()?,
             topic: settings.kafka.events_topic.clone(),
             batch_size: i64::from(settings.relay_batch_size),
             poll: settings.relay_poll(),
@@ -186,8 +188,20 @@ async fn publish(
         }
     }
     let enqueued = deliveries.len();
+    // Records never time out (see `kafka::relay_producer_config`): a round
+    // stops waiting after ACK_WAIT, marks what was acknowledged, and the next
+    // round sends the rest again behind the copies still queued, in order.
+    let deadline = tokio::time::Instant::now() + ACK_WAIT;
     for (index, delivery) in deliveries.into_iter().enumerate() {
-        match delivery.await {
+        let Ok(delivery) = tokio::time::timeout_at(deadline, delivery).await else {
+            return (
+                index,
+                Some(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::MessageTimedOut,
+                )),
+            );
+        };
+        match delivery {
             Ok(Ok(_)) => {}
             Ok(Err((e, _))) => return (index, Some(e)),
             Err(_) => return (index, Some(KafkaError::Canceled)),

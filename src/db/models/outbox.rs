@@ -57,9 +57,14 @@ impl NewOutboxMessage {
             return Ok(0);
         }
         diesel::sql_query(
+            // ORDER BY the array position: the ids (the relay's publishing
+            // order) must follow the order the events were written in.
             "INSERT INTO outbox (event_id, order_id, event_type, payload, headers, created_at) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[], \
-                                  $6::timestamptz[])",
+             SELECT event_id, order_id, event_type, payload, headers, created_at \
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[], \
+                         $6::timestamptz[]) WITH ORDINALITY \
+                  AS t(event_id, order_id, event_type, payload, headers, created_at, position) \
+             ORDER BY position",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
