@@ -319,6 +319,28 @@ impl Drop for TestApp {
     }
 }
 
+/// Rows of `processed_commands`: commands applied or rejected.
+pub fn processed_count(conn: &mut PgConnection) -> i64 {
+    use diesel::QueryDsl;
+    use order_service::db::schema::processed_commands;
+    processed_commands::table
+        .count()
+        .get_result(conn)
+        .expect("count processed commands")
+}
+
+/// Outbox rows the relay has not published yet.
+pub fn unpublished_count(conn: &mut PgConnection) -> i64 {
+    use diesel::ExpressionMethods;
+    use diesel::QueryDsl;
+    use order_service::db::schema::outbox;
+    outbox::table
+        .filter(outbox::published_at.is_null())
+        .count()
+        .get_result(conn)
+        .expect("count unpublished outbox rows")
+}
+
 /// A record's headers as text, by name.
 pub fn headers_of(message: &impl Message) -> HashMap<String, String> {
     message

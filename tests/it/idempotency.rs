@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use order_service::db::models::{Order, OrderItem};
-use order_service::db::schema::{outbox, processed_commands};
+use order_service::db::schema::outbox;
 use order_service::proto::OrderStatus;
 use uuid::Uuid;
 
@@ -49,10 +49,7 @@ async fn a_redelivered_command_has_one_effect_and_one_event() {
     let order = Order::find(&mut conn, id).unwrap().expect("order");
     assert_eq!((order.total_amount, order.version), (1_400, 3));
     assert_eq!(OrderItem::for_order(&mut conn, id).unwrap().len(), 1);
-    let processed: i64 = processed_commands::table
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
+    let processed = processed_count(&mut conn);
     assert_eq!(processed, 3);
     let outbox_rows: i64 = outbox::table.count().get_result(&mut conn).unwrap();
     assert_eq!(outbox_rows, 3);

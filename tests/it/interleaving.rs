@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use order_service::db::models::{Order, OrderItem, Payment, StatusChange};
-use order_service::db::schema::{outbox, processed_commands};
 use order_service::proto::{OrderCommand, OrderStatus, PaymentStatus, RejectionCode};
 use uuid::Uuid;
 
@@ -288,10 +287,7 @@ async fn random_interleavings_end_in_the_modelled_state() {
             order.history
         );
     }
-    let processed: i64 = processed_commands::table
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
+    let processed = processed_count(&mut conn);
     assert_eq!(processed, COMMANDS as i64);
     let orders_in_db: i64 = order_service::db::schema::orders::table
         .count()
@@ -301,11 +297,7 @@ async fn random_interleavings_end_in_the_modelled_state() {
         orders_in_db, ORDERS as i64,
         "no order from a rejected command"
     );
-    let unpublished: i64 = outbox::table
-        .filter(outbox::published_at.is_null())
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
+    let unpublished = unpublished_count(&mut conn);
     assert_eq!(unpublished, 0);
     app.stop().await;
 }

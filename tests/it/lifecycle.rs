@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use order_service::db::models::{Order, OrderItem, Payment, StatusChange};
-use order_service::db::schema::{outbox, processed_commands};
+use order_service::db::schema::processed_commands;
 use order_service::proto::{OrderStatus, PaymentStatus, order_event::Event};
 use uuid::Uuid;
 
@@ -188,11 +188,7 @@ async fn a_whole_order_lifecycle_writes_rows_and_events() {
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(processed, 8);
-    let unpublished: i64 = outbox::table
-        .filter(outbox::published_at.is_null())
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
+    let unpublished = unpublished_count(&mut conn);
     assert_eq!(unpublished, 0);
     app.stop().await;
 }

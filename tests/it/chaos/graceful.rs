@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use diesel::prelude::*;
 use order_service::db::models::ConsumerOffset;
-use order_service::db::schema::{outbox, processed_commands};
 use order_service::loadgen::Workload;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::process::ServiceProcess;
 use super::{audit, distinct, seeded_rng, wait_for_progress};
-use crate::helpers::spawn_env_with;
+use crate::helpers::{processed_count, spawn_env_with, unpublished_count};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
@@ -40,11 +38,7 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
     println!("graceful: stopped in {took:?}");
 
     // The relay was flushed: every committed event is published.
-    let unpublished: i64 = outbox::table
-        .filter(outbox::published_at.is_null())
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
+    let unpublished = unpublished_count(&mut conn);
     assert_eq!(unpublished, 0, "outbox flushed");
 
     // Positions: exactly the processed commands lie before them, in the
@@ -55,10 +49,7 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
         &settings.kafka.commands_topic,
     )
     .unwrap();
-    let processed: i64 = processed_commands::table
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
+    let processed = processed_count(&mut conn);
     let positions: i64 = stored.iter().map(|o| o.next_offset).sum();
     assert_eq!(processed, positions, "{stored:?}");
     assert!(

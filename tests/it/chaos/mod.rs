@@ -16,12 +16,12 @@ use std::fmt;
 use diesel::prelude::*;
 use order_service::config::ServeSettings;
 use order_service::db::models::{Order, OrderItem};
-use order_service::db::schema::{outbox, processed_commands};
+use order_service::db::schema::processed_commands;
 use order_service::loadgen::Workload;
 use order_service::proto::OrderEvent;
 use rdkafka::mocking::MockCluster;
 
-use crate::helpers::rejection;
+use crate::helpers::{processed_count, rejection, unpublished_count};
 
 /// Points `settings` at librdkafka's mock cluster and makes the topics there
 /// (the mock cluster answers no CreateTopics, so the application must not try).
@@ -197,16 +197,9 @@ pub fn audit(
     // Events of orders that were never planned.
     audit.double_applications += by_order.values().map(Vec::len).sum::<usize>();
 
-    let processed: i64 = processed_commands::table
-        .count()
-        .get_result(conn)
-        .expect("count processed");
+    let processed = processed_count(conn);
     audit.losses += audit.commands.saturating_sub(processed as usize);
-    let unpublished: i64 = outbox::table
-        .filter(outbox::published_at.is_null())
-        .count()
-        .get_result(conn)
-        .expect("count unpublished");
+    let unpublished = unpublished_count(conn);
     audit.losses += unpublished as usize;
     audit
 }
