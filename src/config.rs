@@ -2,6 +2,7 @@
 //! `--help` documents every variable. Nothing else in the crate reads the
 //! environment.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -27,10 +28,13 @@ pub enum CliCommand {
     Serve(ServeSettings),
     /// Apply the embedded database migrations and exit.
     Migrate(DatabaseSettings),
-    /// Publish one order command per JSON object (protobuf JSON mapping).
+    /// Publish order commands: given as JSON (protobuf JSON mapping), as a
+    /// file of JSON lines, or from flags (`send create-order --help`).
     Send(SendArgs),
     /// Print order events as JSON lines.
     Tail(TailArgs),
+    /// Inspect and replay the dead-letter topic.
+    Dlq(DlqArgs),
     /// Measure: run the service as a child process on fresh topics and a
     /// fresh database, drive it with generated order lifecycles, verify every
     /// event, and print throughput, latency and memory.
@@ -137,6 +141,35 @@ pub struct ServeSettings {
     /// to, in ms (events written by other instances, rows left by a crash).
     #[arg(long, env = "RELAY_POLL_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     pub relay_poll_ms: u64,
+
+    /// Address of the HTTP server: health, readiness, metrics, REST API.
+    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+
+    /// How long published outbox rows and processed_commands rows are kept,
+    /// in seconds. A command delivered again after its row is purged is
+    /// applied again: keep this longer than the command topic's retention.
+    #[arg(long, env = "RETENTION_SECS", default_value_t = 7 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_secs: u64,
+
+    /// How often the housekeeper measures the outbox backlog and purges
+    /// expired rows, in ms.
+    #[arg(long, env = "HOUSEKEEPING_INTERVAL_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub housekeeping_interval_ms: u64,
+
+    /// Most rows one purge statement deletes (small batches keep locks and
+    /// WAL bursts short).
+    #[arg(long, env = "PURGE_BATCH_SIZE", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub purge_batch_size: u32,
+
+    /// /readyz fails when the oldest unpublished outbox row is older than
+    /// this, in seconds (the relay is not keeping up or cannot publish).
+    #[arg(long, env = "READY_MAX_OUTBOX_AGE_SECS", default_value_t = 60)]
+    pub ready_max_outbox_age_secs: u64,
+
+    /// /readyz fails when more outbox rows than this wait for publication.
+    #[arg(long, env = "READY_MAX_OUTBOX_BACKLOG", default_value_t = 100_000)]
+    pub ready_max_outbox_backlog: i64,
 }
 
 impl ServeSettings {
@@ -146,6 +179,14 @@ impl ServeSettings {
 
     pub fn relay_poll(&self) -> Duration {
         Duration::from_millis(self.relay_poll_ms)
+    }
+
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_secs)
+    }
+
+    pub fn housekeeping_interval(&self) -> Duration {
+        Duration::from_millis(self.housekeeping_interval_ms)
     }
 }
 
@@ -159,6 +200,103 @@ pub struct SendArgs {
     /// A missing commandId is generated; so is orderId for createOrder.
     /// With no argument, or "-", one object per line is read from stdin.
     pub json: Vec<String>,
+
+    /// Read commands from a file of JSON lines (one OrderCommand per line).
+    #[arg(long, short = 'f', value_name = "PATH")]
+    pub file: Option<std::path::PathBuf>,
+
+    /// Wait for each command's outcome and print the event it caused
+    /// (or its CommandRejected); exit with status 2 when one was rejected.
+    #[arg(long, global = true)]
+    pub wait: bool,
+
+    /// How long --wait waits for one command's event, in seconds.
+    #[arg(long, default_value_t = 30, global = true)]
+    pub wait_timeout_secs: u64,
+
+    #[command(subcommand)]
+    pub command: Option<SendCommand>,
+}
+
+/// One command from flags instead of JSON.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SendCommand {
+    /// Create an order (its id is generated unless --order-id is given).
+    CreateOrder {
+        #[arg(long)]
+        order_id: Option<String>,
+        #[arg(long)]
+        user_id: String,
+        #[arg(long)]
+        shipping_address: String,
+        /// ISO-4217 code, e.g. EUR.
+        #[arg(long)]
+        currency: String,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// Add an item to a pending order.
+    AddItem {
+        #[arg(long)]
+        order_id: String,
+        #[arg(long)]
+        product_id: String,
+        #[arg(long)]
+        quantity: i32,
+        /// Price of one unit in minor units (cents).
+        #[arg(long)]
+        price_per_unit: i64,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// Pay the order's total (a payment starts pending).
+    ProcessPayment {
+        #[arg(long)]
+        order_id: String,
+        /// Minor units; must equal the order's total.
+        #[arg(long)]
+        amount: i64,
+        #[arg(long)]
+        payment_method: String,
+        /// The payment provider's id (generated when absent).
+        #[arg(long)]
+        transaction_id: Option<String>,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// Change a payment's status: completed, failed or refunded.
+    UpdatePaymentStatus {
+        #[arg(long)]
+        order_id: String,
+        #[arg(long)]
+        transaction_id: String,
+        #[arg(long)]
+        status: String,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// Change the order's status: confirmed, shipped, delivered or cancelled.
+    UpdateOrderStatus {
+        #[arg(long)]
+        order_id: String,
+        #[arg(long)]
+        status: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+}
+
+/// Fields any command may carry.
+#[derive(Debug, Clone, Args)]
+pub struct EnvelopeArgs {
+    /// Idempotency key (a new UUID when absent).
+    #[arg(long)]
+    pub command_id: Option<String>,
+    /// Copied to every event the command causes.
+    #[arg(long)]
+    pub correlation_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -166,9 +304,14 @@ pub struct TailArgs {
     #[command(flatten)]
     pub kafka: KafkaSettings,
 
-    /// Start at the oldest retained event instead of the newest.
+    /// Start at the oldest retained event and stop at the newest (unless
+    /// --follow). Without it, wait for new events.
     #[arg(long)]
     pub from_beginning: bool,
+
+    /// Keep waiting for new events after the last one.
+    #[arg(long)]
+    pub follow: bool,
 
     /// Only events of this order.
     #[arg(long)]
@@ -177,6 +320,71 @@ pub struct TailArgs {
     /// Stop after this many events have been printed.
     #[arg(long)]
     pub max_events: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DlqArgs {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+
+    /// Consumer group that remembers which dead letters were replayed.
+    #[arg(
+        long,
+        env = "KAFKA_DLQ_REPLAY_GROUP",
+        default_value = "order-service-dlq-replay"
+    )]
+    pub replay_group: String,
+
+    #[command(subcommand)]
+    pub command: DlqCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum DlqCommand {
+    /// Print the dead letters not yet replayed as JSON lines (with the
+    /// error, the original position, key, headers and payload).
+    List {
+        /// Every dead letter the topic holds, replayed or not.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Publish the dead letters not yet replayed back to the command topic
+    /// (original key, payload and headers), then remember them as replayed.
+    /// Run it once the cause is fixed.
+    Replay {
+        /// Only the dead letter at PARTITION:OFFSET of the DLQ topic
+        /// (repeatable). Nothing is then remembered as replayed.
+        #[arg(long, value_name = "PARTITION:OFFSET", value_parser = parse_position)]
+        only: Vec<(i32, i64)>,
+        /// Set a header on the replayed records, e.g. a forgotten
+        /// content-type=application/json (repeatable).
+        #[arg(long, value_name = "NAME=VALUE", value_parser = parse_header)]
+        header: Vec<(String, String)>,
+        /// Print what would be replayed; publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn parse_position(text: &str) -> Result<(i32, i64), String> {
+    let (partition, offset) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not PARTITION:OFFSET"))?;
+    Ok((
+        partition
+            .parse()
+            .map_err(|_| format!("bad partition in {text:?}"))?,
+        offset
+            .parse()
+            .map_err(|_| format!("bad offset in {text:?}"))?,
+    ))
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 #[derive(Debug, Clone, Args)]

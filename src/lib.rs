@@ -23,12 +23,16 @@
 //!   outbox for each processed command.
 //! - [`producers`]: [`producers::OutboxRelay`] publishes the outbox to
 //!   `order-events`; [`producers::DeadLetterProducer`] writes
-//!   `order-commands-dlq`.
+//!   `order-commands-dlq`; [`producers::CommandPublisher`] publishes
+//!   commands for `send` and the REST API.
+//! - [`http`]: `/healthz`, `/readyz`, `/metrics`, the REST API and its
+//!   OpenAPI document; [`metrics`] holds what it reports, and
+//!   [`housekeeping`] measures the outbox backlog and purges expired rows.
 //!
 //! Around them: [`proto`] (generated wire types and conversions), [`config`]
 //! (typed settings from flags and env), [`kafka`] (client settings, topic
 //! creation), [`startup`] (wiring, shared by `main` and the tests),
-//! [`shutdown`], [`telemetry`], [`cli`] (`send`, `tail`), [`loadgen`] (order
+//! [`shutdown`], [`telemetry`], [`cli`] (`send`, `tail`, `dlq`), [`loadgen`] (order
 //! lifecycles with known end states) and [`bench`] (`order-service bench`).
 
 pub mod bench;
@@ -38,8 +42,11 @@ pub mod consumers;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod housekeeping;
+pub mod http;
 pub mod kafka;
 pub mod loadgen;
+pub mod metrics;
 pub mod processor;
 pub mod producers;
 pub mod proto;

@@ -13,6 +13,8 @@ async fn main() -> ExitCode {
     telemetry::init(args.log_format);
     match run(args.command).await {
         Ok(()) => ExitCode::SUCCESS,
+        // `send --wait` printed the rejections; the status says there were some.
+        Err(e) if e.is::<cli::Rejected>() => ExitCode::from(2),
         Err(e) => {
             tracing::error!(error.cause_chain = ?e, error.message = %e, "order-service failed");
             ExitCode::FAILURE
@@ -33,6 +35,7 @@ async fn run(command: Option<CliCommand>) -> anyhow::Result<()> {
         }
         CliCommand::Send(args) => cli::send(args).await,
         CliCommand::Tail(args) => cli::tail(args, on_signal()).await,
+        CliCommand::Dlq(args) => cli::dlq(args).await,
         CliCommand::Bench(args) => order_service::bench::run(args).await,
     }
 }

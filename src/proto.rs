@@ -131,6 +131,21 @@ pub fn payment_status_from_wire(value: i32) -> Option<domain::PaymentStatus> {
     }
 }
 
+/// An order status as people write it: `confirmed`, `CONFIRMED` or
+/// `ORDER_STATUS_CONFIRMED`.
+pub fn parse_order_status(text: &str) -> Option<OrderStatus> {
+    let text = text.trim().to_ascii_lowercase();
+    domain::OrderStatus::parse(text.strip_prefix("order_status_").unwrap_or(&text)).map(Into::into)
+}
+
+/// A payment status as people write it: `completed`, `COMPLETED` or
+/// `PAYMENT_STATUS_COMPLETED`.
+pub fn parse_payment_status(text: &str) -> Option<PaymentStatus> {
+    let text = text.trim().to_ascii_lowercase();
+    domain::PaymentStatus::parse(text.strip_prefix("payment_status_").unwrap_or(&text))
+        .map(Into::into)
+}
+
 impl From<domain::OrderStatus> for OrderStatus {
     fn from(status: domain::OrderStatus) -> Self {
         match status {

@@ -215,6 +215,7 @@ fn start_service(
         .env("KAFKA_DLQ_TOPIC", &topics.dlq)
         .env("KAFKA_GROUP_ID", format!("bench-{suffix}"))
         .env("KAFKA_CREATE_TOPICS", "false")
+        .env("HTTP_ADDR", "127.0.0.1:0")
         .env("BATCH_SIZE", spec.batch_size.to_string())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)

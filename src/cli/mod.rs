@@ -1,8 +1,12 @@
 //! The command-line verbs besides `serve`: what a person uses to drive and
 //! watch the service by hand.
 
+mod dlq;
+mod progress;
+mod reader;
 mod send;
 mod tail;
 
-pub use send::{prepare_command, send};
+pub use dlq::dlq;
+pub use send::{Rejected, prepare_command, send};
 pub use tail::tail;

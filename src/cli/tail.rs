@@ -1,47 +1,43 @@
 //! `order-service tail`: prints order events as JSON lines (protobuf JSON
-//! mapping).
+//! mapping). Without `--from-beginning` it waits for new events, as
+//! `tail -f` does; with it, it prints what the topic holds and stops at the
+//! end unless `--follow`.
 
 use anyhow::Context;
 use prost::Message as _;
 use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 
+use super::reader::{Start, TopicReader};
 use crate::config::TailArgs;
-use crate::kafka;
 use crate::proto::OrderEvent;
 use crate::shutdown::Shutdown;
 
 pub async fn tail(args: TailArgs, mut shutdown: Shutdown) -> anyhow::Result<()> {
-    // A group of its own: `tail` reads every partition and commits nothing.
-    let consumer: StreamConsumer = kafka::client_config(&args.kafka.bootstrap_servers)
-        .set(
-            "group.id",
-            format!("order-service-tail-{}", uuid::Uuid::new_v4()),
-        )
-        .set("enable.auto.commit", "false")
-        .set(
-            "auto.offset.reset",
-            if args.from_beginning {
-                "earliest"
-            } else {
-                "latest"
-            },
-        )
-        .create()
-        .context("creating the consumer")?;
-    consumer
-        .subscribe(&[&args.kafka.events_topic])
-        .context("subscribing")?;
+    let start = if args.from_beginning {
+        Start::Beginning
+    } else {
+        Start::End
+    };
+    let until_end = args.from_beginning && !args.follow;
+    let mut reader = TopicReader::open(
+        &args.kafka.bootstrap_servers,
+        &args.kafka.events_topic,
+        start,
+    )
+    .await?;
     let mut printed = 0;
     loop {
         let message = tokio::select! {
             _ = shutdown.recv() => return Ok(()),
-            message = consumer.recv() => message.context("reading events")?,
+            message = reader.next(until_end) => message?,
+        };
+        let Some(message) = message else {
+            return Ok(());
         };
         let event = match OrderEvent::decode(message.payload().unwrap_or_default()) {
             Ok(event) => event,
             Err(e) => {
-                tracing::warn!(offset = message.offset(), error = %e, "not an OrderEvent");
+                tracing::warn!(partition = message.partition(), offset = message.offset(), error = %e, "not an OrderEvent");
                 continue;
             }
         };

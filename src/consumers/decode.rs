@@ -24,6 +24,19 @@ pub enum DecodeError {
     Envelope(#[from] EnvelopeError),
 }
 
+impl DecodeError {
+    /// A short machine-readable name of the failure, for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Protobuf(_) => "protobuf",
+            Self::Json(_) => "json",
+            Self::ContentType(_) => "content_type",
+            Self::Envelope(_) => "invalid",
+        }
+    }
+}
+
 /// `content_type` is the value of the record's `content-type` header, if any.
 pub fn decode_command(
     payload: Option<&[u8]>,

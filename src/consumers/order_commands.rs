@@ -28,6 +28,7 @@ use rdkafka::consumer::{
 };
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -40,6 +41,7 @@ use crate::db::Database;
 use crate::db::models::ConsumerOffset;
 use crate::domain::Command;
 use crate::kafka;
+use crate::metrics::{KindLabels, Metrics, PartitionLabels, ReasonLabels, RejectionLabels};
 use crate::processor::{BatchOutcome, CommandProcessor};
 use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
@@ -58,6 +60,7 @@ pub struct OrderCommandConsumer {
     linger: Duration,
     /// Transactions applied at once, each over its own partitions.
     apply_concurrency: usize,
+    metrics: Arc<Metrics>,
 }
 
 /// Where a record sits, to store its offset once it is handled.
@@ -74,6 +77,8 @@ struct Batch {
     /// Decoded commands with the partition each came from.
     commands: Vec<(i32, Command)>,
     dead_letters: Vec<DeadLetter>,
+    /// Why each dead letter could not be decoded, for the metrics.
+    dead_letter_reasons: Vec<&'static str>,
 }
 
 impl OrderCommandConsumer {
@@ -82,10 +87,12 @@ impl OrderCommandConsumer {
         processor: CommandProcessor,
         dlq: DeadLetterProducer,
         relay_wakeup: Arc<Notify>,
+        metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
         let context = CommandConsumerContext {
             db: processor.database().clone(),
             group_id: settings.group_id.clone(),
+            metrics: metrics.clone(),
         };
         let consumer: StreamConsumer<CommandConsumerContext> =
             kafka::client_config(&settings.kafka.bootstrap_servers)
@@ -103,6 +110,8 @@ impl OrderCommandConsumer {
                 // librdkafka prefetches up to 64 MB per partition by default;
                 // a few MB keep a batch ready and the memory flat.
                 .set("queued.max.messages.kbytes", "4096")
+                // Per-partition lag for the metrics comes from the statistics.
+                .set("statistics.interval.ms", "5000")
                 .create_with_context(context)?;
         consumer.subscribe(&[&settings.kafka.commands_topic])?;
         Ok(Self {
@@ -113,6 +122,7 @@ impl OrderCommandConsumer {
             batch_size: settings.batch_size as usize,
             linger: settings.batch_linger(),
             apply_concurrency: settings.apply_concurrency as usize,
+            metrics,
         })
     }
 
@@ -197,6 +207,7 @@ impl OrderCommandConsumer {
             }
             Err(error) => {
                 tracing::warn!(%error, "undecodable command, dead-lettering it");
+                batch.dead_letter_reasons.push(error.reason());
                 batch
                     .dead_letters
                     .push(DeadLetter::from_message(message, error.to_string()));
@@ -214,6 +225,10 @@ impl OrderCommandConsumer {
     /// stored: the records will be delivered again).
     async fn handle(&self, batch: Batch, shutdown: &mut Shutdown) -> bool {
         let mut backoff = RETRY_MIN;
+        let started = Instant::now();
+        self.metrics
+            .batch_size
+            .observe(batch.positions.len() as f64);
         let mut dead_lettered = batch.dead_letters.is_empty();
         loop {
             if !dead_lettered {
@@ -223,7 +238,6 @@ impl OrderCommandConsumer {
                 }
             }
             if dead_lettered {
-                let started = Instant::now();
                 let lanes = batch.lanes(&self.consumer.context().group_id, self.apply_concurrency);
                 let applied = join_all(
                     lanes
@@ -247,17 +261,50 @@ impl OrderCommandConsumer {
                         );
                         self.relay_wakeup.notify_one();
                         self.store_offsets(&batch);
+                        self.count(&batch, &outcome, started.elapsed());
                         return true;
                     }
                     // Lanes that did commit are found processed on the retry.
                     Err(e) => tracing::error!(error = %e, "applying the batch failed, will retry"),
                 }
             }
+            self.metrics.batch_failures.inc();
             tokio::select! {
                 _ = shutdown.recv() => return false,
                 _ = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(RETRY_MAX);
+        }
+    }
+
+    fn count(&self, batch: &Batch, outcome: &BatchOutcome, elapsed: Duration) {
+        let metrics = &self.metrics;
+        metrics.apply_seconds.observe(elapsed.as_secs_f64());
+        metrics.duplicates.inc_by(outcome.duplicates as u64);
+        for ((kind, code), count) in &outcome.tally {
+            let kind = (*kind).to_owned();
+            let count = *count as u64;
+            match code {
+                None => metrics
+                    .applied
+                    .get_or_create(&KindLabels { kind })
+                    .inc_by(count),
+                Some(code) => metrics
+                    .rejected
+                    .get_or_create(&RejectionLabels {
+                        kind,
+                        code: (*code).to_owned(),
+                    })
+                    .inc_by(count),
+            };
+        }
+        for reason in &batch.dead_letter_reasons {
+            metrics
+                .dead_lettered
+                .get_or_create(&ReasonLabels {
+                    reason: (*reason).to_owned(),
+                })
+                .inc();
         }
     }
 
@@ -334,15 +381,48 @@ impl Batch {
 pub struct CommandConsumerContext {
     db: Database,
     group_id: String,
+    metrics: Arc<Metrics>,
 }
 
-impl ClientContext for CommandConsumerContext {}
+impl ClientContext for CommandConsumerContext {
+    /// Sets the lag gauges from librdkafka's statistics: per assigned
+    /// partition, the high watermark minus the stored (else committed)
+    /// offset.
+    fn stats(&self, statistics: Statistics) {
+        self.metrics.consumer_lag.clear();
+        for (topic_name, topic) in &statistics.topics {
+            for partition in topic.partitions.values() {
+                if partition.partition < 0 || !partition.desired {
+                    continue;
+                }
+                let lag = if partition.consumer_lag_stored >= 0 {
+                    partition.consumer_lag_stored
+                } else if partition.consumer_lag >= 0 {
+                    partition.consumer_lag
+                } else if partition.hi_offset >= 0 && partition.lo_offset >= 0 {
+                    partition.hi_offset - partition.lo_offset
+                } else {
+                    continue;
+                };
+                self.metrics
+                    .consumer_lag
+                    .get_or_create(&PartitionLabels {
+                        topic: topic_name.clone(),
+                        partition: partition.partition,
+                    })
+                    .set(lag);
+            }
+        }
+    }
+}
 
 impl ConsumerContext for CommandConsumerContext {
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
                 tracing::info!(partitions = %describe(tpl), "partitions assigned");
+                self.metrics.record_assignment();
+                self.metrics.assigned_partitions.set(tpl.count() as i64);
                 if let Err(e) = self.seek_to_stored(consumer, tpl) {
                     // Kafka's committed offsets are then used: at worst some
                     // commands are read again, which changes nothing.
@@ -350,7 +430,9 @@ impl ConsumerContext for CommandConsumerContext {
                 }
             }
             Rebalance::Revoke(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions revoked")
+                tracing::info!(partitions = %describe(tpl), "partitions revoked");
+                self.metrics.assigned_partitions.set(0);
+                self.metrics.consumer_lag.clear();
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
         }

@@ -13,5 +13,7 @@ mod status;
 mod proptests;
 
 pub use command::{Command, CommandBody, limits};
-pub use rules::{Change, Facts, OrderState, PaymentState, Rejection, RejectionCode, decide};
+pub use rules::{
+    Change, Facts, OrderState, PaymentState, Rejection, RejectionCode, decide, validate,
+};
 pub use status::{OrderStatus, PaymentStatus};

@@ -305,8 +305,9 @@ fn update_order_status(
     })
 }
 
-/// Field checks that need no state.
-fn validate(body: &CommandBody) -> Result<(), Rejection> {
+/// Field checks that need no state (the first thing [`decide`] does; also
+/// run before publishing, by `send` and the REST API).
+pub fn validate(body: &CommandBody) -> Result<(), Rejection> {
     match body {
         CommandBody::CreateOrder {
             user_id,

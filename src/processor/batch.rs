@@ -86,11 +86,11 @@ pub(super) fn apply(
                         taken.insert(transaction_id.clone());
                     }
                     record_change(&mut orders, &mut writes, command, change, now);
-                    outcome.applied += 1;
+                    outcome.count_applied(command.body.kind());
                 }
                 Err(rejection) => {
                     record_rejection(&mut writes, command, &rejection, now);
-                    outcome.rejected += 1;
+                    outcome.count_rejected(command.body.kind(), rejection.code.as_str());
                 }
             }
         }
@@ -121,10 +121,9 @@ pub(super) fn record_refusal(
         let mut writes = Writes::default();
         record_rejection(&mut writes, command, &rejection, now);
         write(conn, &HashMap::new(), writes, now)?;
-        Ok(BatchOutcome {
-            rejected: 1,
-            ..BatchOutcome::default()
-        })
+        let mut outcome = BatchOutcome::default();
+        outcome.count_rejected(command.body.kind(), rejection.code.as_str());
+        Ok(outcome)
     })
 }
 

@@ -16,6 +16,8 @@
 
 mod batch;
 
+use std::collections::BTreeMap;
+
 use diesel::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -24,12 +26,27 @@ use crate::db::{Database, DbError};
 use crate::domain::Command;
 
 /// What happened to the commands of a batch.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchOutcome {
     pub applied: usize,
     pub rejected: usize,
     /// Commands whose `command_id` was processed before.
     pub duplicates: usize,
+    /// Applied and rejected commands by (kind, rejection code; `None` when
+    /// applied), for the metrics.
+    pub tally: BTreeMap<(&'static str, Option<&'static str>), usize>,
+}
+
+impl BatchOutcome {
+    fn count_applied(&mut self, kind: &'static str) {
+        self.applied += 1;
+        *self.tally.entry((kind, None)).or_default() += 1;
+    }
+
+    fn count_rejected(&mut self, kind: &'static str, code: &'static str) {
+        self.rejected += 1;
+        *self.tally.entry((kind, Some(code))).or_default() += 1;
+    }
 }
 
 impl std::ops::AddAssign for BatchOutcome {
@@ -37,6 +54,9 @@ impl std::ops::AddAssign for BatchOutcome {
         self.applied += other.applied;
         self.rejected += other.rejected;
         self.duplicates += other.duplicates;
+        for (key, count) in other.tally {
+            *self.tally.entry(key).or_default() += count;
+        }
     }
 }
 

@@ -1,7 +1,10 @@
-//! Producers: the outbox relay (order events) and the dead-letter producer.
+//! Producers: the outbox relay (order events), the dead-letter producer, and
+//! the command publisher behind `send` and the REST API.
 
+mod commands;
 mod dlq;
 mod relay;
 
-pub use dlq::{DeadLetter, DeadLetterProducer};
+pub use commands::{CommandPublisher, Published, complete};
+pub use dlq::{DeadLetter, DeadLetterProducer, headers as dead_letter_headers};
 pub use relay::OutboxRelay;

@@ -28,6 +28,7 @@ use crate::config::ServeSettings;
 use crate::db::models::OutboxMessage;
 use crate::db::{Database, DbError};
 use crate::kafka;
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
 /// Key of the advisory lock that makes one relay the publisher.
@@ -60,6 +61,7 @@ pub struct OutboxRelay {
     batch_size: i64,
     poll: Duration,
     wakeup: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 impl OutboxRelay {
@@ -67,6 +69,7 @@ impl OutboxRelay {
         settings: &ServeSettings,
         db: Database,
         wakeup: Arc<Notify>,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, KafkaError> {
         Ok(Self {
             db,
@@ -75,6 +78,7 @@ impl OutboxRelay {
             batch_size: i64::from(settings.relay_batch_size),
             poll: settings.relay_poll(),
             wakeup,
+            metrics,
         })
     }
 
@@ -148,6 +152,7 @@ impl OutboxRelay {
                 })
             })
             .await?;
+        self.metrics.events_published.inc_by(published as u64);
         match failure {
             None => Ok(published),
             Some(source) => Err(RelayError::Kafka { published, source }),

@@ -53,6 +53,8 @@ pub struct TestApp {
     pub received: Vec<OrderEvent>,
     trigger: Option<ShutdownTrigger>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Where the running application's HTTP server listens.
+    http_addr: Option<std::net::SocketAddr>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -113,6 +115,12 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         batch_linger_ms: 2,
         relay_batch_size: 500,
         relay_poll_ms: 200,
+        http_addr: "127.0.0.1:0".parse().expect("socket address"),
+        retention_secs: 7 * 24 * 3600,
+        housekeeping_interval_ms: 200,
+        purge_batch_size: 1000,
+        ready_max_outbox_age_secs: 60,
+        ready_max_outbox_backlog: 100_000,
     };
     configure(&mut settings);
     if settings.kafka.bootstrap_servers.is_empty() {
@@ -151,6 +159,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         received: Vec::new(),
         trigger: None,
         task: None,
+        http_addr: None,
     }
 }
 
@@ -179,9 +188,33 @@ impl TestApp {
         let app = Application::build(self.settings.clone())
             .await
             .expect("build the application");
+        self.http_addr = Some(app.http_addr());
         let (trigger, shutdown) = ShutdownTrigger::new();
         self.task = Some(tokio::spawn(app.run_until_stopped(shutdown)));
         self.trigger = Some(trigger);
+    }
+
+    /// The URL of `path` on the running application's HTTP server.
+    pub fn url(&self, path: &str) -> String {
+        let addr = self.http_addr.expect("the application is running");
+        format!("http://{addr}{path}")
+    }
+
+    /// The environment the `order-service` binary needs to reach this
+    /// test's broker, topics and database.
+    pub fn cli_env(&self) -> Vec<(&'static str, String)> {
+        let kafka = &self.settings.kafka;
+        vec![
+            ("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrap_servers.clone()),
+            ("KAFKA_COMMANDS_TOPIC", kafka.commands_topic.clone()),
+            ("KAFKA_EVENTS_TOPIC", kafka.events_topic.clone()),
+            ("KAFKA_DLQ_TOPIC", kafka.dlq_topic.clone()),
+            (
+                "KAFKA_DLQ_REPLAY_GROUP",
+                format!("{}-replay", self.settings.group_id),
+            ),
+            ("DATABASE_URL", self.settings.database.database_url.clone()),
+        ]
     }
 
     /// Publishes a command as protobuf, key = order_id.

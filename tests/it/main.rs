@@ -6,10 +6,13 @@
 mod helpers;
 
 mod chaos;
+mod cli;
 mod dead_letters;
 mod hostile;
+mod http;
 mod idempotency;
 mod interleaving;
 mod lifecycle;
 mod rejections;
+mod retention;
 mod schema;

@@ -54,6 +54,30 @@ impl Order {
             .optional()
     }
 
+    /// A page of a user's orders, newest first, starting after `after`
+    /// (the `(order_date, id)` of the previous page's last order).
+    pub fn page_for_user(
+        conn: &mut PgConnection,
+        user_id: &str,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Order>> {
+        let mut query = orders::table
+            .filter(orders::user_id.eq(user_id))
+            .order((orders::order_date.desc(), orders::id.desc()))
+            .limit(limit)
+            .select(Order::as_select())
+            .into_boxed();
+        if let Some((date, id)) = after {
+            query = query.filter(
+                orders::order_date
+                    .lt(date)
+                    .or(orders::order_date.eq(date).and(orders::id.lt(id))),
+            );
+        }
+        query.load(conn)
+    }
+
     /// Loads and row-locks the given orders, in id order so that concurrent
     /// batches lock in the same order and cannot deadlock.
     pub fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Order>> {

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, Bytea, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bytea, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
 
 use crate::db::schema::outbox;
 
@@ -37,6 +37,34 @@ impl OutboxMessage {
             .limit(limit)
             .select(OutboxMessage::as_select())
             .load(conn)
+    }
+
+    /// Unpublished rows: how many, and when the oldest was written.
+    pub fn backlog(conn: &mut PgConnection) -> QueryResult<(i64, Option<DateTime<Utc>>)> {
+        outbox::table
+            .filter(outbox::published_at.is_null())
+            .select((
+                diesel::dsl::count_star(),
+                diesel::dsl::min(outbox::created_at),
+            ))
+            .get_result(conn)
+    }
+
+    /// Deletes up to `limit` rows published before `before`, oldest first.
+    pub fn purge_published(
+        conn: &mut PgConnection,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> QueryResult<usize> {
+        // Ids grow with time: walking the primary key from the start finds
+        // the old rows first and stops after `limit`.
+        diesel::sql_query(
+            "DELETE FROM outbox WHERE id IN \
+             (SELECT id FROM outbox WHERE published_at < $1 ORDER BY id LIMIT $2)",
+        )
+        .bind::<Timestamptz, _>(before)
+        .bind::<BigInt, _>(limit)
+        .execute(conn)
     }
 
     pub fn mark_published(

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
 use crate::db::schema::processed_commands;
 
@@ -24,6 +24,20 @@ impl NewProcessedCommand {
             .filter(processed_commands::command_id.eq_any(ids))
             .select(processed_commands::command_id)
             .load(conn)
+    }
+
+    /// Deletes up to `limit` rows processed before `before`, oldest first.
+    /// A command delivered again after its row is gone would be applied
+    /// again: retention must outlast any redelivery (the command topic's).
+    pub fn purge(conn: &mut PgConnection, before: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+        diesel::sql_query(
+            "DELETE FROM processed_commands WHERE command_id IN \
+             (SELECT command_id FROM processed_commands WHERE processed_at < $1 \
+              ORDER BY processed_at LIMIT $2)",
+        )
+        .bind::<Timestamptz, _>(before)
+        .bind::<BigInt, _>(limit)
+        .execute(conn)
     }
 
     /// One statement for any number of rows (see `NewOrder::insert_all`).

@@ -36,6 +36,7 @@ impl ServiceProcess {
             .env("KAFKA_EVENTS_TOPIC", &settings.kafka.events_topic)
             .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)
             .env("KAFKA_GROUP_ID", &settings.group_id)
+            .env("HTTP_ADDR", "127.0.0.1:0")
             .env("KAFKA_CREATE_TOPICS", "false")
             .env(
                 "KAFKA_SESSION_TIMEOUT_MS",

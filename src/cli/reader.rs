@@ -1,0 +1,215 @@
+//! `TopicReader`: reads every partition of one topic from a chosen start,
+//! without joining a consumer group. It can stop at the end of the topic
+//! (`tail`, `dlq list`: each partition reported end-of-partition, as
+//! `kcat -e` does) or go on (`tail --follow`, `send --wait`).
+//!
+//! The end of a partition is taken from the high watermark of a fetch
+//! response rather than from ListOffsets, which tansu answers wrongly.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::kafka;
+
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where reading starts on each partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start<'a> {
+    Beginning,
+    /// The end as of opening: only records written afterwards.
+    End,
+    /// The offsets `group` committed (the beginning where it has none).
+    Committed(&'a str),
+}
+
+/// End-of-partition is how the reader knows it is done, not an error:
+/// librdkafka reports it through the error callback too, which would log it.
+struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        ) {
+            tracing::warn!(%error, reason, "kafka client error");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
+pub struct TopicReader {
+    consumer: StreamConsumer<ReaderContext>,
+    topic: String,
+    partitions: Vec<i32>,
+    /// Per partition: the next offset to read, once known.
+    positions: HashMap<i32, i64>,
+    /// Partitions read to their end (until a new record arrives).
+    at_end: HashSet<i32>,
+}
+
+impl TopicReader {
+    pub async fn open(
+        bootstrap_servers: &str,
+        topic: &str,
+        start: Start<'_>,
+    ) -> anyhow::Result<Self> {
+        let group = match start {
+            Start::Committed(group) => group.to_owned(),
+            _ => format!("order-service-cli-{}", uuid::Uuid::new_v4()),
+        };
+        let consumer: StreamConsumer<ReaderContext> = kafka::client_config(bootstrap_servers)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            // Brokers that hold an empty fetch for the whole wait (tansu)
+            // would otherwise add up to 500 ms per read.
+            .set("fetch.wait.max.ms", "10")
+            .create_with_context(ReaderContext)
+            .context("creating the consumer")?;
+        let metadata = consumer
+            .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+            .with_context(|| format!("reading the metadata of topic {topic}"))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if partitions.is_empty() {
+            bail!("topic {topic} does not exist (or has no partitions)");
+        }
+        let mut starts: HashMap<i32, Offset> =
+            partitions.iter().map(|&p| (p, Offset::Beginning)).collect();
+        if let Start::Committed(_) = start {
+            let mut wanted = TopicPartitionList::new();
+            for &partition in &partitions {
+                wanted.add_partition(topic, partition);
+            }
+            let committed = consumer
+                .committed_offsets(wanted, METADATA_TIMEOUT)
+                .context("reading committed offsets")?;
+            for element in committed.elements() {
+                if let Offset::Offset(offset) = element.offset() {
+                    starts.insert(element.partition(), Offset::Offset(offset));
+                }
+            }
+        }
+        let mut reader = Self {
+            consumer,
+            topic: topic.to_owned(),
+            partitions,
+            positions: HashMap::new(),
+            at_end: HashSet::new(),
+        };
+        reader.assign(&starts)?;
+        if start == Start::End {
+            let ends = reader.find_ends().await?;
+            reader.assign(&ends.iter().map(|(&p, &o)| (p, Offset::Offset(o))).collect())?;
+            reader.positions = ends;
+            reader.at_end.clear();
+        }
+        Ok(reader)
+    }
+
+    fn assign(&self, starts: &HashMap<i32, Offset>) -> anyhow::Result<()> {
+        let mut assignment = TopicPartitionList::new();
+        for (&partition, &offset) in starts {
+            assignment.add_partition_offset(&self.topic, partition, offset)?;
+        }
+        self.consumer
+            .assign(&assignment)
+            .context("assigning partitions")
+    }
+
+    /// Fetches once from every partition and reads the high watermarks the
+    /// broker sent with the data.
+    async fn find_ends(&mut self) -> anyhow::Result<HashMap<i32, i64>> {
+        let mut answered = HashSet::new();
+        while answered.len() < self.partitions.len() {
+            let next = tokio::time::timeout(METADATA_TIMEOUT, self.consumer.recv())
+                .await
+                .with_context(|| format!("no answer from {} within 10 s", self.topic))?;
+            match next {
+                Ok(message) => answered.insert(message.partition()),
+                Err(KafkaError::PartitionEOF(partition)) => answered.insert(partition),
+                Err(e) => return Err(e).context("reading the end of the topic"),
+            };
+        }
+        self.partitions
+            .iter()
+            .map(|&partition| Ok((partition, self.cached_high_watermark(partition)?)))
+            .collect()
+    }
+
+    /// The high watermark of the last fetch response for `partition`
+    /// (librdkafka's `rd_kafka_get_watermark_offsets`, which rust-rdkafka
+    /// does not wrap).
+    fn cached_high_watermark(&self, partition: i32) -> anyhow::Result<i64> {
+        let topic = std::ffi::CString::new(self.topic.as_str())?;
+        let (mut low, mut high) = (-1_i64, -1_i64);
+        // SAFETY: the client pointer is alive as long as `self.consumer`;
+        // the topic is a NUL-terminated string that outlives the call; the
+        // out-pointers are to locals.
+        let err = unsafe {
+            rdkafka::bindings::rd_kafka_get_watermark_offsets(
+                self.consumer.client().native_ptr(),
+                topic.as_ptr(),
+                partition,
+                &mut low,
+                &mut high,
+            )
+        };
+        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
+            bail!("no high watermark known for {}/{partition}", self.topic);
+        }
+        Ok(high)
+    }
+
+    /// The next record; `None` when `until_end` and every partition has
+    /// been read to its end.
+    pub async fn next(&mut self, until_end: bool) -> anyhow::Result<Option<BorrowedMessage<'_>>> {
+        loop {
+            if until_end && self.at_end.len() == self.partitions.len() {
+                return Ok(None);
+            }
+            match self.consumer.recv().await {
+                Ok(message) => {
+                    self.at_end.remove(&message.partition());
+                    self.positions
+                        .insert(message.partition(), message.offset() + 1);
+                    return Ok(Some(message));
+                }
+                Err(KafkaError::PartitionEOF(partition)) => {
+                    self.at_end.insert(partition);
+                }
+                Err(e) => return Err(e).with_context(|| format!("reading {}", self.topic)),
+            }
+        }
+    }
+
+    /// Commits the positions read so far for the reader's group (a reader
+    /// opened with [`Start::Committed`]).
+    pub fn commit(&self) -> anyhow::Result<()> {
+        if self.positions.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (&partition, &offset) in &self.positions {
+            tpl.add_partition_offset(&self.topic, partition, Offset::Offset(offset))?;
+        }
+        self.consumer
+            .commit(&tpl, CommitMode::Sync)
+            .context("committing offsets")
+    }
+}

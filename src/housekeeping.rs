@@ -1,0 +1,130 @@
+//! `Housekeeper`: on a timer, measures the outbox backlog (rows and age of
+//! the oldest unpublished one) into the metrics, and purges published
+//! outbox rows and `processed_commands` rows older than `RETENTION_SECS`, a
+//! small batch per statement so no purge holds locks or floods the WAL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::ServeSettings;
+use crate::db::models::{NewProcessedCommand, OutboxMessage};
+use crate::db::{Database, DbError};
+use crate::metrics::{Metrics, TableLabels};
+use crate::shutdown::Shutdown;
+
+/// The outbox rows waiting for the relay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backlog {
+    pub rows: i64,
+    /// Age of the oldest unpublished row; zero when there is none.
+    pub oldest_age: Duration,
+}
+
+impl Backlog {
+    /// Reads the backlog (also a check that the database answers).
+    pub async fn measure(db: &Database) -> Result<Self, DbError> {
+        let (rows, oldest) = db
+            .run(|conn| OutboxMessage::backlog(conn).map_err(DbError::from))
+            .await?;
+        Ok(Self {
+            rows,
+            oldest_age: oldest
+                .and_then(|at| (Utc::now() - at).to_std().ok())
+                .unwrap_or_default(),
+        })
+    }
+
+    pub fn record(&self, metrics: &Metrics) {
+        metrics.outbox_backlog.set(self.rows);
+        metrics
+            .outbox_oldest_age_seconds
+            .set(self.oldest_age.as_secs_f64());
+    }
+}
+
+pub struct Housekeeper {
+    db: Database,
+    metrics: Arc<Metrics>,
+    retention: Duration,
+    interval: Duration,
+    batch_size: i64,
+}
+
+impl Housekeeper {
+    pub fn new(settings: &ServeSettings, db: Database, metrics: Arc<Metrics>) -> Self {
+        Self {
+            db,
+            metrics,
+            retention: settings.retention(),
+            interval: settings.housekeeping_interval(),
+            batch_size: i64::from(settings.purge_batch_size),
+        }
+    }
+
+    pub async fn run(self, mut shutdown: Shutdown) {
+        loop {
+            match Backlog::measure(&self.db).await {
+                Ok(backlog) => backlog.record(&self.metrics),
+                Err(e) => tracing::warn!(error = %e, "cannot measure the outbox backlog"),
+            }
+            if let Err(e) = self.purge(&mut shutdown).await {
+                tracing::warn!(error = %e, "retention purge failed, will retry");
+            }
+            tokio::select! {
+                _ = shutdown.recv() => return,
+                _ = tokio::time::sleep(self.interval) => {}
+            }
+        }
+    }
+
+    /// Deletes expired rows batch by batch until none is left (or shutdown).
+    async fn purge(&self, shutdown: &mut Shutdown) -> Result<(), DbError> {
+        let Ok(retention) = chrono::Duration::from_std(self.retention) else {
+            return Ok(());
+        };
+        let before = Utc::now() - retention;
+        self.purge_table("outbox", before, shutdown, OutboxMessage::purge_published)
+            .await?;
+        self.purge_table(
+            "processed_commands",
+            before,
+            shutdown,
+            NewProcessedCommand::purge,
+        )
+        .await
+    }
+
+    async fn purge_table(
+        &self,
+        table: &'static str,
+        before: DateTime<Utc>,
+        shutdown: &mut Shutdown,
+        delete: fn(&mut diesel::PgConnection, DateTime<Utc>, i64) -> diesel::QueryResult<usize>,
+    ) -> Result<(), DbError> {
+        let limit = self.batch_size;
+        let counter = self
+            .metrics
+            .purged
+            .get_or_create(&TableLabels {
+                table: table.to_owned(),
+            })
+            .clone();
+        loop {
+            let deleted = self
+                .db
+                .run(move |conn| delete(conn, before, limit).map_err(DbError::from))
+                .await?;
+            counter.inc_by(deleted as u64);
+            if deleted > 0 {
+                tracing::debug!(table, deleted, "purged expired rows");
+            }
+            if (deleted as i64) < limit || shutdown.is_shutdown() {
+                return Ok(());
+            }
+            // Let the service's own transactions through between batches.
+            tokio::task::yield_now().await;
+        }
+    }
+}

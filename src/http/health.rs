@@ -1,0 +1,81 @@
+//! Probes and metrics: `/healthz` (the process answers), `/readyz` (it can
+//! do its work: database reachable, consumer in its group, relay keeping
+//! up), `/metrics`, `/openapi.json`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{AppState, OPENAPI};
+use crate::housekeeping::Backlog;
+use crate::metrics;
+
+/// How long `/readyz` waits for the database.
+const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// 200 when every check passes, else 503; the body names each check.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let (database, outbox) =
+        match tokio::time::timeout(DB_CHECK_TIMEOUT, Backlog::measure(&state.db)).await {
+            Ok(Ok(backlog)) => {
+                backlog.record(&state.metrics);
+                let ok = backlog.rows <= state.max_outbox_backlog
+                    && backlog.oldest_age <= state.max_outbox_age;
+                (
+                    json!({ "ok": true }),
+                    json!({
+                        "ok": ok,
+                        "backlog": backlog.rows,
+                        "oldest_unpublished_age_seconds": backlog.oldest_age.as_secs_f64(),
+                        "max_backlog": state.max_outbox_backlog,
+                        "max_age_seconds": state.max_outbox_age.as_secs(),
+                    }),
+                )
+            }
+            Ok(Err(e)) => (
+                json!({ "ok": false, "error": e.to_string() }),
+                json!({ "ok": false, "error": "database unreachable" }),
+            ),
+            Err(_) => (
+                json!({ "ok": false, "error": "no answer within 2 s" }),
+                json!({ "ok": false, "error": "database unreachable" }),
+            ),
+        };
+    let consumer = json!({
+        "ok": state.metrics.joined_group(),
+        "assigned_partitions": state.metrics.assigned_partitions.get(),
+    });
+    let ready = [&database, &consumer, &outbox]
+        .iter()
+        .all(|check| check["ok"] == true);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "checks": { "database": database, "consumer": consumer, "outbox": outbox },
+    });
+    (status, Json(body)).into_response()
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}

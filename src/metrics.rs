@@ -1,0 +1,189 @@
+//! What the service counts, served at `/metrics` in the Prometheus
+//! (OpenMetrics) text format. One [`Metrics`] per process, shared by the
+//! consumer, the relay, the housekeeper and the HTTP server.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// The media type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// Command kind: create_order, add_order_item, process_payment, …
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectionLabels {
+    pub kind: String,
+    /// Rejection code, e.g. INVALID_TRANSITION.
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// Why the record could not be decoded: empty, protobuf, json, …
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PartitionLabels {
+    pub topic: String,
+    pub partition: i32,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub applied: Family<KindLabels, Counter>,
+    pub rejected: Family<RejectionLabels, Counter>,
+    pub dead_lettered: Family<ReasonLabels, Counter>,
+    pub duplicates: Counter,
+    pub batch_size: Histogram,
+    pub apply_seconds: Histogram,
+    pub batch_failures: Counter,
+    pub events_published: Counter,
+    pub outbox_backlog: Gauge,
+    pub outbox_oldest_age_seconds: Gauge<f64, AtomicU64>,
+    pub purged: Family<TableLabels, Counter>,
+    pub consumer_lag: Family<PartitionLabels, Gauge>,
+    pub assigned_partitions: Gauge,
+    /// Rebalances that assigned partitions (0 until the group is joined).
+    assignments: AtomicUsize,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabels {
+    pub table: String,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("order_service");
+        let applied = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "commands_applied",
+            "Commands applied, by kind",
+            applied.clone(),
+        );
+        let rejected = Family::<RejectionLabels, Counter>::default();
+        registry.register(
+            "commands_rejected",
+            "Commands rejected by the rules (a CommandRejected event), by kind and code",
+            rejected.clone(),
+        );
+        let dead_lettered = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "commands_dead_lettered",
+            "Records sent to the dead-letter topic, by reason",
+            dead_lettered.clone(),
+        );
+        let duplicates = Counter::default();
+        registry.register(
+            "commands_duplicate",
+            "Commands delivered again after they were processed (no effect)",
+            duplicates.clone(),
+        );
+        let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 13));
+        registry.register(
+            "batch_size",
+            "Records per batch (one database transaction per lane)",
+            batch_size.clone(),
+        );
+        let apply_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "batch_apply_seconds",
+            "Time to make a batch durable: dead letters, transactions, commit",
+            apply_seconds.clone(),
+        );
+        let batch_failures = Counter::default();
+        registry.register(
+            "batch_failures",
+            "Batch attempts that failed and were retried",
+            batch_failures.clone(),
+        );
+        let events_published = Counter::default();
+        registry.register(
+            "events_published",
+            "Order events the broker acknowledged",
+            events_published.clone(),
+        );
+        let outbox_backlog = Gauge::default();
+        registry.register(
+            "outbox_backlog",
+            "Outbox rows not yet published",
+            outbox_backlog.clone(),
+        );
+        let outbox_oldest_age_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "outbox_oldest_unpublished_age_seconds",
+            "Age of the oldest unpublished outbox row (0 when none)",
+            outbox_oldest_age_seconds.clone(),
+        );
+        let purged = Family::<TableLabels, Counter>::default();
+        registry.register(
+            "retention_purged_rows",
+            "Rows deleted by retention, by table",
+            purged.clone(),
+        );
+        let consumer_lag = Family::<PartitionLabels, Gauge>::default();
+        registry.register(
+            "consumer_lag",
+            "Records on an assigned partition not yet processed",
+            consumer_lag.clone(),
+        );
+        let assigned_partitions = Gauge::default();
+        registry.register(
+            "assigned_partitions",
+            "Command-topic partitions this instance owns",
+            assigned_partitions.clone(),
+        );
+        Self {
+            registry,
+            applied,
+            rejected,
+            dead_lettered,
+            duplicates,
+            batch_size,
+            apply_seconds,
+            batch_failures,
+            events_published,
+            outbox_backlog,
+            outbox_oldest_age_seconds,
+            purged,
+            consumer_lag,
+            assigned_partitions,
+            assignments: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn record_assignment(&self) {
+        self.assignments.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the consumer has joined its group (been assigned, possibly
+    /// zero partitions when the group has more members than partitions).
+    pub fn joined_group(&self) -> bool {
+        self.assignments.load(Ordering::Relaxed) > 0
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,358 @@
+//! The HTTP API with a real HTTP client: a whole lifecycle through the REST
+//! endpoints, bad input answered 400/404 with a JSON error body, the probes,
+//! the metrics moving as commands flow, and the OpenAPI document.
+
+use std::time::Duration;
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, create_order, new_id, spawn_app};
+
+async fn body(response: Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+/// Sends a request and expects 202 with the command's ids.
+async fn accepted(request: reqwest::RequestBuilder) -> (String, String) {
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert!(response.headers().contains_key("location"));
+    let body = body(response).await;
+    (
+        body["command_id"].as_str().expect("command_id").to_owned(),
+        body["order_id"].as_str().expect("order_id").to_owned(),
+    )
+}
+
+/// Expects `status` and a JSON error body with `code`.
+async fn refused(request: reqwest::RequestBuilder, status: StatusCode, code: &str) {
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), status);
+    let body = body(response).await;
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn a_whole_lifecycle_over_http() {
+    let mut app = spawn_app().await;
+    let http = Client::new();
+    let (create_id, order_id) = accepted(http.post(app.url("/orders/create")).json(&json!({
+        "user_id": "u-http", "shipping_address": "1 Main St", "currency": "EUR"
+    })))
+    .await;
+    let base = app.url(&format!("/orders/{order_id}"));
+    let path = |suffix: &str| format!("{base}{suffix}");
+    accepted(http.post(path("/items/add")).json(&json!({
+        "product_id": "p-1", "quantity": 2, "price_per_unit": 1250
+    })))
+    .await;
+    accepted(http.post(path("/payment")).json(&json!({
+        "amount": 2500, "payment_method": "card", "transaction_id": "tx-http-1"
+    })))
+    .await;
+    accepted(http.patch(path("/payment")).json(&json!({
+        "transaction_id": "tx-http-1", "status": "completed"
+    })))
+    .await;
+    accepted(
+        http.patch(path("/status"))
+            .json(&json!({ "status": "confirmed", "reason": "paid" })),
+    )
+    .await;
+
+    let events = app.events(5).await;
+    assert_eq!(events[0].command_id, create_id);
+    assert!(events.iter().all(|e| e.order_id == order_id));
+    assert_eq!(
+        events.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5],
+        "every command applied, none rejected"
+    );
+
+    let response = http.get(path("")).send().await.expect("get order");
+    assert_eq!(response.status(), StatusCode::OK);
+    let order = body(response).await;
+    assert_eq!(order["id"], order_id.as_str());
+    assert_eq!(order["status"], "confirmed");
+    assert_eq!(order["payment_status"], "completed");
+    assert_eq!(order["total_amount"], 2500);
+    assert_eq!(order["items"][0]["total_price"], 2500);
+    assert_eq!(order["payments"][0]["transaction_id"], "tx-http-1");
+    assert_eq!(order["payments"][0]["status"], "completed");
+    let history: Vec<&str> = order["status_history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| h["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(history, ["pending", "confirmed"]);
+}
+
+#[tokio::test]
+async fn orders_of_a_user_come_in_pages_newest_first() {
+    let mut app = spawn_app().await;
+    let ids: Vec<String> = (0..5).map(|_| new_id()).collect();
+    for id in &ids {
+        app.send(&create_order(id, "u-pages")).await;
+    }
+    app.send(&create_order(&new_id(), "someone-else")).await;
+    app.events(6).await;
+
+    let http = Client::new();
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut url = app.url("/orders?user_id=u-pages&limit=2");
+        if let Some(token) = &token {
+            url.push_str(&format!("&page_token={token}"));
+        }
+        let page = body(http.get(url).send().await.expect("list")).await;
+        pages += 1;
+        let orders = page["orders"].as_array().expect("orders");
+        assert!(orders.len() <= 2);
+        seen.extend(orders.iter().map(|o| {
+            assert_eq!(o["user_id"], "u-pages");
+            (
+                o["order_date"].as_str().expect("date").to_owned(),
+                o["id"].as_str().expect("id").to_owned(),
+            )
+        }));
+        match page["next_page_token"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut newest_first = seen.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, newest_first, "newest first, no repeats across pages");
+    let mut found: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
+    found.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(found, expected);
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_json_error() {
+    let app = spawn_app().await;
+    let http = Client::new();
+    let create = app.url("/orders/create");
+    let some_order = app.url(&format!("/orders/{}", new_id()));
+    let json_body = |text: &'static str| {
+        http.post(&create)
+            .header("content-type", "application/json")
+            .body(text)
+    };
+    refused(
+        json_body("{\"user_id\": \"u1\","),
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    )
+    .await;
+    refused(
+        json_body(r#"{"user_id": 7, "shipping_address": "x", "currency": "EUR"}"#),
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    refused(
+        json_body(
+            r#"{"user_id": "u1", "shipping_address": "x", "currency": "EUR", "colour": "red"}"#,
+        ),
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    refused(
+        http.post(&create).body("user_id=u1"),
+        StatusCode::BAD_REQUEST,
+        "unsupported_media_type",
+    )
+    .await;
+    refused(
+        http.post(&create)
+            .json(&json!({"user_id": "u1", "shipping_address": "x", "currency": "euro"})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    refused(
+        http.post(app.url("/orders/not-a-uuid/items/add"))
+            .json(&json!({"product_id": "p", "quantity": 1, "price_per_unit": 1})),
+        StatusCode::BAD_REQUEST,
+        "invalid_command",
+    )
+    .await;
+    refused(
+        http.post(format!("{some_order}/items/add"))
+            .json(&json!({"product_id": "p", "quantity": 0, "price_per_unit": 1})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    refused(
+        http.patch(format!("{some_order}/status"))
+            .json(&json!({"status": "teleported"})),
+        StatusCode::BAD_REQUEST,
+        "invalid_status",
+    )
+    .await;
+    refused(http.get(&some_order), StatusCode::NOT_FOUND, "not_found").await;
+    refused(
+        http.get(app.url("/orders/not-a-uuid")),
+        StatusCode::BAD_REQUEST,
+        "invalid_id",
+    )
+    .await;
+    refused(
+        http.get(app.url("/orders?user_id=u1&limit=0")),
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
+    refused(
+        http.get(app.url("/orders?user_id=u1&page_token=garbage")),
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
+    refused(
+        http.get(app.url("/orders")),
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
+    refused(
+        http.get(app.url("/no/such/thing")),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+/// The value of the sample `name` (with its labels, as printed), 0 when absent.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| {
+            let (key, value) = line.rsplit_once(' ')?;
+            (key == name).then(|| value.parse().expect("a number"))
+        })
+        .unwrap_or(0.0)
+}
+
+async fn metrics(app: &TestApp) -> String {
+    let response = Client::new()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.expect("text")
+}
+
+#[tokio::test]
+async fn probes_answer_and_metrics_follow_the_commands() {
+    let mut app = spawn_app().await;
+    let http = Client::new();
+    let health = http.get(app.url("/healthz")).send().await.expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+
+    // Ready once the consumer is in its group.
+    let mut ready = None;
+    for _ in 0..100 {
+        let response = http.get(app.url("/readyz")).send().await.expect("readyz");
+        let status = response.status();
+        let body = body(response).await;
+        if status == StatusCode::OK {
+            ready = Some(body);
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "not_ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready = ready.expect("ready within 10 s");
+    assert_eq!(ready["checks"]["database"]["ok"], true);
+    assert_eq!(ready["checks"]["outbox"]["ok"], true);
+    assert!(ready["checks"]["consumer"]["assigned_partitions"].as_i64() > Some(0));
+
+    let before = metrics(&app).await;
+    let order_id = new_id();
+    app.send(&create_order(&order_id, "u-metrics")).await;
+    app.send(&create_order(&order_id, "u-metrics")).await; // ORDER_ALREADY_EXISTS
+    app.send_raw(Some(b"k"), b"\xff\xfe not protobuf", &[])
+        .await;
+    app.events(2).await;
+    app.dead_letters(1).await;
+
+    // The batch counters are updated right after the commit; give the
+    // relay's counter a moment.
+    let mut after = metrics(&app).await;
+    for _ in 0..50 {
+        if sample(&after, "order_service_events_published_total") >= 2.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = metrics(&app).await;
+    }
+    let delta = |name: &str| sample(&after, name) - sample(&before, name);
+    assert_eq!(
+        delta(r#"order_service_commands_applied_total{kind="create_order"}"#),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            r#"order_service_commands_rejected_total{kind="create_order",code="ORDER_ALREADY_EXISTS"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(r#"order_service_commands_dead_lettered_total{reason="protobuf"}"#),
+        1.0
+    );
+    assert_eq!(delta("order_service_events_published_total"), 2.0);
+    assert!(delta("order_service_batch_size_count") >= 1.0);
+    assert!(delta("order_service_batch_apply_seconds_count") >= 1.0);
+    assert!(after.contains("order_service_outbox_backlog "));
+    assert!(after.contains("order_service_outbox_oldest_unpublished_age_seconds "));
+    assert!(after.ends_with("# EOF\n"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = spawn_app().await;
+    let response = Client::new()
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .expect("openapi");
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc = body(response).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (path, method) in [
+        ("/orders/create", "post"),
+        ("/orders/{id}/items/add", "post"),
+        ("/orders/{id}/payment", "post"),
+        ("/orders/{id}/payment", "patch"),
+        ("/orders/{id}/status", "patch"),
+        ("/orders/{id}", "get"),
+        ("/orders", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is documented"
+        );
+    }
+}
