@@ -175,7 +175,7 @@ impl OrderCommandConsumer {
     }
 
     fn add(&self, batch: &mut Batch, message: &BorrowedMessage<'_>) {
-        let span = tracing::debug_span!(
+        let span = tracing::info_span!(
             "message",
             topic = message.topic(),
             partition = message.partition(),

@@ -325,6 +325,54 @@ async fn probes_answer_and_metrics_follow_the_commands() {
     assert!(after.contains("order_service_outbox_backlog "));
     assert!(after.contains("order_service_outbox_oldest_unpublished_age_seconds "));
     assert!(after.ends_with("# EOF\n"));
+
+    // Lag per partition comes with librdkafka's statistics (every 5 s); once
+    // everything is processed it is 0 on every partition.
+    let lag_settled = |metrics: &str| {
+        let lags: Vec<f64> = metrics
+            .lines()
+            .filter(|l| l.starts_with("order_service_consumer_lag{"))
+            .map(|l| {
+                l.rsplit_once(' ')
+                    .expect("value")
+                    .1
+                    .parse()
+                    .expect("number")
+            })
+            .collect();
+        lags.len() == crate::helpers::PARTITIONS as usize && lags.iter().all(|lag| *lag == 0.0)
+    };
+    for _ in 0..150 {
+        if lag_settled(&after) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = metrics(&app).await;
+    }
+    assert!(
+        lag_settled(&after),
+        "lag of every partition, 0 once caught up:\n{after}"
+    );
+
+    // Every series the Grafana dashboard queries is one the service serves.
+    let dashboard = include_str!("../../deploy/grafana/dashboards/order-service.json");
+    let queried: std::collections::BTreeSet<&str> = dashboard
+        .match_indices("order_service_")
+        .map(|(at, _)| {
+            let rest = &dashboard[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect();
+    assert!(queried.len() >= 10, "{queried:?}");
+    for name in queried {
+        assert!(
+            after.lines().any(|line| line.starts_with(name)),
+            "the dashboard queries {name}, which /metrics does not serve"
+        );
+    }
 }
 
 #[tokio::test]
