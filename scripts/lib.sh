@@ -35,6 +35,27 @@ ensure_tansu() {
     cargo install tansu --locked --features postgres,dynostore
 }
 
+# What the README's walkthrough uses besides the service: curl, protoc (the
+# protobuf text path) and Python's confluent-kafka (scripts/kcat, a kcat for
+# the local broker).
+ensure_console_tools() {
+    local missing=()
+    command -v curl >/dev/null || missing+=(curl)
+    command -v protoc >/dev/null || missing+=(protobuf-compiler)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]} (apt)"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 ||
+            { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "${missing[@]}" >/dev/null; }
+    fi
+    if ! python3 -c 'import confluent_kafka' 2>/dev/null; then
+        log "installing confluent-kafka (pip)"
+        python3 -m pip install -q --disable-pip-version-check confluent-kafka 2>&1 | grep -v "as the 'root' user" || true
+        python3 -c 'import confluent_kafka'
+    fi
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

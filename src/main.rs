@@ -10,6 +10,12 @@ use order_service::{cli, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Cli::parse();
+    if matches!(
+        args.command,
+        Some(CliCommand::Send(_) | CliCommand::Tail(_) | CliCommand::Dlq(_))
+    ) {
+        restore_sigpipe();
+    }
     telemetry::init(args.log_format);
     match run(args.command).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,6 +43,17 @@ async fn run(command: Option<CliCommand>) -> anyhow::Result<()> {
         CliCommand::Tail(args) => cli::tail(args, on_signal()).await,
         CliCommand::Dlq(args) => cli::dlq(args).await,
         CliCommand::Bench(args) => order_service::bench::run(args).await,
+    }
+}
+
+/// Rust ignores SIGPIPE, so `order-service tail | head -1` would panic on
+/// the closed pipe; a command-line tool should just end, as `cat` does.
+/// (Not for `serve`, whose sockets must never end the process.)
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called before the verb starts any client thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

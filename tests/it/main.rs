@@ -16,3 +16,4 @@ mod lifecycle;
 mod rejections;
 mod retention;
 mod schema;
+mod walkthrough;
