@@ -1,6 +1,7 @@
 //! Database faults: connections killed mid-transaction and PostgreSQL
 //! restarted while commands flow. The service retries with backoff, says so
-//! in its log, resumes by itself, and loses or doubles nothing.
+//! in its log and in `/readyz`, resumes by itself, and loses or doubles
+//! nothing.
 //!
 //! The restart needs a server of the test's own: it initialises a private
 //! cluster in a temporary folder (initdb) on a free port, so the machine's
@@ -170,6 +171,9 @@ async fn connections_killed_and_postgres_restarted_lose_and_double_nothing() {
                 println!("postgres: terminated {killed} connections");
             } else {
                 server.down();
+                let (status, body) = service.readiness().await.expect("/readyz answers");
+                assert_eq!(status, 503, "not ready without its database: {body}");
+                assert_eq!(body["checks"]["database"]["ok"], false, "{body}");
                 tokio::time::sleep(Duration::from_millis(1_500)).await;
                 server.up();
                 println!("postgres: restarted the server");
@@ -193,6 +197,8 @@ async fn connections_killed_and_postgres_restarted_lose_and_double_nothing() {
     )
     .unwrap();
     assert!(log.contains("will retry"), "the log says it is retrying");
+    let (status, body) = service.readiness().await.expect("/readyz answers");
+    assert_eq!(status, 200, "ready again: {body}");
     let status = service.terminate(Duration::from_secs(10)).await;
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
 }

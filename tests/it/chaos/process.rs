@@ -8,6 +8,7 @@ use order_service::config::ServeSettings;
 
 pub struct ServiceProcess {
     child: Child,
+    http_port: u16,
 }
 
 impl ServiceProcess {
@@ -21,6 +22,10 @@ impl ServiceProcess {
             .append(true)
             .open(dir.join(format!("{name}.log")))
             .expect("log file");
+        let http_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
         let child = Command::new(env!("CARGO_BIN_EXE_order-service"))
             .arg("serve")
             .env_clear()
@@ -36,7 +41,7 @@ impl ServiceProcess {
             .env("KAFKA_EVENTS_TOPIC", &settings.kafka.events_topic)
             .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)
             .env("KAFKA_GROUP_ID", &settings.group_id)
-            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
             .env("KAFKA_CREATE_TOPICS", "false")
             .env(
                 "KAFKA_SESSION_TIMEOUT_MS",
@@ -49,7 +54,15 @@ impl ServiceProcess {
             .stderr(log)
             .spawn()
             .expect("start order-service");
-        Self { child }
+        Self { child, http_port }
+    }
+
+    /// `GET /readyz`: the status code and body, `None` while nothing answers.
+    pub async fn readiness(&self) -> Option<(u16, serde_json::Value)> {
+        let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
+        let response = reqwest::get(url).await.ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.json().await.ok()?))
     }
 
     /// `kill -9`: no chance to finish anything.
