@@ -328,3 +328,46 @@ async fn dead_letters_are_listed_and_replayed_once_fixed() {
     let again = lines(&app, &["dlq", "replay"], 0).await;
     assert!(again.is_empty(), "nothing replayed twice: {again:?}");
 }
+
+#[tokio::test]
+async fn migrate_builds_the_schema_of_an_empty_database() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let app = spawn_app().await;
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("order_service_migrate_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::establish(&admin_url).expect("connect");
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .expect("create database");
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').expect("a path").0);
+
+    let mut ran = Vec::new();
+    for _ in 0..2 {
+        let output = order_service(&app, &["migrate"])
+            .env("DATABASE_URL", &url)
+            .output()
+            .await
+            .expect("runs");
+        ran.push(output.status.success());
+    }
+    let tables: i64 = {
+        let mut conn = PgConnection::establish(&url).expect("connect");
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' \
+              AND table_name IN ('orders', 'order_items', 'payments', 'order_status_history', \
+                                 'processed_commands', 'outbox', 'consumer_offsets'))",
+        ))
+        .get_result(&mut conn)
+        .expect("count tables")
+    };
+    diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .expect("drop database");
+    assert_eq!(
+        ran,
+        [true, true],
+        "migrate succeeds, and again with nothing to do"
+    );
+    assert_eq!(tables, 7);
+}
