@@ -95,3 +95,36 @@ async fn json_commands_are_accepted_and_bad_ones_dead_lettered() {
     );
     app.stop().await;
 }
+
+/// A record near the size limit cannot be dead-lettered with its bytes (the
+/// added headers push it over): it goes without them, and the partition
+/// moves on instead of retrying forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_too_large_for_its_topic_goes_without_its_payload() {
+    let mut app = spawn_app().await;
+    let order_id = new_id();
+    // librdkafka's default message.max.bytes is 1,000,000, counting key,
+    // payload and headers: this fits with its key, not with the ~200 bytes
+    // of headers a dead letter adds.
+    let poison = vec![0xff_u8; 999_850];
+    app.send_raw(Some(order_id.as_bytes()), &poison, &[]).await;
+    app.send(&create_order(&order_id, "user-1")).await;
+
+    let events = app.events(1).await;
+    assert_eq!(events[0].order_id, order_id, "the partition moved on");
+    let letters = app.dead_letters(1).await;
+    let letter = &letters[0];
+    assert_eq!(letter.key(), Some(order_id.as_bytes()));
+    assert!(
+        letter.payload().is_none(),
+        "payload of {} bytes kept",
+        letter.payload().map_or(0, <[u8]>::len)
+    );
+    let headers = headers_of(letter);
+    assert!(
+        headers["error"].contains("payload of 999850 bytes dropped"),
+        "{}",
+        headers["error"]
+    );
+    app.stop().await;
+}
