@@ -352,8 +352,9 @@ pub enum DlqCommand {
     /// (original key, payload and headers), then remember them as replayed.
     /// Run it once the cause is fixed.
     Replay {
-        /// Only the dead letter at PARTITION:OFFSET of the DLQ topic
-        /// (repeatable). Nothing is then remembered as replayed.
+        /// Only the dead letter at PARTITION:OFFSET of the DLQ topic, among
+        /// those not yet replayed (repeatable). Nothing is then remembered
+        /// as replayed.
         #[arg(long, value_name = "PARTITION:OFFSET", value_parser = parse_position)]
         only: Vec<(i32, i64)>,
         /// Set a header on the replayed records, e.g. a forgotten
