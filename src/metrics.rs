@@ -2,7 +2,7 @@
 //! (OpenMetrics) text format. One [`Metrics`] per process, shared by the
 //! consumer, the relay, the housekeeper and the HTTP server.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -55,8 +55,8 @@ pub struct Metrics {
     pub purged: Family<TableLabels, Counter>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     pub assigned_partitions: Gauge,
-    /// Rebalances that assigned partitions (0 until the group is joined).
-    assignments: AtomicUsize,
+    /// Whether the consumer holds an assignment (possibly of no partition).
+    in_group: AtomicBool,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -94,7 +94,7 @@ impl Metrics {
         let duplicates = Counter::default();
         registry.register(
             "commands_duplicate",
-            "Commands delivered again after they were processed (no effect)",
+            "Commands delivered again after they were processed (no effect); includes commands of a lane that committed before its batch failed and was retried",
             duplicates.clone(),
         );
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 13));
@@ -106,7 +106,7 @@ impl Metrics {
         let apply_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         registry.register(
             "batch_apply_seconds",
-            "Time to make a batch durable: dead letters, transactions, commit",
+            "Time to make a batch durable: dead letters, transactions, commit, and any retries",
             apply_seconds.clone(),
         );
         let batch_failures = Counter::default();
@@ -166,18 +166,21 @@ impl Metrics {
             purged,
             consumer_lag,
             assigned_partitions,
-            assignments: AtomicUsize::new(0),
+            in_group: AtomicBool::new(false),
         }
     }
 
-    pub fn record_assignment(&self) {
-        self.assignments.fetch_add(1, Ordering::Relaxed);
+    /// The consumer received an assignment (true) or lost it: revoked, or a
+    /// rebalance error (false).
+    pub fn set_in_group(&self, in_group: bool) {
+        self.in_group.store(in_group, Ordering::Relaxed);
     }
 
-    /// Whether the consumer has joined its group (been assigned, possibly
-    /// zero partitions when the group has more members than partitions).
-    pub fn joined_group(&self) -> bool {
-        self.assignments.load(Ordering::Relaxed) > 0
+    /// Whether the consumer holds its group's assignment: possibly of zero
+    /// partitions, when the group has more members than partitions; false
+    /// during a rebalance.
+    pub fn in_group(&self) -> bool {
+        self.in_group.load(Ordering::Relaxed)
     }
 
     pub fn render(&self) -> String {

@@ -108,6 +108,15 @@ async fn replay(
             skipped += 1;
             continue;
         }
+        if message.payload().is_none_or(<[u8]>::is_empty) {
+            // Dead-lettered without its bytes (too large): nothing to replay.
+            eprintln!(
+                "skipping {}:{}: the dead letter has no payload",
+                position.0, position.1
+            );
+            skipped += 1;
+            continue;
+        }
         if dry_run {
             println!("{}", describe(&message));
             replayed += 1;

@@ -1,10 +1,11 @@
 //! `TopicReader`: reads every partition of one topic from a chosen start,
-//! without joining a consumer group. It can stop at the end of the topic
-//! (`tail`, `dlq list`: each partition reported end-of-partition, as
-//! `kcat -e` does) or go on (`tail --follow`, `send --wait`).
+//! without joining a consumer group. It can stop at the end the topic had
+//! when the reader was opened (`tail`, `dlq list`, `dlq replay`: records
+//! written meanwhile, such as a replay's own dead letters, do not keep it
+//! going) or go on (`tail --follow`, `send --wait`).
 //!
-//! The end of a partition is taken from the high watermark of a fetch
-//! response rather than from ListOffsets, which tansu answers wrongly.
+//! The ends of the partitions are taken from the watermarks of a first fetch
+//! rather than from ListOffsets, which tansu answers wrongly.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -52,9 +53,11 @@ pub struct TopicReader {
     consumer: StreamConsumer<ReaderContext>,
     topic: String,
     partitions: Vec<i32>,
-    /// Per partition: the next offset to read, once known.
+    /// Per partition: the next offset to read.
     positions: HashMap<i32, i64>,
-    /// Partitions read to their end (until a new record arrives).
+    /// Per partition: the end (high watermark) when the reader was opened.
+    ends: HashMap<i32, i64>,
+    /// Partitions that reported end-of-partition since their last record.
     at_end: HashSet<i32>,
 }
 
@@ -72,6 +75,9 @@ impl TopicReader {
             .set("group.id", &group)
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
+            // A committed position that retention has removed: start at the
+            // oldest record left rather than skip to the newest.
+            .set("auto.offset.reset", "earliest")
             // Brokers that hold an empty fetch for the whole wait (tansu)
             // would otherwise add up to 500 ms per read.
             .set("fetch.wait.max.ms", "10")
@@ -89,8 +95,9 @@ impl TopicReader {
         if partitions.is_empty() {
             bail!("topic {topic} does not exist (or has no partitions)");
         }
-        let mut starts: HashMap<i32, Offset> =
+        let beginning: HashMap<i32, Offset> =
             partitions.iter().map(|&p| (p, Offset::Beginning)).collect();
+        let mut starts = beginning.clone();
         if let Start::Committed(_) = start {
             let mut wanted = TopicPartitionList::new();
             for &partition in &partitions {
@@ -110,15 +117,22 @@ impl TopicReader {
             topic: topic.to_owned(),
             partitions,
             positions: HashMap::new(),
+            ends: HashMap::new(),
             at_end: HashSet::new(),
         };
-        reader.assign(&starts)?;
-        if start == Start::End {
-            let ends = reader.find_ends().await?;
-            reader.assign(&ends.iter().map(|(&p, &o)| (p, Offset::Offset(o))).collect())?;
-            reader.positions = ends;
-            reader.at_end.clear();
+        reader.assign(&beginning)?;
+        let watermarks = reader.find_watermarks().await?;
+        for (&partition, &(low, high)) in &watermarks {
+            let position = match (start, starts[&partition]) {
+                (Start::End, _) => high,
+                (_, Offset::Offset(offset)) => offset.clamp(low, high),
+                _ => low,
+            };
+            starts.insert(partition, Offset::Offset(position));
+            reader.positions.insert(partition, position);
+            reader.ends.insert(partition, high);
         }
+        reader.assign(&starts)?;
         Ok(reader)
     }
 
@@ -132,9 +146,9 @@ impl TopicReader {
             .context("assigning partitions")
     }
 
-    /// Fetches once from every partition and reads the high watermarks the
-    /// broker sent with the data.
-    async fn find_ends(&mut self) -> anyhow::Result<HashMap<i32, i64>> {
+    /// Fetches once from every partition and reads the watermarks (first
+    /// and next offset) the broker sent with the data.
+    async fn find_watermarks(&mut self) -> anyhow::Result<HashMap<i32, (i64, i64)>> {
         let mut answered = HashSet::new();
         while answered.len() < self.partitions.len() {
             let next = tokio::time::timeout(METADATA_TIMEOUT, self.consumer.recv())
@@ -148,14 +162,14 @@ impl TopicReader {
         }
         self.partitions
             .iter()
-            .map(|&partition| Ok((partition, self.cached_high_watermark(partition)?)))
+            .map(|&partition| Ok((partition, self.cached_watermarks(partition)?)))
             .collect()
     }
 
-    /// The high watermark of the last fetch response for `partition`
+    /// The watermarks of the last fetch response for `partition`
     /// (librdkafka's `rd_kafka_get_watermark_offsets`, which rust-rdkafka
     /// does not wrap).
-    fn cached_high_watermark(&self, partition: i32) -> anyhow::Result<i64> {
+    fn cached_watermarks(&self, partition: i32) -> anyhow::Result<(i64, i64)> {
         let topic = std::ffi::CString::new(self.topic.as_str())?;
         let (mut low, mut high) = (-1_i64, -1_i64);
         // SAFETY: the client pointer is alive as long as `self.consumer`;
@@ -173,14 +187,14 @@ impl TopicReader {
         if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
             bail!("no high watermark known for {}/{partition}", self.topic);
         }
-        Ok(high)
+        Ok((low.clamp(0, high), high))
     }
 
     /// The next record; `None` when `until_end` and every partition has
-    /// been read to its end.
+    /// been read to where it ended when the reader was opened.
     pub async fn next(&mut self, until_end: bool) -> anyhow::Result<Option<BorrowedMessage<'_>>> {
         loop {
-            if until_end && self.at_end.len() == self.partitions.len() {
+            if until_end && self.partitions.iter().all(|p| self.done(*p)) {
                 return Ok(None);
             }
             match self.consumer.recv().await {
@@ -196,6 +210,11 @@ impl TopicReader {
                 Err(e) => return Err(e).with_context(|| format!("reading {}", self.topic)),
             }
         }
+    }
+
+    fn done(&self, partition: i32) -> bool {
+        self.at_end.contains(&partition)
+            || self.positions.get(&partition) >= self.ends.get(&partition)
     }
 
     /// Commits the positions read so far for the reader's group (a reader

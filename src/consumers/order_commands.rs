@@ -421,7 +421,7 @@ impl ConsumerContext for CommandConsumerContext {
         match rebalance {
             Rebalance::Assign(tpl) => {
                 tracing::info!(partitions = %describe(tpl), "partitions assigned");
-                self.metrics.record_assignment();
+                self.metrics.set_in_group(true);
                 self.metrics.assigned_partitions.set(tpl.count() as i64);
                 if let Err(e) = self.seek_to_stored(consumer, tpl) {
                     // Kafka's committed offsets are then used: at worst some
@@ -431,10 +431,14 @@ impl ConsumerContext for CommandConsumerContext {
             }
             Rebalance::Revoke(tpl) => {
                 tracing::info!(partitions = %describe(tpl), "partitions revoked");
+                self.metrics.set_in_group(false);
                 self.metrics.assigned_partitions.set(0);
                 self.metrics.consumer_lag.clear();
             }
-            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+            Rebalance::Error(e) => {
+                tracing::warn!(error = %e, "rebalance error");
+                self.metrics.set_in_group(false);
+            }
         }
     }
 }

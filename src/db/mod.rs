@@ -86,11 +86,14 @@ impl Database {
         T: Send + 'static,
         E: From<PoolError> + Send + 'static,
     {
-        // The semaphore is never closed.
-        let _permit = self.permits.acquire().await.ok();
+        // The semaphore is never closed. The permit moves into the blocking
+        // task: a caller that stops waiting (a timeout, a dropped HTTP
+        // request) does not free it while the task still holds a connection.
+        let permit = self.permits.clone().acquire_owned().await.ok();
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             span.in_scope(|| {
                 let mut conn = pool.get()?;
                 f(&mut conn)

@@ -305,8 +305,8 @@ fn update_order_status(
     })
 }
 
-/// Field checks that need no state (the first thing [`decide`] does; also
-/// run before publishing, by `send` and the REST API).
+/// Field checks that need no state (the first thing [`decide`] does; the
+/// REST API also runs them before publishing).
 pub fn validate(body: &CommandBody) -> Result<(), Rejection> {
     match body {
         CommandBody::CreateOrder {

@@ -50,7 +50,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             ),
         };
     let consumer = json!({
-        "ok": state.metrics.joined_group(),
+        "ok": state.metrics.in_group(),
         "assigned_partitions": state.metrics.assigned_partitions.get(),
     });
     let ready = [&database, &consumer, &outbox]

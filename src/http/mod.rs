@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/orders/{id}/status", patch(orders::update_status))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
 }
 

@@ -188,6 +188,9 @@ async fn publish(
     envelope: Envelope,
     body: Body,
 ) -> Result<Response, ApiError> {
+    if !order_id.is_empty() {
+        self::order_id(&order_id)?;
+    }
     let command = OrderCommand {
         command_id: envelope.command_id.unwrap_or_default(),
         order_id,

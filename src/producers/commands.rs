@@ -56,8 +56,11 @@ impl CommandPublisher {
     }
 }
 
+/// Namespace of the order ids derived from a `createOrder`'s `command_id`.
+const ORDER_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5d1c_7f0e_8a43_4a55_9c1e_0b7e_2f3d_6a91);
+
 /// Fills in what a person or a REST client may leave out — `command_id` (a
-/// new UUID), `order_id` for `createOrder` (a new UUID), `issued_at` (now) —
+/// new UUID), `order_id` for `createOrder`, `issued_at` (now) —
 /// then checks the envelope as the consumer will, so a command that could
 /// only be dead-lettered is refused before it is published. Returns the
 /// command to publish and the command the service will see.
@@ -71,7 +74,10 @@ pub fn complete(mut command: OrderCommand) -> Result<(OrderCommand, Command), En
             Some(order_command::Command::CreateOrder(_))
         )
     {
-        command.order_id = Uuid::new_v4().to_string();
+        // Derived from the command id, not random: a client retrying with
+        // the same command_id gets the same order id back.
+        command.order_id =
+            Uuid::new_v5(&ORDER_ID_NAMESPACE, command.command_id.as_bytes()).to_string();
     }
     if command.issued_at.is_none() {
         command.issued_at = Some(proto::timestamp(Utc::now()));

@@ -238,13 +238,12 @@ async fn send_a_file_then_tail_to_the_end() {
 #[tokio::test]
 async fn tail_follow_prints_new_events_as_they_come() {
     let app = spawn_app().await;
-    let mut child = order_service(&app, &["tail", "--follow"])
+    // From the beginning, so no event can slip by before tail is reading.
+    let mut child = order_service(&app, &["tail", "--from-beginning", "--follow"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn tail");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    // tail starts at the end as of its start; give it a moment to get there.
-    tokio::time::sleep(Duration::from_secs(2)).await;
     for _ in 0..3 {
         let sent = lines(
             &app,
@@ -327,6 +326,29 @@ async fn dead_letters_are_listed_and_replayed_once_fixed() {
     assert_eq!(lines(&app, &["dlq", "list", "--all"], 0).await.len(), 1);
     let again = lines(&app, &["dlq", "replay"], 0).await;
     assert!(again.is_empty(), "nothing replayed twice: {again:?}");
+
+    // Two more, still broken: a dry run shows both; --only replays one, which
+    // fails again (a new dead letter) and is remembered by nothing.
+    for _ in 0..2 {
+        app.send_raw(Some(b"k"), b"\xff\xff broken", &[]).await;
+    }
+    app.dead_letters(2).await;
+    let pending = lines(&app, &["dlq", "replay", "--dry-run"], 0).await;
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    let first = format!("{}:{}", pending[0]["partition"], pending[0]["offset"]);
+    let one = lines(&app, &["dlq", "replay", "--only", &first], 0).await;
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        format!("{}:{}", one[0]["dlq_partition"], one[0]["dlq_offset"]),
+        first
+    );
+    app.dead_letters(1).await; // the replayed one, dead-lettered again
+    let still = lines(&app, &["dlq", "list"], 0).await;
+    assert_eq!(
+        still.len(),
+        3,
+        "both still pending, plus the new letter: {still:?}"
+    );
 }
 
 #[tokio::test]

@@ -95,6 +95,36 @@ async fn a_whole_lifecycle_over_http() {
 }
 
 #[tokio::test]
+async fn a_retried_create_answers_with_the_same_order() {
+    let mut app = spawn_app().await;
+    let http = Client::new();
+    let command_id = new_id();
+    let body = json!({
+        "command_id": command_id, "user_id": "u-retry", "shipping_address": "x", "currency": "EUR"
+    });
+    let (first_command, first_order) =
+        accepted(http.post(app.url("/orders/create")).json(&body)).await;
+    let (second_command, second_order) =
+        accepted(http.post(app.url("/orders/create")).json(&body)).await;
+    assert_eq!(first_command, command_id);
+    assert_eq!(second_command, command_id);
+    assert_eq!(
+        first_order, second_order,
+        "the order id follows the command id"
+    );
+    let events = app.events(1).await;
+    assert_eq!(events[0].order_id, first_order);
+    let order = body_of(http.get(app.url(&format!("/orders/{first_order}")))).await;
+    assert_eq!(order["user_id"], "u-retry");
+}
+
+async fn body_of(request: reqwest::RequestBuilder) -> Value {
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    body(response).await
+}
+
+#[tokio::test]
 async fn orders_of_a_user_come_in_pages_newest_first() {
     let mut app = spawn_app().await;
     let ids: Vec<String> = (0..5).map(|_| new_id()).collect();
@@ -188,7 +218,27 @@ async fn bad_requests_get_a_json_error() {
         http.post(app.url("/orders/not-a-uuid/items/add"))
             .json(&json!({"product_id": "p", "quantity": 1, "price_per_unit": 1})),
         StatusCode::BAD_REQUEST,
+        "invalid_id",
+    )
+    .await;
+    refused(
+        http.post(&create)
+            .json(&json!({"order_id": "nope", "user_id": "u1", "shipping_address": "x", "currency": "EUR"})),
+        StatusCode::BAD_REQUEST,
+        "invalid_id",
+    )
+    .await;
+    refused(
+        http.post(&create)
+            .json(&json!({"command_id": "nope", "user_id": "u1", "shipping_address": "x", "currency": "EUR"})),
+        StatusCode::BAD_REQUEST,
         "invalid_command",
+    )
+    .await;
+    refused(
+        http.delete(&some_order),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
     )
     .await;
     refused(

@@ -27,9 +27,13 @@ async fn expired_rows_are_purged_in_the_background() {
         s.purge_batch_size = 2; // several statements per purge
     })
     .await;
+    for _ in 0..5 {
+        app.send(&create_order(&new_id(), "u-retention")).await;
+    }
+    app.events(5).await;
     let mut db = app.db();
-    // A row written long ago but published only now (its timestamp set
-    // ahead): retention counts from publication, so it stays.
+    // A row written long ago but published after the others (its
+    // timestamp set ahead): retention counts from publication, so it stays.
     diesel::sql_query(
         "INSERT INTO outbox (event_id, order_id, event_type, payload, headers, created_at, published_at) \
          VALUES (gen_random_uuid(), gen_random_uuid(), 'test', '\\x00', '{}', \
@@ -38,10 +42,6 @@ async fn expired_rows_are_purged_in_the_background() {
     .execute(&mut db)
     .expect("insert a recently published row");
 
-    for _ in 0..5 {
-        app.send(&create_order(&new_id(), "u-retention")).await;
-    }
-    app.events(5).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while outbox_count(&mut db, "event_type <> 'test'") > 0 || processed_count(&mut db) > 0 {
         assert!(

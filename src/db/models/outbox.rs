@@ -50,17 +50,25 @@ impl OutboxMessage {
             .get_result(conn)
     }
 
-    /// Deletes up to `limit` rows published before `before`, oldest first.
+    /// Deletes rows published before `before`: of the `limit` oldest rows,
+    /// those before the first one that is unpublished or younger.
+    ///
+    /// The relay publishes in id order, so `published_at` grows with the id
+    /// and the expired rows are a prefix of the table. Reading a bounded head
+    /// keeps every purge statement cheap, also when nothing has expired
+    /// (`published_at` has no index, which would cost the relay's updates
+    /// their HOT path).
     pub fn purge_published(
         conn: &mut PgConnection,
         before: DateTime<Utc>,
         limit: i64,
     ) -> QueryResult<usize> {
-        // Ids grow with time: walking the primary key from the start finds
-        // the old rows first and stops after `limit`.
         diesel::sql_query(
-            "DELETE FROM outbox WHERE id IN \
-             (SELECT id FROM outbox WHERE published_at < $1 ORDER BY id LIMIT $2)",
+            "WITH head AS (SELECT id, published_at FROM outbox ORDER BY id LIMIT $2), \
+                  keep AS (SELECT min(id) AS id FROM head \
+                           WHERE published_at IS NULL OR published_at >= $1) \
+             DELETE FROM outbox WHERE id IN \
+               (SELECT head.id FROM head, keep WHERE keep.id IS NULL OR head.id < keep.id)",
         )
         .bind::<Timestamptz, _>(before)
         .bind::<BigInt, _>(limit)
