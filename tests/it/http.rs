@@ -453,4 +453,24 @@ async fn the_openapi_document_describes_every_route() {
             "{method} {path} is documented"
         );
     }
+    // And every documented operation is served (whatever it answers to an
+    // empty request, it is not "no such endpoint" or "wrong method").
+    let http = Client::new();
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        for method in operations.as_object().expect("operations").keys() {
+            let url = app.url(&path.replace("{id}", &new_id()));
+            let method: reqwest::Method = method.to_uppercase().parse().expect("a method");
+            let response = http
+                .request(method.clone(), &url)
+                .send()
+                .await
+                .expect("request");
+            let status = response.status();
+            let text = response.text().await.expect("body");
+            assert!(
+                status != StatusCode::METHOD_NOT_ALLOWED && !text.contains("no such endpoint"),
+                "{method} {path} is documented but not served: {status} {text}"
+            );
+        }
+    }
 }
