@@ -49,6 +49,85 @@ impl ClientContext for ReaderContext {
 
 impl ConsumerContext for ReaderContext {}
 
+fn reader_consumer(
+    bootstrap_servers: &str,
+    group: &str,
+) -> anyhow::Result<StreamConsumer<ReaderContext>> {
+    kafka::client_config(bootstrap_servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        // A committed position that retention has removed: start at the
+        // oldest record left rather than skip to the newest.
+        .set("auto.offset.reset", "earliest")
+        // Brokers that hold an empty fetch for the whole wait (tansu)
+        // would otherwise add up to 500 ms per read.
+        .set("fetch.wait.max.ms", "10")
+        .create_with_context(ReaderContext)
+        .context("creating the consumer")
+}
+
+/// The watermarks (first and next offset) of every partition, as a first
+/// fetch reports them, read by a consumer of its own.
+async fn watermarks(
+    bootstrap_servers: &str,
+    topic: &str,
+    partitions: &[i32],
+) -> anyhow::Result<HashMap<i32, (i64, i64)>> {
+    let probe = reader_consumer(
+        bootstrap_servers,
+        &format!("order-service-cli-{}", uuid::Uuid::new_v4()),
+    )?;
+    let mut assignment = TopicPartitionList::new();
+    for &partition in partitions {
+        assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+    }
+    probe.assign(&assignment).context("assigning partitions")?;
+    let mut answered = HashSet::new();
+    while answered.len() < partitions.len() {
+        let next = tokio::time::timeout(METADATA_TIMEOUT, probe.recv())
+            .await
+            .with_context(|| format!("no answer from {topic} within 10 s"))?;
+        match next {
+            Ok(message) => answered.insert(message.partition()),
+            Err(KafkaError::PartitionEOF(partition)) => answered.insert(partition),
+            Err(e) => return Err(e).context("reading the end of the topic"),
+        };
+    }
+    partitions
+        .iter()
+        .map(|&partition| Ok((partition, cached_watermarks(&probe, topic, partition)?)))
+        .collect()
+}
+
+/// The watermarks of the last fetch response for `partition`
+/// (librdkafka's `rd_kafka_get_watermark_offsets`, which rust-rdkafka does
+/// not wrap).
+fn cached_watermarks(
+    consumer: &StreamConsumer<ReaderContext>,
+    topic: &str,
+    partition: i32,
+) -> anyhow::Result<(i64, i64)> {
+    let name = std::ffi::CString::new(topic)?;
+    let (mut low, mut high) = (-1_i64, -1_i64);
+    // SAFETY: the client pointer is alive as long as `consumer`; the topic
+    // is a NUL-terminated string that outlives the call; the out-pointers
+    // are to locals.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            name.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
+        bail!("no high watermark known for {topic}/{partition}");
+    }
+    Ok((low.clamp(0, high), high))
+}
+
 pub struct TopicReader {
     consumer: StreamConsumer<ReaderContext>,
     topic: String,
@@ -71,18 +150,7 @@ impl TopicReader {
             Start::Committed(group) => group.to_owned(),
             _ => format!("order-service-cli-{}", uuid::Uuid::new_v4()),
         };
-        let consumer: StreamConsumer<ReaderContext> = kafka::client_config(bootstrap_servers)
-            .set("group.id", &group)
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "true")
-            // A committed position that retention has removed: start at the
-            // oldest record left rather than skip to the newest.
-            .set("auto.offset.reset", "earliest")
-            // Brokers that hold an empty fetch for the whole wait (tansu)
-            // would otherwise add up to 500 ms per read.
-            .set("fetch.wait.max.ms", "10")
-            .create_with_context(ReaderContext)
-            .context("creating the consumer")?;
+        let consumer = reader_consumer(bootstrap_servers, &group)?;
         let metadata = consumer
             .fetch_metadata(Some(topic), METADATA_TIMEOUT)
             .with_context(|| format!("reading the metadata of topic {topic}"))?;
@@ -95,99 +163,48 @@ impl TopicReader {
         if partitions.is_empty() {
             bail!("topic {topic} does not exist (or has no partitions)");
         }
-        let beginning: HashMap<i32, Offset> =
-            partitions.iter().map(|&p| (p, Offset::Beginning)).collect();
-        let mut starts = beginning.clone();
+        let mut committed = HashMap::new();
         if let Start::Committed(_) = start {
             let mut wanted = TopicPartitionList::new();
             for &partition in &partitions {
                 wanted.add_partition(topic, partition);
             }
-            let committed = consumer
+            let offsets = consumer
                 .committed_offsets(wanted, METADATA_TIMEOUT)
                 .context("reading committed offsets")?;
-            for element in committed.elements() {
+            for element in offsets.elements() {
                 if let Offset::Offset(offset) = element.offset() {
-                    starts.insert(element.partition(), Offset::Offset(offset));
+                    committed.insert(element.partition(), offset);
                 }
             }
         }
-        let mut reader = Self {
+        let watermarks = watermarks(bootstrap_servers, topic, &partitions).await?;
+        let mut positions = HashMap::new();
+        let mut ends = HashMap::new();
+        let mut assignment = TopicPartitionList::new();
+        for (&partition, &(low, high)) in &watermarks {
+            let position = match (start, committed.get(&partition)) {
+                (Start::End, _) => high,
+                (_, Some(&offset)) => offset.clamp(low, high),
+                _ => low,
+            };
+            assignment.add_partition_offset(topic, partition, Offset::Offset(position))?;
+            positions.insert(partition, position);
+            ends.insert(partition, high);
+        }
+        // Assigned once: librdkafka can trip over an assignment replaced
+        // while its partitions are still starting.
+        consumer
+            .assign(&assignment)
+            .context("assigning partitions")?;
+        Ok(Self {
             consumer,
             topic: topic.to_owned(),
             partitions,
-            positions: HashMap::new(),
-            ends: HashMap::new(),
+            positions,
+            ends,
             at_end: HashSet::new(),
-        };
-        reader.assign(&beginning)?;
-        let watermarks = reader.find_watermarks().await?;
-        for (&partition, &(low, high)) in &watermarks {
-            let position = match (start, starts[&partition]) {
-                (Start::End, _) => high,
-                (_, Offset::Offset(offset)) => offset.clamp(low, high),
-                _ => low,
-            };
-            starts.insert(partition, Offset::Offset(position));
-            reader.positions.insert(partition, position);
-            reader.ends.insert(partition, high);
-        }
-        reader.assign(&starts)?;
-        Ok(reader)
-    }
-
-    fn assign(&self, starts: &HashMap<i32, Offset>) -> anyhow::Result<()> {
-        let mut assignment = TopicPartitionList::new();
-        for (&partition, &offset) in starts {
-            assignment.add_partition_offset(&self.topic, partition, offset)?;
-        }
-        self.consumer
-            .assign(&assignment)
-            .context("assigning partitions")
-    }
-
-    /// Fetches once from every partition and reads the watermarks (first
-    /// and next offset) the broker sent with the data.
-    async fn find_watermarks(&mut self) -> anyhow::Result<HashMap<i32, (i64, i64)>> {
-        let mut answered = HashSet::new();
-        while answered.len() < self.partitions.len() {
-            let next = tokio::time::timeout(METADATA_TIMEOUT, self.consumer.recv())
-                .await
-                .with_context(|| format!("no answer from {} within 10 s", self.topic))?;
-            match next {
-                Ok(message) => answered.insert(message.partition()),
-                Err(KafkaError::PartitionEOF(partition)) => answered.insert(partition),
-                Err(e) => return Err(e).context("reading the end of the topic"),
-            };
-        }
-        self.partitions
-            .iter()
-            .map(|&partition| Ok((partition, self.cached_watermarks(partition)?)))
-            .collect()
-    }
-
-    /// The watermarks of the last fetch response for `partition`
-    /// (librdkafka's `rd_kafka_get_watermark_offsets`, which rust-rdkafka
-    /// does not wrap).
-    fn cached_watermarks(&self, partition: i32) -> anyhow::Result<(i64, i64)> {
-        let topic = std::ffi::CString::new(self.topic.as_str())?;
-        let (mut low, mut high) = (-1_i64, -1_i64);
-        // SAFETY: the client pointer is alive as long as `self.consumer`;
-        // the topic is a NUL-terminated string that outlives the call; the
-        // out-pointers are to locals.
-        let err = unsafe {
-            rdkafka::bindings::rd_kafka_get_watermark_offsets(
-                self.consumer.client().native_ptr(),
-                topic.as_ptr(),
-                partition,
-                &mut low,
-                &mut high,
-            )
-        };
-        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
-            bail!("no high watermark known for {}/{partition}", self.topic);
-        }
-        Ok((low.clamp(0, high), high))
+        })
     }
 
     /// The next record; `None` when `until_end` and every partition has
