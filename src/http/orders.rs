@@ -44,7 +44,8 @@ macro_rules! envelope {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
-    /// The new order's id; a new UUID when absent.
+    /// The new order's id; when absent, derived from the command id (a
+    /// retry with the same command_id gets the same order).
     order_id: Option<String>,
     user_id: String,
     shipping_address: String,
