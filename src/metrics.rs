@@ -57,6 +57,9 @@ pub struct Metrics {
     pub assigned_partitions: Gauge,
     /// Whether the consumer holds an assignment (possibly of no partition).
     in_group: AtomicBool,
+    /// Whether the consumer reached no broker at its last statistics
+    /// (false until they first say so).
+    brokers_down: AtomicBool,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -167,6 +170,7 @@ impl Metrics {
             consumer_lag,
             assigned_partitions,
             in_group: AtomicBool::new(false),
+            brokers_down: AtomicBool::new(false),
         }
     }
 
@@ -181,6 +185,15 @@ impl Metrics {
     /// during a rebalance.
     pub fn in_group(&self) -> bool {
         self.in_group.load(Ordering::Relaxed)
+    }
+
+    /// From librdkafka's statistics: whether any broker connection is up.
+    pub fn set_broker_reachable(&self, reachable: bool) {
+        self.brokers_down.store(!reachable, Ordering::Relaxed);
+    }
+
+    pub fn broker_reachable(&self) -> bool {
+        !self.brokers_down.load(Ordering::Relaxed)
     }
 
     pub fn render(&self) -> String {

@@ -385,10 +385,17 @@ pub struct CommandConsumerContext {
 }
 
 impl ClientContext for CommandConsumerContext {
-    /// Sets the lag gauges from librdkafka's statistics: per assigned
-    /// partition, the high watermark minus the stored (else committed)
-    /// offset.
+    /// From librdkafka's statistics (every 5 s): whether a broker is
+    /// reachable, and the lag gauges, per assigned partition the high
+    /// watermark minus the stored (else committed) offset.
     fn stats(&self, statistics: Statistics) {
+        // Real brokers have node ids >= 0 (the bootstrap entry has -1).
+        self.metrics.set_broker_reachable(
+            statistics
+                .brokers
+                .values()
+                .any(|b| b.nodeid >= 0 && b.state == "UP"),
+        );
         self.metrics.consumer_lag.clear();
         for (topic_name, topic) in &statistics.topics {
             for partition in topic.partitions.values() {

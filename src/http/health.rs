@@ -1,6 +1,6 @@
 //! Probes and metrics: `/healthz` (the process answers), `/readyz` (it can
-//! do its work: database reachable, consumer in its group, relay keeping
-//! up), `/metrics`, `/openapi.json`.
+//! do its work: database reachable, a broker reachable, consumer in its
+//! group, relay keeping up), `/metrics`, `/openapi.json`.
 
 use std::time::Duration;
 
@@ -53,7 +53,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "ok": state.metrics.in_group(),
         "assigned_partitions": state.metrics.assigned_partitions.get(),
     });
-    let ready = [&database, &consumer, &outbox]
+    let broker = json!({ "ok": state.metrics.broker_reachable() });
+    let ready = [&database, &broker, &consumer, &outbox]
         .iter()
         .all(|check| check["ok"] == true);
     let status = if ready {
@@ -63,7 +64,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     };
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
-        "checks": { "database": database, "consumer": consumer, "outbox": outbox },
+        "checks": { "database": database, "broker": broker, "consumer": consumer, "outbox": outbox },
     });
     (status, Json(body)).into_response()
 }
