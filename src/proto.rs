@@ -131,19 +131,53 @@ pub fn payment_status_from_wire(value: i32) -> Option<domain::PaymentStatus> {
     }
 }
 
+/// A status name that is none of the statuses, for the CLI and the REST API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} status {text:?}: one of {choices}")]
+pub struct UnknownStatus {
+    kind: &'static str,
+    text: String,
+    choices: String,
+}
+
+impl UnknownStatus {
+    fn new(kind: &'static str, text: &str, names: impl Iterator<Item = &'static str>) -> Self {
+        Self {
+            kind,
+            text: text.to_owned(),
+            choices: names.collect::<Vec<_>>().join(", "),
+        }
+    }
+}
+
 /// An order status as people write it: `confirmed`, `CONFIRMED` or
 /// `ORDER_STATUS_CONFIRMED`.
-pub fn parse_order_status(text: &str) -> Option<OrderStatus> {
-    let text = text.trim().to_ascii_lowercase();
-    domain::OrderStatus::parse(text.strip_prefix("order_status_").unwrap_or(&text)).map(Into::into)
+pub fn parse_order_status(text: &str) -> Result<OrderStatus, UnknownStatus> {
+    let lower = text.trim().to_ascii_lowercase();
+    domain::OrderStatus::parse(lower.strip_prefix("order_status_").unwrap_or(&lower))
+        .map(Into::into)
+        .ok_or_else(|| {
+            UnknownStatus::new(
+                "order",
+                text,
+                domain::OrderStatus::ALL.iter().map(|s| s.as_str()),
+            )
+        })
 }
 
 /// A payment status as people write it: `completed`, `COMPLETED` or
 /// `PAYMENT_STATUS_COMPLETED`.
-pub fn parse_payment_status(text: &str) -> Option<PaymentStatus> {
-    let text = text.trim().to_ascii_lowercase();
-    domain::PaymentStatus::parse(text.strip_prefix("payment_status_").unwrap_or(&text))
+pub fn parse_payment_status(text: &str) -> Result<PaymentStatus, UnknownStatus> {
+    let lower = text.trim().to_ascii_lowercase();
+    domain::PaymentStatus::parse(lower.strip_prefix("payment_status_").unwrap_or(&lower))
         .map(Into::into)
+        .ok_or_else(|| {
+            UnknownStatus::new(
+                "payment",
+                text,
+                domain::PaymentStatus::ALL.iter().map(|s| s.as_str()),
+            )
+        })
 }
 
 impl From<domain::OrderStatus> for OrderStatus {

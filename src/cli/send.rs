@@ -134,9 +134,7 @@ fn from_flags(command: SendCommand) -> anyhow::Result<OrderCommand> {
             status,
             envelope,
         } => {
-            let status = proto::parse_payment_status(&status).with_context(|| {
-                format!("unknown payment status {status:?}: completed, failed or refunded")
-            })?;
+            let status = proto::parse_payment_status(&status)?;
             (
                 order_id,
                 envelope,
@@ -152,11 +150,7 @@ fn from_flags(command: SendCommand) -> anyhow::Result<OrderCommand> {
             reason,
             envelope,
         } => {
-            let status = proto::parse_order_status(&status).with_context(|| {
-                format!(
-                    "unknown order status {status:?}: confirmed, shipped, delivered or cancelled"
-                )
-            })?;
+            let status = proto::parse_order_status(&status)?;
             (
                 order_id,
                 envelope,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::db::DbError;
-use crate::proto::EnvelopeError;
+use crate::proto::{EnvelopeError, UnknownStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -75,6 +75,12 @@ impl From<QueryRejection> for ApiError {
 impl From<EnvelopeError> for ApiError {
     fn from(error: EnvelopeError) -> Self {
         Self::bad_request("invalid_command", error.to_string())
+    }
+}
+
+impl From<UnknownStatus> for ApiError {
+    fn from(error: UnknownStatus) -> Self {
+        Self::bad_request("invalid_status", error.to_string())
     }
 }
 

@@ -144,15 +144,7 @@ pub async fn update_payment_status(
     body: Result<Json<UpdatePaymentStatusRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body?;
-    let status = proto::parse_payment_status(&request.status).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_status",
-            format!(
-                "unknown payment status {:?}: pending, completed, failed or refunded",
-                request.status
-            ),
-        )
-    })?;
+    let status = proto::parse_payment_status(&request.status)?;
     let body = Body::UpdatePaymentStatus(proto::UpdatePaymentStatus {
         transaction_id: request.transaction_id,
         status: status.into(),
@@ -166,15 +158,7 @@ pub async fn update_status(
     body: Result<Json<UpdateStatusRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body?;
-    let status = proto::parse_order_status(&request.status).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_status",
-            format!(
-                "unknown order status {:?}: pending, confirmed, shipped, delivered or cancelled",
-                request.status
-            ),
-        )
-    })?;
+    let status = proto::parse_order_status(&request.status)?;
     let body = Body::UpdateOrderStatus(proto::UpdateOrderStatus {
         status: status.into(),
         reason: request.reason.unwrap_or_default(),
