@@ -63,19 +63,12 @@ fn describe(message: &BorrowedMessage<'_>) -> Value {
     if let Some(hs) = message.headers() {
         for h in hs.iter() {
             let text = h.value.map(String::from_utf8_lossy).unwrap_or_default();
-            match h.key {
-                added::ERROR
-                | added::ORIGINAL_TOPIC
-                | added::ORIGINAL_PARTITION
-                | added::ORIGINAL_OFFSET => {
-                    let parsed = text
-                        .parse::<i64>()
-                        .map_or_else(|_| json!(text), |n| json!(n));
-                    value[h.key] = parsed;
-                }
-                _ => {
-                    headers.insert(h.key.to_owned(), json!(text));
-                }
+            if added::ADDED.contains(&h.key) {
+                value[h.key] = text
+                    .parse::<i64>()
+                    .map_or_else(|_| json!(text), |n| json!(n));
+            } else {
+                headers.insert(h.key.to_owned(), json!(text));
             }
         }
     }
@@ -124,13 +117,7 @@ async fn replay(
         }
         let mut headers = OwnedHeaders::new();
         for h in message.headers().iter().flat_map(|hs| hs.iter()) {
-            let is_added = [
-                added::ERROR,
-                added::ORIGINAL_TOPIC,
-                added::ORIGINAL_PARTITION,
-                added::ORIGINAL_OFFSET,
-            ]
-            .contains(&h.key);
+            let is_added = added::ADDED.contains(&h.key);
             let is_set = set_headers
                 .iter()
                 .any(|(name, _)| name.eq_ignore_ascii_case(h.key));

@@ -20,6 +20,8 @@ pub mod headers {
     pub const ORIGINAL_TOPIC: &str = "original_topic";
     pub const ORIGINAL_PARTITION: &str = "original_partition";
     pub const ORIGINAL_OFFSET: &str = "original_offset";
+    /// All of them: what a replay takes off again.
+    pub const ADDED: [&str; 4] = [ERROR, ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET];
 }
 
 /// An owned copy of a record that could not be decoded, and why.
