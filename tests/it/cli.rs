@@ -358,11 +358,7 @@ async fn migrate_builds_the_schema_of_an_empty_database() {
     let admin_url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("order_service_migrate_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::establish(&admin_url).expect("connect");
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut admin)
-        .expect("create database");
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').expect("a path").0);
+    let url = crate::helpers::create_database(&admin_url, &name);
 
     let mut ran = Vec::new();
     for _ in 0..2 {
@@ -383,6 +379,7 @@ async fn migrate_builds_the_schema_of_an_empty_database() {
         .get_result(&mut conn)
         .expect("count tables")
     };
+    let mut admin = PgConnection::establish(&admin_url).expect("connect");
     diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
         .execute(&mut admin)
         .expect("drop database");

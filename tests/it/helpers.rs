@@ -84,14 +84,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
     let admin_url = admin_url.to_owned();
     let suffix = Uuid::new_v4().simple().to_string();
     let db_name = format!("order_service_test_{suffix}");
-    let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
-    diesel::sql_query(format!("CREATE DATABASE \"{db_name}\""))
-        .execute(&mut admin)
-        .expect("create test database");
-    let database_url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{db_name}"),
-        None => panic!("TEST_DATABASE_URL has no database name"),
-    };
+    let database_url = create_database(&admin_url, &db_name);
     // Only when no test sets its own broker (the mock cluster) is one required.
     let bootstrap = std::env::var("TEST_KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
     let mut settings = ServeSettings {
@@ -163,6 +156,27 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
     }
 }
 
+/// Creates the empty database `name` on the server of `admin_url`; returns
+/// its URL.
+pub fn create_database(admin_url: &str, name: &str) -> String {
+    let mut admin = PgConnection::establish(admin_url).expect("connect to TEST_DATABASE_URL");
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .expect("create test database");
+    match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("TEST_DATABASE_URL has no database name"),
+    }
+}
+
+/// `GET /readyz` on the server at `base`: status and body, `None` while
+/// nothing answers.
+pub async fn readiness_at(base: &str) -> Option<(u16, serde_json::Value)> {
+    let response = reqwest::get(format!("{base}/readyz")).await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().await.ok()?))
+}
+
 /// A consumer assigned every partition of `topic` from the beginning, no group.
 fn reader(bootstrap: &str, topic: &str, partitions: i32) -> StreamConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
@@ -198,6 +212,32 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         let addr = self.http_addr.expect("the application is running");
         format!("http://{addr}{path}")
+    }
+
+    /// `GET /readyz` on the running application: status and body.
+    pub async fn readiness(&self) -> (u16, serde_json::Value) {
+        readiness_at(&self.url("")).await.expect("/readyz answers")
+    }
+
+    /// Polls `/readyz` until `wanted(status, body)`, for up to `within`;
+    /// returns that body.
+    pub async fn await_readiness(
+        &self,
+        within: Duration,
+        wanted: impl Fn(u16, &serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let (status, body) = self.readiness().await;
+            if wanted(status, &body) {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "readiness not reached in {within:?}: {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The environment the `order-service` binary needs to reach this

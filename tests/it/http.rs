@@ -316,21 +316,16 @@ async fn probes_answer_and_metrics_follow_the_commands() {
     let health = http.get(app.url("/healthz")).send().await.expect("healthz");
     assert_eq!(health.status(), StatusCode::OK);
 
-    // Ready once the consumer is in its group.
-    let mut ready = None;
-    for _ in 0..100 {
-        let response = http.get(app.url("/readyz")).send().await.expect("readyz");
-        let status = response.status();
-        let body = body(response).await;
-        if status == StatusCode::OK {
-            ready = Some(body);
-            break;
-        }
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(body["status"], "not_ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let ready = ready.expect("ready within 10 s");
+    // Ready once the consumer is in its group; until then, 503.
+    let ready = app
+        .await_readiness(Duration::from_secs(10), |status, body| {
+            if status != 200 {
+                assert_eq!(status, 503);
+                assert_eq!(body["status"], "not_ready");
+            }
+            status == 200
+        })
+        .await;
     assert_eq!(ready["checks"]["database"]["ok"], true);
     assert_eq!(ready["checks"]["outbox"]["ok"], true);
     assert!(ready["checks"]["consumer"]["assigned_partitions"].as_i64() > Some(0));

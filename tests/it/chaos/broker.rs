@@ -91,54 +91,29 @@ async fn broker_faults_lose_reorder_and_double_nothing() {
     app.stop().await;
 }
 
-/// `GET /readyz` on the in-process app: status and body.
-async fn readiness(app: &crate::helpers::TestApp) -> (u16, serde_json::Value) {
-    let response = reqwest::get(app.url("/readyz")).await.expect("readyz");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON"))
-}
-
-/// Polls `/readyz` until `wanted(status, body)`, for up to `within`.
-async fn await_readiness(
-    app: &crate::helpers::TestApp,
-    within: Duration,
-    wanted: impl Fn(u16, &serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let (status, body) = readiness(app).await;
-        if wanted(status, &body) {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "readiness not reached in {within:?}: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_says_not_ready_while_no_broker_is_reachable() {
     let mock = MockCluster::new(3).expect("mock cluster");
     let app = spawn_app_with(|s| use_mock_cluster(&mock, s)).await;
-    await_readiness(&app, Duration::from_secs(30), |status, _| status == 200).await;
+    app.await_readiness(Duration::from_secs(30), |status, _| status == 200)
+        .await;
 
     for broker in 1..=3 {
         mock.broker_down(broker).expect("broker down");
     }
     // librdkafka's statistics come every 5 s.
-    let down = await_readiness(&app, Duration::from_secs(30), |status, body| {
-        status == 503 && body["checks"]["broker"]["ok"] == false
-    })
-    .await;
+    let down = app
+        .await_readiness(Duration::from_secs(30), |status, body| {
+            status == 503 && body["checks"]["broker"]["ok"] == false
+        })
+        .await;
     assert_eq!(down["status"], "not_ready");
     assert_eq!(down["checks"]["database"]["ok"], true);
 
     for broker in 1..=3 {
         mock.broker_up(broker).expect("broker up");
     }
-    await_readiness(&app, Duration::from_secs(30), |status, body| {
+    app.await_readiness(Duration::from_secs(30), |status, body| {
         status == 200 && body["checks"]["broker"]["ok"] == true
     })
     .await;

@@ -59,10 +59,7 @@ impl ServiceProcess {
 
     /// `GET /readyz`: the status code and body, `None` while nothing answers.
     pub async fn readiness(&self) -> Option<(u16, serde_json::Value)> {
-        let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
-        let response = reqwest::get(url).await.ok()?;
-        let status = response.status().as_u16();
-        Some((status, response.json().await.ok()?))
+        crate::helpers::readiness_at(&format!("http://127.0.0.1:{}", self.http_port)).await
     }
 
     /// `kill -9`: no chance to finish anything.
