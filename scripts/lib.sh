@@ -1,21 +1,71 @@
-# Shared by scripts/run and scripts/test: make sure what the service needs on
-# this machine is there. Sourced, not run.
+# Shared by the scripts: make sure what the service needs on this machine is
+# there, installing it when absent and doing nothing when it is already set
+# up. Sourced, not run.
+#
+# - PostgreSQL: Debian's package, its cluster configured to trust the
+#   `postgres` user on loopback, started when down.
+# - Apache Kafka: the jars of scripts/kafka/pom.xml, resolved from Maven
+#   Central once into $ORDER_SERVICE_CACHE; a KRaft broker (combined
+#   broker and controller) started from them with its data on disk.
+# - The console tools: Debian's kcat, curl, protoc; the Kafka console tools
+#   from the same jars (scripts/kafka/bin).
 
-CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
-TANSU="$CARGO_BIN/tansu"
+ORDER_SERVICE_CACHE="${ORDER_SERVICE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/order-service}"
+SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SCRIPTS_DIR/kafka/pom.xml")"
+KAFKA_LIBS="$ORDER_SERVICE_CACHE/kafka-$KAFKA_VERSION/libs"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# PostgreSQL on 127.0.0.1:5432, started through the machine's cluster if down.
+# Runs a command as root: directly when we are, else through sudo.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# apt_install PACKAGE...: installs Debian packages, refreshing the package
+# lists only when the first attempt fails (a fresh image may have none).
+apt_install() {
+    log "installing $* (apt)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 || {
+        as_root apt-get update -q >/dev/null &&
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+    }
+}
+
+# PostgreSQL on 127.0.0.1:5432 from Debian's packages: installed when
+# absent, the `postgres` user trusted on loopback (the scripts and the tests
+# connect as postgres@127.0.0.1 without a password), started when down.
 ensure_postgres() {
-    if pg_isready -h 127.0.0.1 -p 5432 -q; then return; fi
-    log "starting PostgreSQL"
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+    if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null &&
+        psql -h 127.0.0.1 -U postgres -d postgres -w -tAc 'SELECT 1' >/dev/null 2>&1; then
+        return
+    fi
+    if ! command -v pg_ctlcluster >/dev/null || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+        apt_install postgresql postgresql-contrib
+    fi
+    local version conf
+    version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+    conf="/etc/postgresql/$version/main"
+    if ! grep -q '^# order-service: loopback trust' "$conf/pg_hba.conf"; then
+        log "configuring PostgreSQL $version: trust postgres@127.0.0.1 (loopback only)"
+        as_root sh -c "{ printf '%s\n' '# order-service: loopback trust for the scripts and tests' \
+            'host all postgres 127.0.0.1/32 trust' 'host all postgres ::1/128 trust'; \
+            cat '$conf/pg_hba.conf'; } > '$conf/pg_hba.conf.new' && mv '$conf/pg_hba.conf.new' '$conf/pg_hba.conf' && \
+            chown postgres:postgres '$conf/pg_hba.conf' && chmod 640 '$conf/pg_hba.conf'"
+        # Tests run several at once, each with a database and a pool of its own.
+        as_root sh -c "printf '%s\n' 'max_connections = 300' \
+            > '$conf/conf.d/order-service.conf'"
+        # A cluster already running reads pg_hba.conf again on reload; the
+        # settings above need a restart.
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main stop >/dev/null 2>&1 || true
+    fi
+    log "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
     for _ in $(seq 1 30); do
         pg_isready -h 127.0.0.1 -p 5432 -q && return
         sleep 1
     done
-    log "PostgreSQL did not come up on 127.0.0.1:5432"
+    log "PostgreSQL did not come up on 127.0.0.1:5432 (see /var/log/postgresql/)"
     return 1
 }
 
@@ -28,59 +78,110 @@ ensure_database() {
     fi
 }
 
-# The tansu broker (Kafka protocol), installed once into ~/.cargo/bin.
-ensure_tansu() {
-    if [ -x "$TANSU" ]; then return; fi
-    log "installing the tansu broker (once, about 8 minutes on 2 cores)"
-    cargo install tansu --locked --features postgres,dynostore
+# Apache Kafka's jars (broker and tools), resolved once from Maven Central.
+ensure_kafka() {
+    if [ -f "$KAFKA_LIBS/.complete" ]; then return; fi
+    command -v java >/dev/null || apt_install openjdk-17-jre-headless
+    command -v mvn >/dev/null || apt_install maven
+    log "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIBS (once, about a minute)"
+    rm -rf "$KAFKA_LIBS"
+    mvn -q -B -Dstyle.color=never -f "$SCRIPTS_DIR/kafka/pom.xml" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+    touch "$KAFKA_LIBS/.complete"
+}
+
+# start_kafka DIR PORT: runs a single KRaft broker (broker and controller in
+# one process) on 127.0.0.1:PORT, its controller on a free port, its data in
+# DIR/data (formatted on first use, kept afterwards), its log in
+# DIR/broker.log. Waits until it answers; sets KAFKA_PID.
+start_kafka() {
+    local dir=$1 port=$2 controller_port
+    mkdir -p "$dir/data"
+    dir="$(cd "$dir" && pwd)"
+    controller_port=$(free_port)
+    cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+# One broker: every internal topic has one replica.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+# A group forms as soon as its first member joins, not 3 s later.
+group.initial.rebalance.delay.ms=0
+# Topics are made on purpose (order-service creates its own), never by a
+# typo in a consumer.
+auto.create.topics.enable=false
+num.partitions=6
+EOF
+    if [ ! -f "$dir/data/meta.properties" ]; then
+        log "formatting the Kafka log directory $dir/data"
+        kafka_java kafka.tools.StorageTool format --cluster-id "$(kafka_java kafka.tools.StorageTool random-uuid)" \
+            --config "$dir/server.properties" >/dev/null
+    fi
+    log "starting Apache Kafka $KAFKA_VERSION on 127.0.0.1:$port (log: $dir/broker.log)"
+    # shellcheck disable=SC2086
+    java ${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$SCRIPTS_DIR/kafka/log4j2-broker.properties" \
+        -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 &
+    KAFKA_PID=$!
+    for _ in $(seq 1 120); do
+        if ! kill -0 "$KAFKA_PID" 2>/dev/null; then
+            log "Kafka exited at start; the end of $dir/broker.log:"
+            tail -n 20 "$dir/broker.log" >&2
+            return 1
+        fi
+        if kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1; then return; fi
+        sleep 0.5
+    done
+    log "Kafka did not answer on 127.0.0.1:$port within 60 s, see $dir/broker.log"
+    return 1
+}
+
+stop_kafka() {
+    if [ -n "${KAFKA_PID:-}" ] && kill -0 "$KAFKA_PID" 2>/dev/null; then
+        log "stopping Kafka"
+        kill "$KAFKA_PID" 2>/dev/null || true
+        wait "$KAFKA_PID" 2>/dev/null || true
+    fi
+}
+
+# kafka_java CLASS ARGS...: one of Kafka's command-line classes, quiet.
+kafka_java() {
+    java -Dlog4j2.configurationFile="$SCRIPTS_DIR/kafka/log4j2-tools.properties" \
+        -cp "$KAFKA_LIBS/*" "$@"
+}
+
+# What the build needs besides Rust: librdkafka is compiled with TLS and
+# SASL against the system's OpenSSL, diesel links libpq.
+ensure_build_deps() {
+    local missing=() package
+    for package in build-essential pkg-config libssl-dev libpq-dev zlib1g-dev; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
 # What the README's walkthrough uses besides the service: curl, protoc (the
-# protobuf text path) and Python's confluent-kafka (scripts/kcat, a kcat for
-# the local broker).
+# protobuf text path), Debian's kcat, and the Kafka console tools.
 ensure_console_tools() {
     local missing=()
     command -v curl >/dev/null || missing+=(curl)
     command -v protoc >/dev/null || missing+=(protobuf-compiler)
-    if [ ${#missing[@]} -gt 0 ]; then
-        log "installing ${missing[*]} (apt)"
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo=sudo
-        $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 ||
-            { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "${missing[@]}" >/dev/null; }
-    fi
-    if ! python3 -c 'import confluent_kafka' 2>/dev/null; then
-        log "installing confluent-kafka (pip)"
-        python3 -m pip install -q --disable-pip-version-check confluent-kafka 2>&1 | grep -v "as the 'root' user" || true
-        python3 -c 'import confluent_kafka'
-    fi
+    command -v kcat >/dev/null || missing+=(kcat)
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+    ensure_kafka
 }
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_tansu PORT LOGFILE: starts an in-memory broker in the background,
-# waits until it accepts connections, and sets TANSU_PID.
-start_tansu() {
-    local port=$1 logfile=$2
-    # tansu reads these from the environment too; ours are given as flags.
-    env -u LISTENER_URL -u ADVERTISED_LISTENER_URL -u STORAGE_ENGINE -u CLUSTER_ID \
-        "$TANSU" broker --storage-engine memory://tansu/ \
-        --listener-url "tcp://127.0.0.1:$port" \
-        --advertised-listener-url "tcp://127.0.0.1:$port" >"$logfile" 2>&1 &
-    TANSU_PID=$!
-    for _ in $(seq 1 50); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
-        sleep 0.1
-    done
-    log "tansu did not start, see $logfile"
-    return 1
-}
-
-stop_tansu() {
-    if [ -n "${TANSU_PID:-}" ]; then
-        kill "$TANSU_PID" 2>/dev/null || true
-        wait "$TANSU_PID" 2>/dev/null || true
-    fi
 }

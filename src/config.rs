@@ -104,9 +104,10 @@ pub struct ServeSettings {
     pub session_timeout_ms: u32,
 
     /// Longest time the broker may hold a fetch that found nothing new, in
-    /// ms. A broker that does not answer a waiting fetch when data arrives
-    /// (tansu) adds up to this much latency; Kafka answers at once anyway.
-    #[arg(long, env = "KAFKA_FETCH_WAIT_MAX_MS", default_value_t = 5)]
+    /// ms. Kafka answers a waiting fetch as soon as a record arrives, so this
+    /// adds no latency; it bounds how long a new assignment or a seek waits
+    /// for the fetch in flight (librdkafka's default is 500).
+    #[arg(long, env = "KAFKA_FETCH_WAIT_MAX_MS", default_value_t = 100)]
     pub fetch_wait_max_ms: u32,
 
     /// Create the three topics at start when they are missing.
@@ -143,7 +144,8 @@ pub struct ServeSettings {
     pub relay_poll_ms: u64,
 
     /// Address of the HTTP server: health, readiness, metrics, REST API.
-    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    /// Loopback by default; the container image sets 0.0.0.0:8080.
+    #[arg(long, env = "HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
 
     /// How long published outbox rows and processed_commands rows are kept,

@@ -324,7 +324,6 @@ async fn read_events(
 ) -> anyhow::Result<Vec<Received>> {
     let consumer: StreamConsumer = kafka::client_config(&bootstrap)
         .set("group.id", format!("bench-reader-{}", Uuid::new_v4()))
-        .set("fetch.wait.max.ms", "5")
         .set("enable.auto.commit", "false")
         .create()?;
     let mut tpl = TopicPartitionList::new();

@@ -3,9 +3,6 @@
 //! when the reader was opened (`tail`, `dlq list`, `dlq replay`: records
 //! written meanwhile, such as a replay's own dead letters, do not keep it
 //! going) or go on (`tail --follow`, `send --wait`).
-//!
-//! The ends of the partitions are taken from the watermarks of a first fetch
-//! rather than from ListOffsets, which tansu answers wrongly.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -60,72 +57,8 @@ fn reader_consumer(
         // A committed position that retention has removed: start at the
         // oldest record left rather than skip to the newest.
         .set("auto.offset.reset", "earliest")
-        // Brokers that hold an empty fetch for the whole wait (tansu)
-        // would otherwise add up to 500 ms per read.
-        .set("fetch.wait.max.ms", "10")
         .create_with_context(ReaderContext)
         .context("creating the consumer")
-}
-
-/// The watermarks (first and next offset) of every partition, as a first
-/// fetch reports them, read by a consumer of its own.
-async fn watermarks(
-    bootstrap_servers: &str,
-    topic: &str,
-    partitions: &[i32],
-) -> anyhow::Result<HashMap<i32, (i64, i64)>> {
-    let probe = reader_consumer(
-        bootstrap_servers,
-        &format!("order-service-cli-{}", uuid::Uuid::new_v4()),
-    )?;
-    let mut assignment = TopicPartitionList::new();
-    for &partition in partitions {
-        assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
-    }
-    probe.assign(&assignment).context("assigning partitions")?;
-    let mut answered = HashSet::new();
-    while answered.len() < partitions.len() {
-        let next = tokio::time::timeout(METADATA_TIMEOUT, probe.recv())
-            .await
-            .with_context(|| format!("no answer from {topic} within 10 s"))?;
-        match next {
-            Ok(message) => answered.insert(message.partition()),
-            Err(KafkaError::PartitionEOF(partition)) => answered.insert(partition),
-            Err(e) => return Err(e).context("reading the end of the topic"),
-        };
-    }
-    partitions
-        .iter()
-        .map(|&partition| Ok((partition, cached_watermarks(&probe, topic, partition)?)))
-        .collect()
-}
-
-/// The watermarks of the last fetch response for `partition`
-/// (librdkafka's `rd_kafka_get_watermark_offsets`, which rust-rdkafka does
-/// not wrap).
-fn cached_watermarks(
-    consumer: &StreamConsumer<ReaderContext>,
-    topic: &str,
-    partition: i32,
-) -> anyhow::Result<(i64, i64)> {
-    let name = std::ffi::CString::new(topic)?;
-    let (mut low, mut high) = (-1_i64, -1_i64);
-    // SAFETY: the client pointer is alive as long as `consumer`; the topic
-    // is a NUL-terminated string that outlives the call; the out-pointers
-    // are to locals.
-    let err = unsafe {
-        rdkafka::bindings::rd_kafka_get_watermark_offsets(
-            consumer.client().native_ptr(),
-            name.as_ptr(),
-            partition,
-            &mut low,
-            &mut high,
-        )
-    };
-    if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
-        bail!("no high watermark known for {topic}/{partition}");
-    }
-    Ok((low.clamp(0, high), high))
 }
 
 pub struct TopicReader {
@@ -178,11 +111,13 @@ impl TopicReader {
                 }
             }
         }
-        let watermarks = watermarks(bootstrap_servers, topic, &partitions).await?;
         let mut positions = HashMap::new();
         let mut ends = HashMap::new();
         let mut assignment = TopicPartitionList::new();
-        for (&partition, &(low, high)) in &watermarks {
+        for &partition in &partitions {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, partition, METADATA_TIMEOUT)
+                .with_context(|| format!("reading the end of {topic}/{partition}"))?;
             let position = match (start, committed.get(&partition)) {
                 (Start::End, _) => high,
                 (_, Some(&offset)) => offset.clamp(low, high),

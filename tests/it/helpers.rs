@@ -100,7 +100,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         },
         group_id: format!("group-{suffix}"),
         session_timeout_ms: 6_000,
-        fetch_wait_max_ms: 5,
+        fetch_wait_max_ms: 100,
         create_topics: true,
         topic_partitions: PARTITIONS,
         batch_size: 200,
@@ -182,8 +182,6 @@ fn reader(bootstrap: &str, topic: &str, partitions: i32) -> StreamConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("reader-{}", Uuid::new_v4()))
-        // tansu holds an empty fetch for the whole wait, even when data arrives.
-        .set("fetch.wait.max.ms", "5")
         .set("enable.auto.commit", "false")
         .create()
         .expect("test reader");

@@ -57,6 +57,7 @@ async fn the_readme_walkthrough_runs() {
                 &app.settings.kafka.bootstrap_servers,
             )
             .env("DATABASE_URL", &app.settings.database.database_url)
+            .env("KAFKA_GROUP_ID", &app.settings.group_id)
             .env(
                 "KAFKA_DLQ_REPLAY_GROUP",
                 format!("{}-replay", app.settings.group_id),
@@ -87,6 +88,12 @@ async fn the_readme_walkthrough_runs() {
         r#""status":"ready""#,
         "confirmed | completed",
         r#""dlq_partition""#,
+        // The Kafka console tools: kafka-topics, the console producer's
+        // order, kafka-consumer-groups, the console consumer's headers.
+        "PartitionCount: 3",
+        "user-5",
+        "LAG",
+        "original_offset:",
     ] {
         assert!(
             stdout.contains(expected),

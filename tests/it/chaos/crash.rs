@@ -79,3 +79,68 @@ async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
         "graceful exit after the test: {status:?}"
     );
 }
+
+/// Twenty `kill -9`s in a row, each followed at once by a restart, with the
+/// service's default settings (a 10 s session timeout) while commands
+/// stream in. Each restarted instance must get its partitions back from
+/// the group coordinator and apply commands before the next kill; at the
+/// end nothing is lost, doubled or reordered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_kill_9_restarts_in_a_row_each_resume() {
+    const RESTARTS: usize = 20;
+    let mut rng = seeded_rng("restarts");
+    // 140 orders × 15 commands = 2,100, in 21 portions of 100.
+    let workload = Workload::lifecycles(140, 11, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let mut app = spawn_env_with(|_| {}).await;
+    let settings = app.settings.clone();
+    let mut conn = app.db();
+
+    let mut service = ServiceProcess::start_with_defaults(&settings, "restarts-0");
+    let portion = commands.len().div_ceil(RESTARTS + 1);
+    let mut resumed = Vec::with_capacity(RESTARTS);
+    for (round, portion) in commands.chunks(portion).enumerate() {
+        // About 2 s of sending per portion: the kill lands mid-stream.
+        let send = app.send_paced(portion, 5, Duration::from_millis(100));
+        let restart = async {
+            let started = tokio::time::Instant::now();
+            // Progress by the instance started last round (or the first).
+            wait_for_progress(&settings.database.database_url).await;
+            if round > 0 {
+                resumed.push(started.elapsed());
+            }
+            if round < RESTARTS {
+                tokio::time::sleep(Duration::from_millis(rng.u64(0..300))).await;
+                service.kill9();
+                service = ServiceProcess::start_with_defaults(
+                    &settings,
+                    &format!("restarts-{}", round + 1),
+                );
+            }
+        };
+        tokio::join!(send, restart);
+    }
+
+    let expected = workload.command_count();
+    let _ = app
+        .events_until(Duration::from_secs(120), |received| {
+            distinct(received) >= expected
+        })
+        .await;
+    let result = audit(&workload, &app.received, RESTARTS, &mut conn);
+    let slowest = resumed.iter().max().copied().unwrap_or_default();
+    let total: Duration = resumed.iter().sum();
+    println!(
+        "restarts: {} restarts, each resumed (slowest {:.1} s, mean {:.1} s): {result}",
+        resumed.len(),
+        slowest.as_secs_f64(),
+        total.as_secs_f64() / resumed.len().max(1) as f64,
+    );
+    assert_eq!(resumed.len(), RESTARTS, "every restart resumed");
+    assert!(result.is_clean(), "{result}");
+    let status = service.terminate(Duration::from_secs(10)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "graceful exit: {status:?}"
+    );
+}

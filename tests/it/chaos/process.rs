@@ -15,6 +15,28 @@ impl ServiceProcess {
     /// Starts `order-service serve` with `settings` as environment variables;
     /// its log goes to `target/chaos-logs/<name>.log`.
     pub fn start(settings: &ServeSettings, name: &str) -> Self {
+        Self::spawn(settings, name, |command| {
+            command
+                .env(
+                    "DATABASE_POOL_SIZE",
+                    settings.database.pool_size.to_string(),
+                )
+                .env(
+                    "KAFKA_SESSION_TIMEOUT_MS",
+                    settings.session_timeout_ms.to_string(),
+                )
+                .env("BATCH_SIZE", settings.batch_size.to_string())
+                .env("RELAY_POLL_MS", settings.relay_poll_ms.to_string());
+        })
+    }
+
+    /// As [`start`](Self::start), but with the service's default settings:
+    /// only where to connect (database, broker, topics, group, HTTP port).
+    pub fn start_with_defaults(settings: &ServeSettings, name: &str) -> Self {
+        Self::spawn(settings, name, |_| {})
+    }
+
+    fn spawn(settings: &ServeSettings, name: &str, tune: impl FnOnce(&mut Command)) -> Self {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/chaos-logs");
         std::fs::create_dir_all(&dir).expect("log dir");
         let log = File::options()
@@ -26,29 +48,22 @@ impl ServiceProcess {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_order-service"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_order-service"));
+        command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
             .env("DATABASE_URL", &settings.database.database_url)
-            .env(
-                "DATABASE_POOL_SIZE",
-                settings.database.pool_size.to_string(),
-            )
             .env("KAFKA_BOOTSTRAP_SERVERS", &settings.kafka.bootstrap_servers)
             .env("KAFKA_COMMANDS_TOPIC", &settings.kafka.commands_topic)
             .env("KAFKA_EVENTS_TOPIC", &settings.kafka.events_topic)
             .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)
             .env("KAFKA_GROUP_ID", &settings.group_id)
             .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
-            .env("KAFKA_CREATE_TOPICS", "false")
-            .env(
-                "KAFKA_SESSION_TIMEOUT_MS",
-                settings.session_timeout_ms.to_string(),
-            )
-            .env("BATCH_SIZE", settings.batch_size.to_string())
-            .env("RELAY_POLL_MS", settings.relay_poll_ms.to_string())
+            .env("KAFKA_CREATE_TOPICS", "false");
+        tune(&mut command);
+        let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)

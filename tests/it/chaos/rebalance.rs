@@ -4,20 +4,15 @@
 //! replayed wrongly across a handover (positions live in `consumer_offsets`
 //! and every assignment seeks there).
 //!
-//! The broker here is librdkafka's mock cluster, reached by the child
-//! processes over TCP: tansu 0.6's group coordinator never expires a dead
-//! member on a timer and, when it does drop one, keeps the generation, so
-//! after a `kill -9` two members can own a partition and others none
-//! (tansu-broker 0.6.0, src/coordinator/group/administrator.rs). The mock
-//! cluster's coordinator behaves as Kafka's does.
+//! Against the real Apache Kafka broker of the test run: its group
+//! coordinator expires the killed instance after the session timeout.
 
 use std::time::Duration;
 
 use order_service::loadgen::Workload;
-use rdkafka::mocking::MockCluster;
 
 use super::process::ServiceProcess;
-use super::{audit, distinct, full_scale, seeded_rng, use_mock_cluster, wait_for_progress};
+use super::{audit, distinct, full_scale, seeded_rng, wait_for_progress};
 use crate::helpers::spawn_env_with;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,11 +21,9 @@ async fn joins_leaves_and_crashes_keep_order_and_progress() {
     let (orders, items) = if full_scale() { (200, 21) } else { (90, 8) };
     let workload = Workload::lifecycles(orders, items, &mut rng);
     let commands = workload.interleaved(&mut rng);
-    let mock = MockCluster::new(3).expect("mock cluster");
     let mut app = spawn_env_with(|s| {
         s.topic_partitions = 6;
         s.batch_size = 50;
-        use_mock_cluster(&mock, s);
     })
     .await;
     let settings = app.settings.clone();
