@@ -90,24 +90,63 @@ ensure_kafka() {
     touch "$KAFKA_LIBS/.complete"
 }
 
-# start_kafka DIR PORT: runs a single KRaft broker (broker and controller in
-# one process) on 127.0.0.1:PORT, its controller on a free port, its data in
-# DIR/data (formatted on first use, kept afterwards), its log in
-# DIR/broker.log. Waits until it answers; sets KAFKA_PID.
+# start_kafka DIR PORT [secure]: runs a single KRaft broker (broker and
+# controller in one process) on 127.0.0.1:PORT, its controller on a free
+# port, its data in DIR/data (formatted on first use, kept afterwards), its
+# log in DIR/broker.log. Waits until it answers; sets KAFKA_PID.
+# With `secure` (the tests), also SASL_SSL, SASL_PLAINTEXT and SSL (client
+# certificate required) listeners on free ports, a CA and certificates made
+# in DIR/tls, and a SCRAM-SHA-512/256 and PLAIN user; exports
+# TEST_KAFKA_{SASL_SSL,SASL_PLAINTEXT,SSL}_BOOTSTRAP_SERVERS,
+# TEST_KAFKA_TLS_DIR, TEST_KAFKA_USER and TEST_KAFKA_PASSWORD.
 start_kafka() {
-    local dir=$1 port=$2 controller_port
+    local dir=$1 port=$2 secure=${3:-} controller_port
+    local listeners advertised protocols extra="" format_args=()
     mkdir -p "$dir/data"
     dir="$(cd "$dir" && pwd)"
     controller_port=$(free_port)
+    listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port"
+    advertised="PLAINTEXT://127.0.0.1:$port"
+    protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    if [ "$secure" = secure ]; then
+        make_test_certificates "$dir/tls"
+        local sasl_ssl sasl_plain ssl user=order-service password
+        password="test-secret-$RANDOM$RANDOM"
+        sasl_ssl=$(free_port) sasl_plain=$(free_port) ssl=$(free_port)
+        listeners="$listeners,SASL_SSL://127.0.0.1:$sasl_ssl,SASL_PLAINTEXT://127.0.0.1:$sasl_plain,SSL://127.0.0.1:$ssl"
+        advertised="$advertised,SASL_SSL://127.0.0.1:$sasl_ssl,SASL_PLAINTEXT://127.0.0.1:$sasl_plain,SSL://127.0.0.1:$ssl"
+        protocols="$protocols,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL"
+        local scram='org.apache.kafka.common.security.scram.ScramLoginModule required;'
+        local plain="org.apache.kafka.common.security.plain.PlainLoginModule required user_$user=\"$password\";"
+        extra="sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram
+listener.name.sasl_ssl.plain.sasl.jaas.config=$plain
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=$scram
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=$scram
+listener.name.sasl_plaintext.plain.sasl.jaas.config=$plain
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/tls/server.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$dir/tls/ca.pem
+listener.name.ssl.ssl.client.auth=required"
+        format_args=(--add-scram "SCRAM-SHA-512=[name=$user,password=$password]"
+            --add-scram "SCRAM-SHA-256=[name=$user,password=$password]")
+        export TEST_KAFKA_SASL_SSL_BOOTSTRAP_SERVERS="127.0.0.1:$sasl_ssl"
+        export TEST_KAFKA_SASL_PLAINTEXT_BOOTSTRAP_SERVERS="127.0.0.1:$sasl_plain"
+        export TEST_KAFKA_SSL_BOOTSTRAP_SERVERS="127.0.0.1:$ssl"
+        export TEST_KAFKA_TLS_DIR="$dir/tls"
+        export TEST_KAFKA_USER="$user" TEST_KAFKA_PASSWORD="$password"
+    fi
     cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$dir/data
 # One broker: every internal topic has one replica.
 offsets.topic.replication.factor=1
@@ -122,11 +161,12 @@ group.initial.rebalance.delay.ms=0
 # typo in a consumer.
 auto.create.topics.enable=false
 num.partitions=6
+$extra
 EOF
     if [ ! -f "$dir/data/meta.properties" ]; then
         log "formatting the Kafka log directory $dir/data"
         kafka_java kafka.tools.StorageTool format --cluster-id "$(kafka_java kafka.tools.StorageTool random-uuid)" \
-            --config "$dir/server.properties" >/dev/null
+            --config "$dir/server.properties" "${format_args[@]}" >/dev/null
     fi
     log "starting Apache Kafka $KAFKA_VERSION on 127.0.0.1:$port (log: $dir/broker.log)"
     # shellcheck disable=SC2086
@@ -145,6 +185,32 @@ EOF
     done
     log "Kafka did not answer on 127.0.0.1:$port within 60 s, see $dir/broker.log"
     return 1
+}
+
+# make_test_certificates DIR: a CA (ca.pem), the broker's certificate for
+# 127.0.0.1 with its key (server.pem), a client certificate (client.pem,
+# client.key), and a CA the broker does not use (other-ca.pem).
+make_test_certificates() {
+    local dir=$1
+    command -v openssl >/dev/null || apt_install openssl
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=order-service test CA" \
+            -keyout ca.key -out ca.pem 2>/dev/null
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=some other CA" \
+            -keyout other-ca.key -out other-ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+            -keyout server.key -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+            -extfile server.ext -out server.crt 2>/dev/null
+        cat server.key server.crt >server.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=order-service client" \
+            -keyout client.key -out client.csr 2>/dev/null
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+            -out client.pem 2>/dev/null
+    )
 }
 
 stop_kafka() {

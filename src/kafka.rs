@@ -1,31 +1,138 @@
 //! Kafka client settings shared by the consumer and the producers, the
 //! command record, and topic creation.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
+use rdkafka::error::KafkaResult;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::FutureRecord;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaConfRes;
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientConfig, ClientContext};
 
+use crate::config::{KafkaConfigError, KafkaConnection};
 use crate::proto::{self, OrderCommand};
 
-/// Base configuration of every client of the service.
-pub fn client_config(bootstrap_servers: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
+/// Base configuration of every client of the service: brokers, security,
+/// the properties file (see [`KafkaConnection`]).
+pub fn client_config(connection: &KafkaConnection) -> KafkaResult<ClientConfig> {
+    let mut config = connection.client_config().map_err(config_error)?;
+    // A broker that refuses us (wrong password, untrusted certificate) is
+    // retried with a backoff growing to 10 s, not in a tight loop.
     config
-        .set("bootstrap.servers", bootstrap_servers)
-        .set("client.id", "order-service");
-    config
+        .set("reconnect.backoff.ms", "100")
+        .set("reconnect.backoff.max.ms", "10000");
+    Ok(config)
+}
+
+/// How often the same client error is logged again while it persists.
+const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Client errors (a broker refusing our credentials or certificate, all
+/// brokers down) logged once per process when they start, then once a
+/// minute while they last, not by every client on every reconnect attempt.
+#[derive(Default)]
+pub struct ErrorLog;
+
+/// When each kind of client error was last logged, across all clients.
+static LAST_LOGGED: Mutex<Option<HashMap<String, Instant>>> = Mutex::new(None);
+
+impl ErrorLog {
+    /// Whether `error` is due for a log line: first seen, or seen last more
+    /// than a minute ago.
+    pub fn due(&self, error: &KafkaError) -> bool {
+        use RDKafkaErrorCode::*;
+        let kind = match error.rdkafka_error_code() {
+            // "All brokers down" only follows the failure that took them
+            // down, which was logged.
+            Some(AllBrokersDown) => return false,
+            // One failure to connect, however librdkafka words it.
+            Some(
+                BrokerTransportFailure | SSL | Authentication | Resolve | SaslAuthenticationFailed,
+            ) => "connection".to_owned(),
+            Some(code) => format!("{code:?}"),
+            None => error.to_string(),
+        };
+        let now = Instant::now();
+        let mut guard = LAST_LOGGED.lock().unwrap_or_else(|e| e.into_inner());
+        let last = guard.get_or_insert_with(HashMap::new);
+        match last.get(&kind) {
+            Some(at) if now.duration_since(*at) < ERROR_LOG_INTERVAL => false,
+            _ => {
+                last.insert(kind, now);
+                true
+            }
+        }
+    }
+
+    /// Logs `error` if it is due; librdkafka's `reason` names the broker
+    /// and, for SASL, the mechanism.
+    pub fn log(&self, error: &KafkaError, reason: &str) {
+        if self.due(error) {
+            tracing::error!(%error, reason, "Kafka client error (logged again once a minute while it lasts)");
+        } else {
+            tracing::debug!(%error, reason, "Kafka client error");
+        }
+    }
+}
+
+impl ErrorLog {
+    /// librdkafka's own log lines. Connection failures (`FAIL`) also come
+    /// through the error callback, which logs them once; here they are
+    /// debug, so a refused connection is not logged on every attempt.
+    pub fn librdkafka_log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        if facility == "FAIL" {
+            tracing::debug!(target: "librdkafka", "{facility} {message}");
+        } else {
+            DefaultClientContext.log(level, facility, message);
+        }
+    }
+}
+
+impl ClientContext for ErrorLog {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.librdkafka_log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.log(&error, reason);
+    }
+}
+
+/// The producers of the service, with their errors logged by [`ErrorLog`].
+pub type Producer = FutureProducer<ErrorLog>;
+
+/// Creates a [`Producer`] from `config`.
+pub fn create_producer(config: &ClientConfig) -> KafkaResult<Producer> {
+    config.create_with_context(ErrorLog)
+}
+
+/// A configuration that cannot be assembled, as the error every Kafka
+/// client constructor already returns. The message names the variable or
+/// file, never a value.
+fn config_error(error: KafkaConfigError) -> KafkaError {
+    KafkaError::ClientConfig(
+        RDKafkaConfRes::RD_KAFKA_CONF_INVALID,
+        error.to_string(),
+        String::new(),
+        String::new(),
+    )
 }
 
 /// A producer that never reorders or duplicates within a partition on
-/// retries (`enable.idempotence`), and waits for all in-sync replicas.
-pub fn reliable_producer_config(bootstrap_servers: &str) -> ClientConfig {
-    let mut config = client_config(bootstrap_servers);
+/// retries (`enable.idempotence`), and waits for all in-sync replicas;
+/// compressed as `KAFKA_COMPRESSION_TYPE` says.
+pub fn reliable_producer_config(connection: &KafkaConnection) -> KafkaResult<ClientConfig> {
+    let mut config = client_config(connection)?;
+    if let Some(compression) = connection.compression_type {
+        config.set("compression.type", compression.as_str());
+    }
     config
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -34,7 +141,7 @@ pub fn reliable_producer_config(bootstrap_servers: &str) -> ClientConfig {
         // linger would only add latency to every event.
         .set("linger.ms", "1")
         .set("message.timeout.ms", "30000");
-    config
+    Ok(config)
 }
 
 /// An `OrderCommand` record as the service expects it: protobuf bytes
@@ -59,27 +166,46 @@ pub fn command_record<'a>(
 /// order would put that order's events out of order on the topic; without a
 /// timeout librdkafka keeps them queued, in order, until the broker is back.
 /// The relay bounds its own wait instead (see `OutboxRelay`).
-pub fn relay_producer_config(bootstrap_servers: &str) -> ClientConfig {
-    let mut config = reliable_producer_config(bootstrap_servers);
+pub fn relay_producer_config(connection: &KafkaConnection) -> KafkaResult<ClientConfig> {
+    let mut config = reliable_producer_config(connection)?;
     config.set("message.timeout.ms", "0");
-    config
+    Ok(config)
+}
+
+/// How the topics the service creates are made.
+#[derive(Debug, Clone)]
+pub struct TopicSpec<'a> {
+    pub partitions: i32,
+    /// -1: the cluster's `default.replication.factor`.
+    pub replication_factor: i32,
+    /// Topic configs, e.g. `min.insync.replicas`, `retention.ms`.
+    pub configs: &'a [(String, String)],
 }
 
 /// Creates the topics that do not exist yet; existing ones are left as they are.
 pub async fn ensure_topics(
-    bootstrap_servers: &str,
+    connection: &KafkaConnection,
     topics: &[&str],
-    partitions: i32,
+    spec: &TopicSpec<'_>,
 ) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap_servers).create()?;
+    let admin: AdminClient<ErrorLog> = client_config(connection)?.create_with_context(ErrorLog)?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)))
+        .map(|name| {
+            spec.configs.iter().fold(
+                NewTopic::new(
+                    name,
+                    spec.partitions,
+                    TopicReplication::Fixed(spec.replication_factor),
+                ),
+                |topic, (key, value)| topic.set(key, value),
+            )
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     for result in admin.create_topics(&new_topics, &options).await? {
         match result {
-            Ok(topic) => tracing::info!(topic, partitions, "created topic"),
+            Ok(topic) => tracing::info!(topic, partitions = spec.partitions, "created topic"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
                 return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
@@ -89,4 +215,43 @@ pub async fn ensure_topics(
         }
     }
     Ok(())
+}
+
+/// How long the command topic keeps a record at most: its `retention.ms`
+/// plus `segment.ms` (a record is deleted with its segment, which is
+/// closed up to `segment.ms` after it opened). `None` when retention is
+/// unlimited (-1).
+pub async fn longest_retention(
+    connection: &KafkaConnection,
+    topic: &str,
+) -> Result<Option<Duration>, KafkaError> {
+    let admin: AdminClient<ErrorLog> = client_config(connection)?.create_with_context(ErrorLog)?;
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let results = admin
+        .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
+        .await?;
+    let resource = match results.into_iter().next() {
+        Some(Ok(resource)) => resource,
+        Some(Err(code)) => return Err(KafkaError::AdminOp(code)),
+        None => return Err(KafkaError::AdminOpCreation("no answer".into())),
+    };
+    if resource.entries.is_empty() {
+        // What Kafka answers for a topic that does not exist.
+        return Err(KafkaError::AdminOp(
+            RDKafkaErrorCode::UnknownTopicOrPartition,
+        ));
+    }
+    let entries = resource.entry_map();
+    let millis = |name: &str| -> Option<i64> {
+        entries
+            .get(name)
+            .and_then(|entry| entry.value.as_deref())
+            .and_then(|value| value.parse().ok())
+    };
+    match (millis("retention.ms"), millis("segment.ms")) {
+        (Some(retention), Some(segment)) if retention >= 0 => Ok(Some(Duration::from_millis(
+            (retention.max(0) + segment.max(0)) as u64,
+        ))),
+        _ => Ok(None),
+    }
 }

@@ -42,6 +42,7 @@ pub mod consumers;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod excerpt;
 pub mod housekeeping;
 pub mod http;
 pub mod kafka;

@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use order_service::config::{Cli, CliCommand, ServeSettings};
 use order_service::db::Database;
 use order_service::shutdown::{Shutdown, ShutdownTrigger};
@@ -9,7 +8,7 @@ use order_service::{cli, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Cli::parse();
+    let args = Cli::parse_args();
     if matches!(
         args.command,
         Some(CliCommand::Send(_) | CliCommand::Tail(_) | CliCommand::Dlq(_))

@@ -60,6 +60,9 @@ pub struct Metrics {
     /// Whether the consumer reached no broker at its last statistics
     /// (false until they first say so).
     brokers_down: AtomicBool,
+    /// The consumer's last client error (authentication, TLS, brokers
+    /// down) while no broker is up, for `/readyz` to name.
+    kafka_error: std::sync::Mutex<Option<String>>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -171,6 +174,7 @@ impl Metrics {
             assigned_partitions,
             in_group: AtomicBool::new(false),
             brokers_down: AtomicBool::new(false),
+            kafka_error: std::sync::Mutex::new(None),
         }
     }
 
@@ -188,8 +192,25 @@ impl Metrics {
     }
 
     /// From librdkafka's statistics: whether any broker connection is up.
+    /// A broker up clears the last client error.
     pub fn set_broker_reachable(&self, reachable: bool) {
         self.brokers_down.store(!reachable, Ordering::Relaxed);
+        if reachable {
+            self.set_kafka_error(None);
+        }
+    }
+
+    /// The consumer's client error callback: what failed last, bounded.
+    pub fn set_kafka_error(&self, error: Option<String>) {
+        let error = error.map(|e| e.chars().take(500).collect());
+        *self.kafka_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+
+    pub fn kafka_error(&self) -> Option<String> {
+        self.kafka_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn broker_reachable(&self) -> bool {

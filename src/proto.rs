@@ -30,11 +30,11 @@ pub const CONTENT_TYPE_JSON: &str = "application/json";
 pub enum EnvelopeError {
     #[error("command_id is missing")]
     MissingCommandId,
-    #[error("command_id {0:?} is not a UUID")]
+    #[error("command_id {0} is not a UUID")]
     InvalidCommandId(String),
     #[error("order_id is missing")]
     MissingOrderId,
-    #[error("order_id {0:?} is not a UUID")]
+    #[error("order_id {0} is not a UUID")]
     InvalidOrderId(String),
     #[error("the command oneof is not set")]
     MissingCommand,
@@ -43,6 +43,8 @@ pub enum EnvelopeError {
         domain::limits::CORRELATION_ID
     )]
     CorrelationIdTooLong,
+    #[error("correlation_id contains a NUL character")]
+    CorrelationIdHasNul,
 }
 
 fn parse_id(
@@ -53,7 +55,8 @@ fn parse_id(
     if text.is_empty() {
         return Err(missing);
     }
-    Uuid::parse_str(text).map_err(|_| invalid(text.to_owned()))
+    // The error quotes a bounded excerpt: the text may be anything.
+    Uuid::parse_str(text).map_err(|_| invalid(crate::excerpt::quote(text)))
 }
 
 impl TryFrom<OrderCommand> for Command {
@@ -72,6 +75,9 @@ impl TryFrom<OrderCommand> for Command {
         )?;
         if wire.correlation_id.chars().count() > domain::limits::CORRELATION_ID {
             return Err(EnvelopeError::CorrelationIdTooLong);
+        }
+        if wire.correlation_id.contains('\0') {
+            return Err(EnvelopeError::CorrelationIdHasNul);
         }
         let body = match wire.command.ok_or(EnvelopeError::MissingCommand)? {
             order_command::Command::CreateOrder(c) => CommandBody::CreateOrder {

@@ -35,27 +35,41 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(?applied, "applied database migrations");
         }
+        let kafka = &settings.kafka;
+        tracing::info!(kafka = %kafka.connection.describe(), "connecting to Kafka");
         if settings.create_topics {
-            let kafka = &settings.kafka;
-            kafka::ensure_topics(
-                &kafka.bootstrap_servers,
+            let spec = kafka::TopicSpec {
+                partitions: settings.topic_partitions,
+                replication_factor: settings.topic_replication_factor,
+                configs: &settings.topic_config,
+            };
+            // Not fatal: a broker that refuses us now (credentials, TLS) is
+            // retried by every client, and /readyz says why meanwhile.
+            if let Err(error) = kafka::ensure_topics(
+                &kafka.connection,
                 &[&kafka.commands_topic, &kafka.events_topic, &kafka.dlq_topic],
-                settings.topic_partitions,
+                &spec,
             )
             .await
-            .context("creating the topics")?;
+            {
+                tracing::error!(%error, "cannot create the topics");
+            }
         }
+        // In the background: a broker that does not answer must not hold
+        // up the start.
+        tokio::spawn({
+            let settings = settings.clone();
+            async move { warn_if_dedup_outlived(&settings).await }
+        });
         let metrics = Arc::new(Metrics::new());
         let relay_wakeup = Arc::new(Notify::new());
         let relay = OutboxRelay::new(&settings, db.clone(), relay_wakeup.clone(), metrics.clone())
             .context("creating the event producer")?;
         let dlq = DeadLetterProducer::new(&settings.kafka)
             .context("creating the dead-letter producer")?;
-        let commands = CommandPublisher::new(
-            &settings.kafka.bootstrap_servers,
-            &settings.kafka.commands_topic,
-        )
-        .context("creating the command producer")?;
+        let commands =
+            CommandPublisher::new(&settings.kafka.connection, &settings.kafka.commands_topic)
+                .context("creating the command producer")?;
         let state = AppState::new(&settings, db.clone(), metrics.clone(), commands);
         let http = HttpServer::bind(settings.http_addr, state)
             .await
@@ -101,5 +115,26 @@ impl Application {
             .context("http server task")?
             .context("http server")?;
         Ok(())
+    }
+}
+
+/// A command redelivered after its `processed_commands` row was purged is
+/// applied again: warn when the command topic can keep a record longer
+/// than `RETENTION_SECS` keeps its row.
+async fn warn_if_dedup_outlived(settings: &ServeSettings) {
+    let topic = &settings.kafka.commands_topic;
+    match kafka::longest_retention(&settings.kafka.connection, topic).await {
+        Ok(Some(kept)) if kept < settings.retention() => {}
+        Ok(kept) => tracing::warn!(
+            topic,
+            topic_keeps_records_secs = kept.map(|k| k.as_secs()),
+            retention_secs = settings.retention_secs,
+            "RETENTION_SECS does not exceed the command topic's retention.ms + segment.ms \
+             (or retention is unlimited): a command redelivered after its dedup row is \
+             purged would be applied again"
+        ),
+        Err(error) => {
+            tracing::warn!(topic, %error, "cannot read the command topic's retention")
+        }
     }
 }

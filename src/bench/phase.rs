@@ -18,7 +18,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use uuid::Uuid;
 
-use crate::config::BenchArgs;
+use crate::config::{BenchArgs, KafkaConnection};
 use crate::kafka;
 use crate::loadgen::Workload;
 use crate::proto::{self, OrderCommand, OrderEvent};
@@ -89,9 +89,13 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         dlq: format!("bench-dlq-{suffix}"),
     };
     kafka::ensure_topics(
-        &args.bootstrap_servers,
+        &args.kafka,
         &[&topics.commands, &topics.events, &topics.dlq],
-        args.partitions,
+        &kafka::TopicSpec {
+            partitions: args.partitions,
+            replication_factor: -1,
+            configs: &[],
+        },
     )
     .await
     .context("creating the topics")?;
@@ -106,7 +110,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     // Events reader and RSS sampler run alongside the producer.
     let expected = commands.len();
     let reader = tokio::spawn(read_events(
-        args.bootstrap_servers.clone(),
+        args.kafka.clone(),
         topics.events.clone(),
         args.partitions,
         expected + WARM_UP_COMMANDS,
@@ -136,7 +140,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     )
     .await?;
     let warm_up_events = read_events(
-        args.bootstrap_servers.clone(),
+        args.kafka.clone(),
         topics.events.clone(),
         args.partitions,
         warm_up_commands.len(),
@@ -209,7 +213,7 @@ fn start_service(
     Command::new(std::env::current_exe().context("locating this binary")?)
         .arg("serve")
         .env("DATABASE_URL", database_url)
-        .env("KAFKA_BOOTSTRAP_SERVERS", &args.bootstrap_servers)
+        .env("KAFKA_BOOTSTRAP_SERVERS", &args.kafka.bootstrap_servers)
         .env("KAFKA_COMMANDS_TOPIC", &topics.commands)
         .env("KAFKA_EVENTS_TOPIC", &topics.events)
         .env("KAFKA_DLQ_TOPIC", &topics.dlq)
@@ -251,7 +255,7 @@ async fn produce(
         Load::Burst { .. } => "5",
         Load::Steady { .. } => "0",
     };
-    let producer: FutureProducer = kafka::client_config(&args.bootstrap_servers)
+    let producer: FutureProducer = kafka::client_config(&args.kafka)?
         .set("linger.ms", linger)
         .set("queue.buffering.max.messages", "1000000")
         .create()
@@ -317,12 +321,12 @@ struct Received {
 /// Reads the events topic from the beginning until `expected` distinct
 /// events arrived.
 async fn read_events(
-    bootstrap: String,
+    connection: KafkaConnection,
     topic: String,
     partitions: i32,
     expected: usize,
 ) -> anyhow::Result<Vec<Received>> {
-    let consumer: StreamConsumer = kafka::client_config(&bootstrap)
+    let consumer: StreamConsumer = kafka::client_config(&connection)?
         .set("group.id", format!("bench-reader-{}", Uuid::new_v4()))
         .set("enable.auto.commit", "false")
         .create()?;

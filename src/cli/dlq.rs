@@ -13,7 +13,7 @@ use anyhow::Context;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use serde_json::{Map, Value, json};
 
 use super::progress::Progress;
@@ -39,7 +39,7 @@ async fn open(args: &DlqArgs, all: bool) -> anyhow::Result<TopicReader> {
     } else {
         Start::Committed(&args.replay_group)
     };
-    TopicReader::open(&args.kafka.bootstrap_servers, &args.kafka.dlq_topic, start).await
+    TopicReader::open(&args.kafka.connection, &args.kafka.dlq_topic, start).await
 }
 
 async fn list(args: &DlqArgs, all: bool) -> anyhow::Result<()> {
@@ -89,9 +89,9 @@ async fn replay(
     set_headers: &[(String, String)],
     dry_run: bool,
 ) -> anyhow::Result<()> {
-    let producer: FutureProducer = kafka::reliable_producer_config(&args.kafka.bootstrap_servers)
-        .create()
-        .context("creating the producer")?;
+    let producer =
+        kafka::create_producer(&kafka::reliable_producer_config(&args.kafka.connection)?)
+            .context("creating the producer")?;
     let mut reader = open(args, false).await?;
     let mut progress = Progress::new("replayed", None);
     let (mut replayed, mut skipped) = (0, 0);

@@ -15,6 +15,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::config::KafkaConnection;
 use crate::kafka;
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,10 +48,10 @@ impl ClientContext for ReaderContext {
 impl ConsumerContext for ReaderContext {}
 
 fn reader_consumer(
-    bootstrap_servers: &str,
+    connection: &KafkaConnection,
     group: &str,
 ) -> anyhow::Result<StreamConsumer<ReaderContext>> {
-    kafka::client_config(bootstrap_servers)
+    kafka::client_config(connection)?
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
@@ -75,7 +76,7 @@ pub struct TopicReader {
 
 impl TopicReader {
     pub async fn open(
-        bootstrap_servers: &str,
+        connection: &KafkaConnection,
         topic: &str,
         start: Start<'_>,
     ) -> anyhow::Result<Self> {
@@ -83,7 +84,7 @@ impl TopicReader {
             Start::Committed(group) => group.to_owned(),
             _ => format!("order-service-cli-{}", uuid::Uuid::new_v4()),
         };
-        let consumer = reader_consumer(bootstrap_servers, &group)?;
+        let consumer = reader_consumer(connection, &group)?;
         let metadata = consumer
             .fetch_metadata(Some(topic), METADATA_TIMEOUT)
             .with_context(|| format!("reading the metadata of topic {topic}"))?;

@@ -29,9 +29,8 @@ pub struct Rejected(pub usize);
 
 pub async fn send(args: SendArgs) -> anyhow::Result<()> {
     let commands = commands(&args)?;
-    let publisher =
-        CommandPublisher::new(&args.kafka.bootstrap_servers, &args.kafka.commands_topic)
-            .context("creating the producer")?;
+    let publisher = CommandPublisher::new(&args.kafka.connection, &args.kafka.commands_topic)
+        .context("creating the producer")?;
     if args.wait {
         send_and_wait(&args, &publisher, commands).await
     } else {
@@ -215,12 +214,8 @@ async fn send_and_wait(
     commands: Vec<OrderCommand>,
 ) -> anyhow::Result<()> {
     // Opened before the first publish: no event can be missed.
-    let mut events = TopicReader::open(
-        &args.kafka.bootstrap_servers,
-        &args.kafka.events_topic,
-        Start::End,
-    )
-    .await?;
+    let mut events =
+        TopicReader::open(&args.kafka.connection, &args.kafka.events_topic, Start::End).await?;
     let timeout = Duration::from_secs(args.wait_timeout_secs);
     let mut rejected = 0;
     for command in commands {

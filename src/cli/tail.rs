@@ -19,12 +19,8 @@ pub async fn tail(args: TailArgs, mut shutdown: Shutdown) -> anyhow::Result<()> 
         Start::End
     };
     let until_end = args.from_beginning && !args.follow;
-    let mut reader = TopicReader::open(
-        &args.kafka.bootstrap_servers,
-        &args.kafka.events_topic,
-        start,
-    )
-    .await?;
+    let mut reader =
+        TopicReader::open(&args.kafka.connection, &args.kafka.events_topic, start).await?;
     let mut printed = 0;
     loop {
         let message = tokio::select! {

@@ -18,7 +18,7 @@ pub enum DecodeError {
     Protobuf(#[from] prost::DecodeError),
     #[error("payload is not an OrderCommand in the protobuf JSON mapping: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("unsupported content-type {0:?}")]
+    #[error("unsupported content-type {0}")]
     ContentType(String),
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
@@ -50,8 +50,8 @@ pub fn decode_command(
             OrderCommand::decode(payload)?
         }
         Some(Ok(proto::CONTENT_TYPE_JSON)) => serde_json::from_slice::<OrderCommand>(payload)?,
-        Some(Ok(other)) => return Err(DecodeError::ContentType(other.to_owned())),
-        Some(Err(raw)) => return Err(DecodeError::ContentType(raw)),
+        Some(Ok(other)) => return Err(DecodeError::ContentType(crate::excerpt::quote(other))),
+        Some(Err(raw)) => return Err(DecodeError::ContentType(crate::excerpt::quote(&raw))),
     };
     Ok(Command::try_from(wire)?)
 }

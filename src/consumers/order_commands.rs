@@ -23,12 +23,14 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::future::join_all;
 use rdkafka::Offset;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, TopicPartitionList};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -93,9 +95,10 @@ impl OrderCommandConsumer {
             db: processor.database().clone(),
             group_id: settings.group_id.clone(),
             metrics: metrics.clone(),
+            errors: kafka::ErrorLog,
         };
         let consumer: StreamConsumer<CommandConsumerContext> =
-            kafka::client_config(&settings.kafka.bootstrap_servers)
+            kafka::client_config(&settings.kafka.connection)?
                 .set("group.id", &settings.group_id)
                 .set("enable.auto.commit", "true")
                 .set("auto.commit.interval.ms", "1000")
@@ -157,7 +160,7 @@ impl OrderCommandConsumer {
             match self.consumer.recv().await {
                 Ok(message) => break message,
                 Err(e) => {
-                    tracing::warn!(error = %e, "kafka consumer error");
+                    kafka::ErrorLog.log(&e, "consuming");
                     tokio::time::sleep(RETRY_MIN).await;
                 }
             }
@@ -167,7 +170,7 @@ impl OrderCommandConsumer {
         while batch.positions.len() < self.batch_size {
             match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
                 Ok(Ok(message)) => self.add(&mut batch, &message),
-                Ok(Err(e)) => tracing::warn!(error = %e, "kafka consumer error"),
+                Ok(Err(e)) => kafka::ErrorLog.log(&e, "consuming"),
                 Err(_) => break,
             }
         }
@@ -206,11 +209,10 @@ impl OrderCommandConsumer {
                 batch.commands.push((message.partition(), command));
             }
             Err(error) => {
-                tracing::warn!(%error, "undecodable command, dead-lettering it");
+                let letter = DeadLetter::from_message(message, &error.to_string());
+                tracing::warn!(error = %letter.error, "undecodable command, dead-lettering it");
                 batch.dead_letter_reasons.push(error.reason());
-                batch
-                    .dead_letters
-                    .push(DeadLetter::from_message(message, error.to_string()));
+                batch.dead_letters.push(letter);
             }
         }
         batch.positions.push(Position {
@@ -382,9 +384,27 @@ pub struct CommandConsumerContext {
     db: Database,
     group_id: String,
     metrics: Arc<Metrics>,
+    errors: kafka::ErrorLog,
 }
 
 impl ClientContext for CommandConsumerContext {
+    /// Logged once (then once a minute), and kept for `/readyz` until a
+    /// broker is up again.
+    fn error(&self, error: KafkaError, reason: &str) {
+        // "All brokers down" follows the failure that took them down: keep
+        // naming that one.
+        let generic = error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown);
+        if !generic || self.metrics.kafka_error().is_none() {
+            self.metrics
+                .set_kafka_error(Some(format!("{error}: {reason}")));
+        }
+        self.errors.log(&error, reason);
+    }
+
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.errors.librdkafka_log(level, facility, message);
+    }
+
     /// From librdkafka's statistics (every 5 s): whether a broker is
     /// reachable, and the lag gauges, per assigned partition the high
     /// watermark minus the stored (else committed) offset.

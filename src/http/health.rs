@@ -53,7 +53,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "ok": state.metrics.in_group(),
         "assigned_partitions": state.metrics.assigned_partitions.get(),
     });
-    let broker = json!({ "ok": state.metrics.broker_reachable() });
+    let broker = match (
+        state.metrics.broker_reachable(),
+        state.metrics.kafka_error(),
+    ) {
+        (true, _) => json!({ "ok": true }),
+        (false, Some(error)) => json!({ "ok": false, "error": error }),
+        (false, None) => json!({ "ok": false, "error": "no broker reachable" }),
+    };
     let ready = [&database, &broker, &consumer, &outbox]
         .iter()
         .all(|check| check["ok"] == true);

@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use prost::Message as _;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::FutureProducer;
 use uuid::Uuid;
 
+use crate::config::KafkaConnection;
 use crate::domain::Command;
 use crate::kafka;
 use crate::proto::{self, EnvelopeError, OrderCommand, order_command};
@@ -28,14 +28,14 @@ pub struct Published {
 
 #[derive(Clone)]
 pub struct CommandPublisher {
-    producer: FutureProducer,
+    producer: kafka::Producer,
     topic: String,
 }
 
 impl CommandPublisher {
-    pub fn new(bootstrap_servers: &str, topic: &str) -> Result<Self, KafkaError> {
+    pub fn new(connection: &KafkaConnection, topic: &str) -> Result<Self, KafkaError> {
         Ok(Self {
-            producer: kafka::reliable_producer_config(bootstrap_servers).create()?,
+            producer: kafka::create_producer(&kafka::reliable_producer_config(connection)?)?,
             topic: topic.to_owned(),
         })
     }

@@ -8,11 +8,11 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::config::KafkaSettings;
-use crate::kafka;
+use crate::{excerpt, kafka};
 
 /// Headers this producer adds to every dead-letter record.
 pub mod headers {
@@ -20,8 +20,17 @@ pub mod headers {
     pub const ORIGINAL_TOPIC: &str = "original_topic";
     pub const ORIGINAL_PARTITION: &str = "original_partition";
     pub const ORIGINAL_OFFSET: &str = "original_offset";
+    /// What was cut to make the dead letter fit its topic (payload, key,
+    /// headers, with their sizes); absent when nothing was.
+    pub const DROPPED: &str = "dlq_dropped";
     /// All of them: what a replay takes off again.
-    pub const ADDED: [&str; 4] = [ERROR, ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET];
+    pub const ADDED: [&str; 5] = [
+        ERROR,
+        ORIGINAL_TOPIC,
+        ORIGINAL_PARTITION,
+        ORIGINAL_OFFSET,
+        DROPPED,
+    ];
 }
 
 /// An owned copy of a record that could not be decoded, and why.
@@ -30,14 +39,17 @@ pub struct DeadLetter {
     pub key: Option<Vec<u8>>,
     pub payload: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// Why, at most [`excerpt::ERROR_BYTES`] long.
     pub error: String,
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+    /// What was cut to make it fit (see [`headers::DROPPED`]).
+    pub dropped: Vec<String>,
 }
 
 impl DeadLetter {
-    pub fn from_message(message: &BorrowedMessage<'_>, error: String) -> Self {
+    pub fn from_message(message: &BorrowedMessage<'_>, error: &str) -> Self {
         let headers = message
             .headers()
             .map(|hs| {
@@ -50,24 +62,65 @@ impl DeadLetter {
             key: message.key().map(<[u8]>::to_vec),
             payload: message.payload().map(<[u8]>::to_vec),
             headers,
-            error,
+            error: excerpt::bounded(error, excerpt::ERROR_BYTES),
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),
+            dropped: Vec::new(),
         }
+    }
+
+    /// The same without its payload.
+    fn without_payload(&self) -> Self {
+        let mut letter = self.clone();
+        if let Some(payload) = letter.payload.take() {
+            letter
+                .dropped
+                .push(format!("payload ({} bytes)", payload.len()));
+        }
+        letter
+    }
+
+    /// The same without its payload and without any key or original
+    /// header over [`LARGE`] bytes: what is left always fits.
+    fn without_large_parts(&self) -> Self {
+        let mut letter = self.without_payload();
+        if letter.key.as_ref().is_some_and(|k| k.len() > LARGE) {
+            let key = letter.key.take().unwrap_or_default();
+            letter.dropped.push(format!("key ({} bytes)", key.len()));
+        }
+        let mut kept = Vec::new();
+        for (name, value) in std::mem::take(&mut letter.headers) {
+            let size = name.len() + value.as_ref().map_or(0, Vec::len);
+            if size > LARGE {
+                letter
+                    .dropped
+                    .push(format!("header {} ({size} bytes)", excerpt::quote(&name)));
+            } else {
+                kept.push((name, value));
+            }
+        }
+        letter.headers = kept;
+        letter
     }
 }
 
+/// Keys and headers larger than this are dropped from a dead letter that
+/// does not fit its topic even without its payload.
+const LARGE: usize = 1024;
+
 #[derive(Clone)]
 pub struct DeadLetterProducer {
-    producer: FutureProducer,
+    producer: kafka::Producer,
     topic: String,
 }
 
 impl DeadLetterProducer {
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
         Ok(Self {
-            producer: kafka::reliable_producer_config(&settings.bootstrap_servers).create()?,
+            producer: kafka::create_producer(&kafka::reliable_producer_config(
+                &settings.connection,
+            )?)?,
             topic: settings.dlq_topic.clone(),
         })
     }
@@ -75,28 +128,28 @@ impl DeadLetterProducer {
     /// Publishes all and waits for every acknowledgement; `Err` if any failed
     /// (the caller retries all: a duplicate dead letter is harmless).
     ///
-    /// A dead letter too large for the topic (the original record was near
-    /// the size limit, and the added headers pushed it over) would fail the
-    /// same way forever and hold its partition: it is sent once more without
-    /// its payload, the error saying so.
+    /// A dead letter too large for its topic would fail the same way
+    /// forever and hold its partition: it is sent again without its
+    /// payload, and if that is still too large, also without any key or
+    /// header over 1 KB; the `dlq_dropped` header says what was cut. The
+    /// `error` and `original_*` headers are always kept.
     pub async fn send_all(&self, letters: &[DeadLetter]) -> Result<(), KafkaError> {
         let sends = letters.iter().map(|letter| async move {
-            match self.send(letter).await {
-                Err(KafkaError::MessageProduction(code)) if is_too_large(code) => {
-                    let size = letter.payload.as_ref().map_or(0, Vec::len);
-                    tracing::warn!(size, "dead letter too large for its topic, dropping its payload");
-                    let trimmed = DeadLetter {
-                        payload: None,
-                        error: format!(
-                            "{} (payload of {size} bytes dropped: too large for the dead-letter topic)",
-                            letter.error
-                        ),
-                        ..letter.clone()
-                    };
-                    self.send(&trimmed).await
+            let mut attempt = self.send(letter).await;
+            if is_too_large(&attempt) {
+                tracing::warn!(
+                    size = letter.payload.as_ref().map_or(0, Vec::len),
+                    "dead letter too large for its topic, dropping its payload"
+                );
+                let trimmed = letter.without_payload();
+                attempt = self.send(&trimmed).await;
+                if is_too_large(&attempt) {
+                    let trimmed = letter.without_large_parts();
+                    tracing::warn!(dropped = ?trimmed.dropped, "dead letter still too large, dropping its large key and headers");
+                    attempt = self.send(&trimmed).await;
                 }
-                other => other,
             }
+            attempt
         });
         for result in join_all(sends).await {
             result?;
@@ -131,6 +184,15 @@ impl DeadLetterProducer {
                 key: headers::ORIGINAL_OFFSET,
                 value: Some(&offset),
             });
+        let dropped = letter.dropped.join("; ");
+        let headers = if dropped.is_empty() {
+            headers
+        } else {
+            headers.insert(Header {
+                key: headers::DROPPED,
+                value: Some(&dropped),
+            })
+        };
         let mut record = FutureRecord::<[u8], [u8]>::to(&self.topic).headers(headers);
         if let Some(key) = &letter.key {
             record = record.key(key);
@@ -147,7 +209,10 @@ impl DeadLetterProducer {
 }
 
 /// The producer's or the broker's answer to a record over its size limit.
-fn is_too_large(code: RDKafkaErrorCode) -> bool {
+fn is_too_large(result: &Result<(), KafkaError>) -> bool {
+    let Err(KafkaError::MessageProduction(code)) = result else {
+        return false;
+    };
     matches!(
         code,
         RDKafkaErrorCode::MessageSizeTooLarge

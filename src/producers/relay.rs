@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
@@ -56,7 +56,7 @@ struct Locked {
 
 pub struct OutboxRelay {
     db: Database,
-    producer: FutureProducer,
+    producer: kafka::Producer,
     topic: String,
     batch_size: i64,
     poll: Duration,
@@ -73,7 +73,9 @@ impl OutboxRelay {
     ) -> Result<Self, KafkaError> {
         Ok(Self {
             db,
-            producer: kafka::relay_producer_config(&settings.kafka.bootstrap_servers).create()?,
+            producer: kafka::create_producer(&kafka::relay_producer_config(
+                &settings.kafka.connection,
+            )?)?,
             topic: settings.kafka.events_topic.clone(),
             batch_size: i64::from(settings.relay_batch_size),
             poll: settings.relay_poll(),
@@ -163,7 +165,7 @@ impl OutboxRelay {
 /// Sends every row, then awaits the acks in order. Returns the length of the
 /// acknowledged prefix and the first failure.
 async fn publish(
-    producer: &FutureProducer,
+    producer: &kafka::Producer,
     topic: &str,
     rows: &[OutboxMessage],
 ) -> (usize, Option<KafkaError>) {

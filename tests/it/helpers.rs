@@ -7,7 +7,9 @@ use std::sync::Once;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use order_service::config::{DatabaseSettings, KafkaSettings, LogFormat, ServeSettings};
+use order_service::config::{
+    DatabaseSettings, KafkaConnection, KafkaSettings, LogFormat, ServeSettings,
+};
 use order_service::db::Database;
 use order_service::proto::{self, OrderCommand, OrderEvent, order_command::Command};
 use order_service::shutdown::ShutdownTrigger;
@@ -93,7 +95,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
             pool_size: 4,
         },
         kafka: KafkaSettings {
-            bootstrap_servers: bootstrap,
+            connection: KafkaConnection::plaintext(bootstrap),
             commands_topic: format!("commands-{suffix}"),
             events_topic: format!("events-{suffix}"),
             dlq_topic: format!("dlq-{suffix}"),
@@ -103,6 +105,8 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         fetch_wait_max_ms: 100,
         create_topics: true,
         topic_partitions: PARTITIONS,
+        topic_replication_factor: -1,
+        topic_config: Vec::new(),
         batch_size: 200,
         apply_concurrency: 2,
         batch_linger_ms: 2,
@@ -116,10 +120,9 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         ready_max_outbox_backlog: 100_000,
     };
     configure(&mut settings);
-    if settings.kafka.bootstrap_servers.is_empty() {
-        settings.kafka.bootstrap_servers = bootstrap_servers();
+    if settings.kafka.connection.bootstrap_servers.is_empty() {
+        settings.kafka.connection.bootstrap_servers = bootstrap_servers();
     }
-    let bootstrap = settings.kafka.bootstrap_servers.clone();
     let partitions = settings.topic_partitions;
     Database::new(&settings.database)
         .migrate()
@@ -129,22 +132,27 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
     if settings.create_topics {
         let kafka = &settings.kafka;
         order_service::kafka::ensure_topics(
-            &kafka.bootstrap_servers,
+            &kafka.connection,
             &[&kafka.commands_topic, &kafka.events_topic, &kafka.dlq_topic],
-            settings.topic_partitions,
+            &order_service::kafka::TopicSpec {
+                partitions: settings.topic_partitions,
+                replication_factor: settings.topic_replication_factor,
+                configs: &settings.topic_config,
+            },
         )
         .await
         .expect("create the test topics");
     }
 
-    let producer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
+    // The test's own clients connect as the application does (TLS, SASL).
+    let connection = &settings.kafka.connection;
+    let producer = test_client_config(connection)
         .set("enable.idempotence", "true")
         .create()
         .expect("test producer");
     TestApp {
-        events: reader(&bootstrap, &settings.kafka.events_topic, partitions),
-        dead_letters: reader(&bootstrap, &settings.kafka.dlq_topic, partitions),
+        events: reader(connection, &settings.kafka.events_topic, partitions),
+        dead_letters: reader(connection, &settings.kafka.dlq_topic, partitions),
         settings,
         admin_url,
         db_name,
@@ -177,10 +185,14 @@ pub async fn readiness_at(base: &str) -> Option<(u16, serde_json::Value)> {
     Some((status, response.json().await.ok()?))
 }
 
+/// The configuration of a test client connecting as the application does.
+pub fn test_client_config(connection: &KafkaConnection) -> ClientConfig {
+    order_service::kafka::client_config(connection).expect("Kafka client configuration")
+}
+
 /// A consumer assigned every partition of `topic` from the beginning, no group.
-fn reader(bootstrap: &str, topic: &str, partitions: i32) -> StreamConsumer {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+fn reader(connection: &KafkaConnection, topic: &str, partitions: i32) -> StreamConsumer {
+    let consumer: StreamConsumer = test_client_config(connection)
         .set("group.id", format!("reader-{}", Uuid::new_v4()))
         .set("enable.auto.commit", "false")
         .create()
@@ -243,7 +255,10 @@ impl TestApp {
     pub fn cli_env(&self) -> Vec<(&'static str, String)> {
         let kafka = &self.settings.kafka;
         vec![
-            ("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrap_servers.clone()),
+            (
+                "KAFKA_BOOTSTRAP_SERVERS",
+                kafka.connection.bootstrap_servers.clone(),
+            ),
             ("KAFKA_COMMANDS_TOPIC", kafka.commands_topic.clone()),
             ("KAFKA_EVENTS_TOPIC", kafka.events_topic.clone()),
             ("KAFKA_DLQ_TOPIC", kafka.dlq_topic.clone()),

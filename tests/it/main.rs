@@ -1,7 +1,8 @@
 //! Integration tests: the real application (built through
 //! `Application::build`, as `main` does) against the real PostgreSQL and a
-//! real Kafka-protocol broker. Run them with `scripts/test`, which starts the
-//! broker and sets `TEST_KAFKA_BOOTSTRAP_SERVERS`.
+//! real Apache Kafka broker. Run them with `scripts/test`, which starts the
+//! broker (with plaintext, SASL_SSL, SASL_PLAINTEXT and SSL listeners) and
+//! sets `TEST_KAFKA_*`.
 
 mod helpers;
 
@@ -13,7 +14,10 @@ mod http;
 mod idempotency;
 mod interleaving;
 mod lifecycle;
+mod oversized;
 mod rejections;
 mod retention;
 mod schema;
+mod security;
+mod topics;
 mod walkthrough;

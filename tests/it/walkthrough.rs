@@ -54,7 +54,7 @@ async fn the_readme_walkthrough_runs() {
             .env("API", app.url(""))
             .env(
                 "KAFKA_BOOTSTRAP_SERVERS",
-                &app.settings.kafka.bootstrap_servers,
+                &app.settings.kafka.connection.bootstrap_servers,
             )
             .env("DATABASE_URL", &app.settings.database.database_url)
             .env("KAFKA_GROUP_ID", &app.settings.group_id)

@@ -58,7 +58,10 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
         commands.len()
     );
     let group: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &settings.kafka.bootstrap_servers)
+        .set(
+            "bootstrap.servers",
+            &settings.kafka.connection.bootstrap_servers,
+        )
         .set("group.id", &settings.group_id)
         .create()
         .unwrap();

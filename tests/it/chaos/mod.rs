@@ -7,7 +7,7 @@ mod broker;
 mod crash;
 mod graceful;
 mod postgres;
-mod process;
+pub mod process;
 mod rebalance;
 
 use std::collections::{HashMap, HashSet};
@@ -30,7 +30,7 @@ pub fn use_mock_cluster(
     mock: &MockCluster<'_, impl rdkafka::ClientContext>,
     settings: &mut ServeSettings,
 ) {
-    settings.kafka.bootstrap_servers = mock.bootstrap_servers();
+    settings.kafka.connection.bootstrap_servers = mock.bootstrap_servers();
     settings.create_topics = false;
     let kafka = &settings.kafka;
     for topic in [&kafka.commands_topic, &kafka.events_topic, &kafka.dlq_topic] {

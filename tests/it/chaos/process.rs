@@ -36,6 +36,20 @@ impl ServiceProcess {
         Self::spawn(settings, name, |_| {})
     }
 
+    /// As [`start_with_defaults`](Self::start_with_defaults), plus `env`.
+    pub fn start_with_env(settings: &ServeSettings, name: &str, env: &[(&str, String)]) -> Self {
+        Self::spawn(settings, name, |command| {
+            command.envs(env.iter().map(|(k, v)| (k, v)));
+        })
+    }
+
+    /// Where [`start`](Self::start) writes the log of `name`.
+    pub fn log_path(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/chaos-logs")
+            .join(format!("{name}.log"))
+    }
+
     fn spawn(settings: &ServeSettings, name: &str, tune: impl FnOnce(&mut Command)) -> Self {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/chaos-logs");
         std::fs::create_dir_all(&dir).expect("log dir");
@@ -55,7 +69,10 @@ impl ServiceProcess {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
             .env("DATABASE_URL", &settings.database.database_url)
-            .env("KAFKA_BOOTSTRAP_SERVERS", &settings.kafka.bootstrap_servers)
+            .env(
+                "KAFKA_BOOTSTRAP_SERVERS",
+                &settings.kafka.connection.bootstrap_servers,
+            )
             .env("KAFKA_COMMANDS_TOPIC", &settings.kafka.commands_topic)
             .env("KAFKA_EVENTS_TOPIC", &settings.kafka.events_topic)
             .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)

@@ -5,7 +5,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+mod kafka;
+
+pub use kafka::{
+    Compression, KafkaConfigError, KafkaConnection, SaslMechanism, Secret, SecurityProtocol,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,6 +26,33 @@ pub struct Cli {
     /// Log output: human-readable, or one JSON object per line.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
+}
+
+impl Cli {
+    /// Parses the command line and environment (exits on `--help` or an
+    /// error). In `--help`, a secret variable that is set says so; its
+    /// value is never shown.
+    pub fn parse_args() -> Self {
+        let matches = mark_set_secrets(Self::command()).get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+fn mark_set_secrets(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let set = arg.is_hide_env_values_set()
+                && arg
+                    .get_env()
+                    .is_some_and(|name| std::env::var_os(name).is_some());
+            if set {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                arg.help(format!("{help} [set, value hidden]"))
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(mark_set_secrets)
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,13 +97,8 @@ pub struct DatabaseSettings {
 
 #[derive(Debug, Clone, Args)]
 pub struct KafkaSettings {
-    /// Kafka bootstrap servers, comma-separated host:port.
-    #[arg(
-        long,
-        env = "KAFKA_BOOTSTRAP_SERVERS",
-        default_value = "127.0.0.1:9092"
-    )]
-    pub bootstrap_servers: String,
+    #[command(flatten)]
+    pub connection: KafkaConnection,
 
     /// Topic the order commands arrive on (key = order_id).
     #[arg(long, env = "KAFKA_COMMANDS_TOPIC", default_value = "order-commands")]
@@ -110,14 +138,26 @@ pub struct ServeSettings {
     #[arg(long, env = "KAFKA_FETCH_WAIT_MAX_MS", default_value_t = 100)]
     pub fetch_wait_max_ms: u32,
 
-    /// Create the three topics at start when they are missing.
-    #[arg(long, env = "KAFKA_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    /// Create the three topics at start when they are missing. Off by
+    /// default: in production topics are made on purpose (scripts/run and
+    /// the compose stack turn it on).
+    #[arg(long, env = "KAFKA_CREATE_TOPICS", default_value_t = false, action = clap::ArgAction::Set)]
     pub create_topics: bool,
 
     /// Partitions of topics created at start; the instances of one group
     /// share the command topic's partitions.
     #[arg(long, env = "KAFKA_TOPIC_PARTITIONS", default_value_t = 6)]
     pub topic_partitions: i32,
+
+    /// Replication factor of topics created at start; -1 takes the
+    /// cluster's default.replication.factor.
+    #[arg(long, env = "KAFKA_TOPIC_REPLICATION_FACTOR", default_value_t = -1, allow_negative_numbers = true)]
+    pub topic_replication_factor: i32,
+
+    /// Configs of topics created at start, comma-separated name=value, e.g.
+    /// min.insync.replicas=2,retention.ms=604800000,cleanup.policy=delete.
+    #[arg(long, env = "KAFKA_TOPIC_CONFIG", value_name = "NAME=VALUE,...", value_delimiter = ',', value_parser = parse_header)]
+    pub topic_config: Vec<(String, String)>,
 
     /// Most commands applied in one database transaction. 1 gives one
     /// transaction per command.
@@ -150,8 +190,10 @@ pub struct ServeSettings {
 
     /// How long published outbox rows and processed_commands rows are kept,
     /// in seconds. A command delivered again after its row is purged is
-    /// applied again: keep this longer than the command topic's retention.
-    #[arg(long, env = "RETENTION_SECS", default_value_t = 7 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    /// applied again: keep this longer than the command topic's retention.ms
+    /// plus segment.ms (the service warns at start when it is not). The
+    /// default, 15 days, exceeds Kafka's defaults (7 + 7 days).
+    #[arg(long, env = "RETENTION_SECS", default_value_t = 15 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub retention_secs: u64,
 
     /// How often the housekeeper measures the outbox backlog and purges
@@ -401,13 +443,8 @@ pub struct BenchArgs {
     )]
     pub database_url: String,
 
-    /// Kafka bootstrap servers.
-    #[arg(
-        long,
-        env = "KAFKA_BOOTSTRAP_SERVERS",
-        default_value = "127.0.0.1:9092"
-    )]
-    pub bootstrap_servers: String,
+    #[command(flatten)]
+    pub kafka: KafkaConnection,
 
     /// Orders in the throughput run; each is create, items, payment,
     /// payment completed, confirm.

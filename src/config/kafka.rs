@@ -1,0 +1,381 @@
+//! How every Kafka client of the project connects: brokers, TLS, SASL,
+//! compression, and any other librdkafka property from a file.
+//!
+//! Secrets (`KAFKA_SASL_PASSWORD`, `KAFKA_SSL_KEY_PASSWORD`) are [`Secret`]s:
+//! their `Debug` is redacted, `--help` says only whether they are set, and
+//! no error built here quotes a value.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use rdkafka::ClientConfig;
+
+/// A value never printed: not by `Debug`, not in `--help`, not in errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
+    }
+}
+
+/// librdkafka's `security.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecurityProtocol {
+    #[value(name = "PLAINTEXT")]
+    Plaintext,
+    #[value(name = "SSL")]
+    Ssl,
+    #[value(name = "SASL_PLAINTEXT")]
+    SaslPlaintext,
+    #[value(name = "SASL_SSL")]
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    /// Kafka's name; librdkafka reads it in any case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plaintext => "PLAINTEXT",
+            Self::Ssl => "SSL",
+            Self::SaslPlaintext => "SASL_PLAINTEXT",
+            Self::SaslSsl => "SASL_SSL",
+        }
+    }
+}
+
+/// librdkafka's `sasl.mechanism`. OAUTHBEARER needs its `sasl.oauthbearer.*`
+/// properties from `KAFKA_PROPERTIES_FILE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SaslMechanism {
+    #[value(name = "PLAIN")]
+    Plain,
+    #[value(name = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[value(name = "SCRAM-SHA-512")]
+    ScramSha512,
+    #[value(name = "OAUTHBEARER")]
+    OAuthBearer,
+}
+
+impl SaslMechanism {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plain => "PLAIN",
+            Self::ScramSha256 => "SCRAM-SHA-256",
+            Self::ScramSha512 => "SCRAM-SHA-512",
+            Self::OAuthBearer => "OAUTHBEARER",
+        }
+    }
+}
+
+/// librdkafka's `compression.type` for what the service produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+            Self::Snappy => "snappy",
+            Self::Lz4 => "lz4",
+            Self::Zstd => "zstd",
+        }
+    }
+}
+
+/// Why the Kafka client configuration could not be assembled. Never holds
+/// a property's value: a properties file may hold secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaConfigError {
+    #[error("cannot read {variable} ({path}): {source}")]
+    Unreadable {
+        variable: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}, line {line}: not a `name=value` property")]
+    BadLine { path: PathBuf, line: usize },
+    #[error("KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE are both set; set one")]
+    TwoPasswords,
+}
+
+/// Where and how every Kafka client connects (consumer, producers, admin,
+/// `send`, `tail`, `dlq`, `bench`).
+#[derive(Debug, Clone, Args)]
+pub struct KafkaConnection {
+    /// Kafka bootstrap servers, comma-separated host:port.
+    #[arg(
+        long,
+        env = "KAFKA_BOOTSTRAP_SERVERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub bootstrap_servers: String,
+
+    /// How to talk to the brokers (librdkafka's security.protocol).
+    #[arg(long, env = "KAFKA_SECURITY_PROTOCOL", value_enum, ignore_case = true)]
+    pub security_protocol: Option<SecurityProtocol>,
+
+    /// SASL mechanism, with SASL_PLAINTEXT or SASL_SSL.
+    #[arg(long, env = "KAFKA_SASL_MECHANISM", value_enum, ignore_case = true)]
+    pub sasl_mechanism: Option<SaslMechanism>,
+
+    /// SASL user name.
+    #[arg(long, env = "KAFKA_SASL_USERNAME")]
+    pub sasl_username: Option<String>,
+
+    /// SASL password. Prefer the variable (or the file) to the flag, which
+    /// other users of the machine can see in the process list.
+    #[arg(long, env = "KAFKA_SASL_PASSWORD", hide_env_values = true)]
+    pub sasl_password: Option<Secret>,
+
+    /// File holding the SASL password (a trailing newline is ignored), e.g. a
+    /// mounted secret.
+    #[arg(long, env = "KAFKA_SASL_PASSWORD_FILE", value_name = "PATH")]
+    pub sasl_password_file: Option<PathBuf>,
+
+    /// CA certificate(s) to verify the brokers with, PEM. Unset: the
+    /// system's trust store.
+    #[arg(long, env = "KAFKA_SSL_CA_LOCATION", value_name = "PATH")]
+    pub ssl_ca_location: Option<PathBuf>,
+
+    /// Client certificate, PEM, for brokers that ask for one (mutual TLS).
+    #[arg(long, env = "KAFKA_SSL_CERTIFICATE_LOCATION", value_name = "PATH")]
+    pub ssl_certificate_location: Option<PathBuf>,
+
+    /// Private key of the client certificate, PEM.
+    #[arg(long, env = "KAFKA_SSL_KEY_LOCATION", value_name = "PATH")]
+    pub ssl_key_location: Option<PathBuf>,
+
+    /// Password of the private key, when it is encrypted.
+    #[arg(long, env = "KAFKA_SSL_KEY_PASSWORD", hide_env_values = true)]
+    pub ssl_key_password: Option<Secret>,
+
+    /// Compression of the records the service produces (events, dead
+    /// letters, commands from `send` and the API).
+    #[arg(long, env = "KAFKA_COMPRESSION_TYPE", value_enum, ignore_case = true)]
+    pub compression_type: Option<Compression>,
+
+    /// Any other librdkafka property, one `name=value` a line (`#` starts a
+    /// comment). The variables above win over the file.
+    #[arg(long, env = "KAFKA_PROPERTIES_FILE", value_name = "PATH")]
+    pub properties_file: Option<PathBuf>,
+}
+
+impl KafkaConnection {
+    /// Plaintext to `bootstrap_servers`, nothing else set.
+    pub fn plaintext(bootstrap_servers: impl Into<String>) -> Self {
+        Self {
+            bootstrap_servers: bootstrap_servers.into(),
+            security_protocol: None,
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password: None,
+            sasl_password_file: None,
+            ssl_ca_location: None,
+            ssl_certificate_location: None,
+            ssl_key_location: None,
+            ssl_key_password: None,
+            compression_type: None,
+            properties_file: None,
+        }
+    }
+
+    /// The librdkafka configuration every client starts from: the
+    /// properties file first, then the named settings over it.
+    pub fn client_config(&self) -> Result<ClientConfig, KafkaConfigError> {
+        let mut config = ClientConfig::new();
+        if let Some(path) = &self.properties_file {
+            for (name, value) in read_properties(path)? {
+                config.set(name, value);
+            }
+        }
+        config
+            .set("bootstrap.servers", &self.bootstrap_servers)
+            .set("client.id", "order-service");
+        if let Some(protocol) = self.security_protocol {
+            config.set("security.protocol", protocol.as_str());
+        }
+        if let Some(mechanism) = self.sasl_mechanism {
+            config.set("sasl.mechanism", mechanism.as_str());
+        }
+        if let Some(username) = &self.sasl_username {
+            config.set("sasl.username", username);
+        }
+        if let Some(password) = self.password()? {
+            config.set("sasl.password", password.expose());
+        }
+        for (name, path) in [
+            ("ssl.ca.location", &self.ssl_ca_location),
+            ("ssl.certificate.location", &self.ssl_certificate_location),
+            ("ssl.key.location", &self.ssl_key_location),
+        ] {
+            if let Some(path) = path {
+                config.set(name, path.to_string_lossy());
+            }
+        }
+        if let Some(password) = &self.ssl_key_password {
+            config.set("ssl.key.password", password.expose());
+        }
+        Ok(config)
+    }
+
+    /// What a log line or an error may say about the connection: brokers,
+    /// protocol, mechanism and user, never a secret.
+    pub fn describe(&self) -> String {
+        let protocol = self
+            .security_protocol
+            .map_or("PLAINTEXT", SecurityProtocol::as_str);
+        let mut text = format!("{} over {protocol}", self.bootstrap_servers);
+        if let Some(mechanism) = self.sasl_mechanism {
+            text.push_str(&format!(" with SASL {}", mechanism.as_str()));
+            if let Some(user) = &self.sasl_username {
+                text.push_str(&format!(" as {user:?}"));
+            }
+        }
+        text
+    }
+
+    fn password(&self) -> Result<Option<Secret>, KafkaConfigError> {
+        match (&self.sasl_password, &self.sasl_password_file) {
+            (Some(_), Some(_)) => Err(KafkaConfigError::TwoPasswords),
+            (Some(password), None) => Ok(Some(password.clone())),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|source| {
+                    KafkaConfigError::Unreadable {
+                        variable: "KAFKA_SASL_PASSWORD_FILE",
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// `name=value` lines; blank lines and `#` comments skipped.
+fn read_properties(path: &Path) -> Result<Vec<(String, String)>, KafkaConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KafkaConfigError::Unreadable {
+        variable: "KAFKA_PROPERTIES_FILE",
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut properties = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                properties.push((name.trim().to_owned(), value.trim().to_owned()));
+            }
+            _ => {
+                return Err(KafkaConfigError::BadLine {
+                    path: path.to_owned(),
+                    line: index + 1,
+                });
+            }
+        }
+    }
+    Ok(properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(config: &ClientConfig, name: &str) -> Option<String> {
+        config.get(name).map(str::to_owned)
+    }
+
+    #[test]
+    fn named_settings_win_over_the_properties_file() {
+        let dir = std::env::temp_dir().join(format!("kafka-props-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("client.properties");
+        std::fs::write(
+            &file,
+            "# a comment\n\nsasl.username=from-file\nsocket.keepalive.enable = true\n",
+        )
+        .unwrap();
+        let password = dir.join("password");
+        std::fs::write(&password, "s3cret\n").unwrap();
+        let mut connection = KafkaConnection::plaintext("b:9092");
+        connection.properties_file = Some(file);
+        connection.sasl_username = Some("alice".into());
+        connection.sasl_password_file = Some(password);
+        connection.security_protocol = Some(SecurityProtocol::SaslSsl);
+        connection.sasl_mechanism = Some(SaslMechanism::ScramSha512);
+        let config = connection.client_config().unwrap();
+        assert_eq!(get(&config, "sasl.username").as_deref(), Some("alice"));
+        assert_eq!(get(&config, "sasl.password").as_deref(), Some("s3cret"));
+        assert_eq!(
+            get(&config, "socket.keepalive.enable").as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get(&config, "security.protocol").as_deref(),
+            Some("SASL_SSL")
+        );
+        assert_eq!(
+            get(&config, "sasl.mechanism").as_deref(),
+            Some("SCRAM-SHA-512")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn errors_and_debug_never_quote_a_secret() {
+        let dir = std::env::temp_dir().join(format!("kafka-props-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("client.properties");
+        std::fs::write(&file, "sasl.password=hunter2\nhunter2-without-equals\n").unwrap();
+        let mut connection = KafkaConnection::plaintext("b:9092");
+        connection.properties_file = Some(file);
+        connection.sasl_password = Some(Secret::new("hunter2"));
+        let error = connection.client_config().unwrap_err().to_string();
+        assert!(error.contains("line 2"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        let debug = format!("{connection:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!connection.describe().contains("hunter2"));
+
+        connection.properties_file = None;
+        connection.sasl_password_file = Some(dir.join("missing"));
+        assert!(matches!(
+            connection.client_config(),
+            Err(KafkaConfigError::TwoPasswords)
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
