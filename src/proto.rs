@@ -114,6 +114,62 @@ impl TryFrom<OrderCommand> for Command {
     }
 }
 
+/// The wire form of a decoded command (a quarantined command is
+/// dead-lettered as this); an unknown status becomes `UNSPECIFIED`.
+impl From<&Command> for OrderCommand {
+    fn from(command: &Command) -> Self {
+        let body = match &command.body {
+            CommandBody::CreateOrder {
+                user_id,
+                shipping_address,
+                currency,
+            } => order_command::Command::CreateOrder(CreateOrder {
+                user_id: user_id.clone(),
+                shipping_address: shipping_address.clone(),
+                currency: currency.clone(),
+            }),
+            CommandBody::AddItem {
+                product_id,
+                quantity,
+                price_per_unit,
+            } => order_command::Command::AddOrderItem(AddOrderItem {
+                product_id: product_id.clone(),
+                quantity: *quantity,
+                price_per_unit: *price_per_unit,
+            }),
+            CommandBody::ProcessPayment {
+                amount,
+                payment_method,
+                transaction_id,
+            } => order_command::Command::ProcessPayment(ProcessPayment {
+                amount: *amount,
+                payment_method: payment_method.clone(),
+                transaction_id: transaction_id.clone(),
+            }),
+            CommandBody::UpdatePaymentStatus {
+                transaction_id,
+                status,
+            } => order_command::Command::UpdatePaymentStatus(UpdatePaymentStatus {
+                transaction_id: transaction_id.clone(),
+                status: status.map_or(PaymentStatus::Unspecified, Into::into) as i32,
+            }),
+            CommandBody::UpdateOrderStatus { status, reason } => {
+                order_command::Command::UpdateOrderStatus(UpdateOrderStatus {
+                    status: status.map_or(OrderStatus::Unspecified, Into::into) as i32,
+                    reason: reason.clone(),
+                })
+            }
+        };
+        OrderCommand {
+            command_id: command.command_id.to_string(),
+            order_id: command.order_id.to_string(),
+            correlation_id: command.correlation_id.clone(),
+            issued_at: command.issued_at.map(timestamp),
+            command: Some(body),
+        }
+    }
+}
+
 /// `None` for `UNSPECIFIED` and for numbers this build does not know.
 pub fn order_status_from_wire(value: i32) -> Option<domain::OrderStatus> {
     match OrderStatus::try_from(value).ok()? {

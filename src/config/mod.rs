@@ -174,6 +174,12 @@ pub struct ServeSettings {
     #[arg(long, env = "APPLY_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub apply_concurrency: u32,
 
+    /// Failed attempts at a batch before it is applied one command per
+    /// transaction, and a command that fails that often alone (while the
+    /// database answers) is dead-lettered as quarantined.
+    #[arg(long, env = "QUARANTINE_AFTER_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub quarantine_after_attempts: u32,
+
     /// Most outbox rows the relay publishes per round.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub relay_batch_size: u32,

@@ -44,7 +44,7 @@ use crate::db::models::ConsumerOffset;
 use crate::domain::Command;
 use crate::kafka;
 use crate::metrics::{KindLabels, Metrics, PartitionLabels, ReasonLabels, RejectionLabels};
-use crate::processor::{BatchOutcome, CommandProcessor};
+use crate::processor::{BatchOutcome, CommandProcessor, Isolated};
 use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
 
@@ -62,6 +62,9 @@ pub struct OrderCommandConsumer {
     linger: Duration,
     /// Transactions applied at once, each over its own partitions.
     apply_concurrency: usize,
+    /// Failed attempts at a batch before it is applied command by command
+    /// and a command that keeps failing is quarantined.
+    quarantine_after: u32,
     metrics: Arc<Metrics>,
 }
 
@@ -76,8 +79,8 @@ struct Position {
 #[derive(Default)]
 struct Batch {
     positions: Vec<Position>,
-    /// Decoded commands with the partition each came from.
-    commands: Vec<(i32, Command)>,
+    /// Decoded commands with the partition and offset each came from.
+    commands: Vec<(i32, i64, Command)>,
     dead_letters: Vec<DeadLetter>,
     /// Why each dead letter could not be decoded, for the metrics.
     dead_letter_reasons: Vec<&'static str>,
@@ -125,6 +128,7 @@ impl OrderCommandConsumer {
             batch_size: settings.batch_size as usize,
             linger: settings.batch_linger(),
             apply_concurrency: settings.apply_concurrency as usize,
+            quarantine_after: settings.quarantine_after_attempts,
             metrics,
         })
     }
@@ -206,7 +210,9 @@ impl OrderCommandConsumer {
                     tracing::warn!("record key is not the command's order_id");
                 }
                 tracing::trace!(kind = command.body.kind(), "command received");
-                batch.commands.push((message.partition(), command));
+                batch
+                    .commands
+                    .push((message.partition(), message.offset(), command));
             }
             Err(error) => {
                 let letter = DeadLetter::from_message(message, &error.to_string());
@@ -232,6 +238,7 @@ impl OrderCommandConsumer {
             .batch_size
             .observe(batch.positions.len() as f64);
         let mut dead_lettered = batch.dead_letters.is_empty();
+        let mut failures = 0;
         loop {
             if !dead_lettered {
                 match self.dlq.send_all(&batch.dead_letters).await {
@@ -239,7 +246,25 @@ impl OrderCommandConsumer {
                     Err(e) => tracing::error!(error = %e, "dead-letter publish failed, will retry"),
                 }
             }
-            if dead_lettered {
+            if dead_lettered && failures >= self.quarantine_after {
+                match self.apply_isolating(&batch).await {
+                    Ok(quarantined) => {
+                        self.relay_wakeup.notify_one();
+                        self.store_offsets(&batch);
+                        self.count(&batch, &quarantined.outcome, started.elapsed());
+                        self.metrics
+                            .dead_lettered
+                            .get_or_create(&ReasonLabels {
+                                reason: "quarantined".to_owned(),
+                            })
+                            .inc_by(quarantined.quarantined.len() as u64);
+                        return true;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "applying the batch command by command failed, will retry");
+                    }
+                }
+            } else if dead_lettered {
                 let lanes = batch.lanes(&self.consumer.context().group_id, self.apply_concurrency);
                 let applied = join_all(
                     lanes
@@ -271,12 +296,47 @@ impl OrderCommandConsumer {
                 }
             }
             self.metrics.batch_failures.inc();
+            failures += 1;
             tokio::select! {
                 _ = shutdown.recv() => return false,
                 _ = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(RETRY_MAX);
         }
+    }
+
+    /// The batch one command per transaction: the quarantined commands are
+    /// dead-lettered (as protobuf, with the reason), then the positions
+    /// saved. `Err` leaves everything to be retried (applied commands are
+    /// then found processed).
+    async fn apply_isolating(&self, batch: &Batch) -> anyhow::Result<Isolated> {
+        let commands = batch.commands.iter().map(|(_, _, c)| c.clone()).collect();
+        let isolated = self
+            .processor
+            .apply_isolated(commands, self.quarantine_after)
+            .await?;
+        let topic = batch
+            .positions
+            .first()
+            .map(|p| p.topic.clone())
+            .unwrap_or_default();
+        let letters: Vec<DeadLetter> = isolated
+            .quarantined
+            .iter()
+            .map(|q| {
+                let (partition, offset) = batch
+                    .commands
+                    .iter()
+                    .find(|(_, _, c)| c.command_id == q.command.command_id)
+                    .map_or((-1, -1), |(p, o, _)| (*p, *o));
+                DeadLetter::quarantined(&q.command, &q.reason, &topic, partition, offset)
+            })
+            .collect();
+        self.dlq.send_all(&letters).await?;
+        self.processor
+            .save_offsets(batch.next_offsets(&self.consumer.context().group_id))
+            .await?;
+        Ok(isolated)
     }
 
     fn count(&self, batch: &Batch, outcome: &BatchOutcome, elapsed: Duration) {
@@ -349,7 +409,7 @@ impl Batch {
             .collect();
         let mut out: Vec<(Vec<Command>, Vec<ConsumerOffset>)> =
             vec![(Vec::new(), Vec::new()); count];
-        for (partition, command) in &self.commands {
+        for (partition, _, command) in &self.commands {
             out[lane_of.get(partition).copied().unwrap_or(0)]
                 .0
                 .push(command.clone());

@@ -6,6 +6,7 @@
 //! unit-tested over every allowed and forbidden transition.
 
 mod command;
+mod currency;
 mod rules;
 mod status;
 
@@ -13,6 +14,7 @@ mod status;
 mod proptests;
 
 pub use command::{Command, CommandBody, limits};
+pub use currency::is_iso_4217;
 pub use rules::{
     Change, Facts, OrderState, PaymentState, Rejection, RejectionCode, decide, validate,
 };

@@ -270,6 +270,12 @@ fn update_payment_status(
             format!("payment cannot go from {} to {to}", payment.status),
         ));
     }
+    if to == PaymentStatus::Completed && order.status == OrderStatus::Cancelled {
+        return Err(Rejection::new(
+            RejectionCode::InvalidTransition,
+            "a payment cannot complete on a cancelled order",
+        ));
+    }
     Ok(Change::PaymentStatusChanged {
         transaction_id: transaction_id.to_owned(),
         from: payment.status,
@@ -320,9 +326,9 @@ pub fn validate(body: &CommandBody) -> Result<(), Rejection> {
                 shipping_address,
                 limits::SHIPPING_ADDRESS,
             )?;
-            if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
+            if !super::is_iso_4217(currency) {
                 return Err(Rejection::invalid(
-                    "currency must be an ISO-4217 code of three upper-case letters",
+                    "currency must be an ISO 4217 code in upper case, e.g. EUR",
                 ));
             }
         }
@@ -364,6 +370,9 @@ pub fn validate(body: &CommandBody) -> Result<(), Rejection> {
                     "reason is longer than {} characters",
                     limits::REASON
                 )));
+            }
+            if reason.contains('\0') {
+                return Err(Rejection::invalid("reason contains a NUL character"));
             }
         }
     }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
 use super::BatchOutcome;
@@ -106,10 +106,7 @@ pub(super) fn record_refusal(
     command: &Command,
     error: &DieselError,
 ) -> QueryResult<BatchOutcome> {
-    let rejection = Rejection::new(
-        RejectionCode::ValidationFailed,
-        format!("refused by the database: {error}"),
-    );
+    let rejection = Rejection::new(RejectionCode::ValidationFailed, refusal_text(error));
     conn.transaction(|conn| {
         let now = Utc::now();
         if !NewProcessedCommand::known(conn, &[command.command_id])?.is_empty() {
@@ -125,6 +122,26 @@ pub(super) fn record_refusal(
         outcome.count_rejected(command.body.kind(), rejection.code.as_str());
         Ok(outcome)
     })
+}
+
+/// What a `CommandRejected` says of a refusal: the kind of rule and the
+/// constraint's name, never the server's message (its language and wording
+/// are the server's).
+fn refusal_text(error: &DieselError) -> String {
+    let DieselError::DatabaseError(kind, info) = error else {
+        return "refused by the database".to_owned();
+    };
+    let rule = match kind {
+        DatabaseErrorKind::UniqueViolation => "a unique key",
+        DatabaseErrorKind::ForeignKeyViolation => "a foreign key",
+        DatabaseErrorKind::CheckViolation => "a check constraint",
+        DatabaseErrorKind::NotNullViolation => "a required column",
+        _ => "a rule of the schema",
+    };
+    match info.constraint_name() {
+        Some(name) => format!("refused by the database: it breaks {rule} ({name})"),
+        None => format!("refused by the database: it breaks {rule}"),
+    }
 }
 
 fn load_orders(

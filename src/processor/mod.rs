@@ -12,18 +12,41 @@
 //!   does not take its batch down: the batch is re-applied one command per
 //!   transaction, and the refused one is recorded as `VALIDATION_FAILED`.
 //! - Any other error (connection lost, database down) fails the whole batch
-//!   with nothing written; the caller retries it.
+//!   with nothing written; the caller retries it. A batch that keeps failing
+//!   is applied command by command ([`CommandProcessor::apply_isolated`]):
+//!   a command that fails alone again and again while the database answers
+//!   other queries is handed back as [`Quarantined`], for the caller to
+//!   dead-letter, and the others are applied.
+//! - Errors are told apart by SQLSTATE (diesel's error kinds), never by
+//!   the server's message text, which depends on its language.
 
 mod batch;
 
 use std::collections::BTreeMap;
 
-use diesel::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{PgConnection, RunQueryDsl};
 
 use crate::db::models::ConsumerOffset;
 use crate::db::{Database, DbError};
 use crate::domain::Command;
+use crate::excerpt;
+
+/// A command that failed alone, again and again, while the database
+/// answered: its data is what fails.
+#[derive(Debug, Clone)]
+pub struct Quarantined {
+    pub command: Command,
+    /// Why, bounded (see [`excerpt::ERROR_BYTES`]).
+    pub reason: String,
+}
+
+/// What [`CommandProcessor::apply_isolated`] did.
+#[derive(Debug, Default)]
+pub struct Isolated {
+    pub outcome: BatchOutcome,
+    pub quarantined: Vec<Quarantined>,
+}
 
 /// What happened to the commands of a batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -101,6 +124,77 @@ impl CommandProcessor {
     }
 }
 
+impl CommandProcessor {
+    /// Applies `commands` one per transaction, in order, each tried up to
+    /// `attempts` times. A command still failing with an error the server
+    /// answered (not a lost connection), while `SELECT 1` still works, is
+    /// quarantined; the others are applied. Positions are not saved: the
+    /// caller dead-letters the quarantined commands first, then calls
+    /// [`save_offsets`](Self::save_offsets). A crash in between replays the
+    /// batch: applied commands are found processed, quarantined ones fail
+    /// and are dead-lettered again.
+    pub async fn apply_isolated(
+        &self,
+        commands: Vec<Command>,
+        attempts: u32,
+    ) -> Result<Isolated, DbError> {
+        self.db
+            .run(move |conn| {
+                let mut isolated = Isolated::default();
+                for command in commands {
+                    let mut failures = 0;
+                    loop {
+                        match apply_alone(conn, &command) {
+                            Ok(outcome) => {
+                                isolated.outcome += outcome;
+                                break;
+                            }
+                            Err(DbError::Query(DieselError::DatabaseError(kind, info)))
+                                if server_answered(&kind) =>
+                            {
+                                failures += 1;
+                                if failures < attempts.max(1) {
+                                    continue;
+                                }
+                                // The database works: the failure is this command's.
+                                diesel::sql_query("SELECT 1").execute(conn)?;
+                                tracing::warn!(command_id = %command.command_id, failures, "command quarantined");
+                                let reason = format!(
+                                    "quarantined: failed {failures} times applied alone: {}",
+                                    info.message()
+                                );
+                                isolated.quarantined.push(Quarantined {
+                                    command,
+                                    reason: excerpt::bounded(&reason, excerpt::ERROR_BYTES),
+                                });
+                                break;
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Ok(isolated)
+            })
+            .await
+    }
+
+    /// Records consumer positions in a short transaction of their own.
+    pub async fn save_offsets(&self, offsets: Vec<ConsumerOffset>) -> Result<(), DbError> {
+        self.db
+            .run(move |conn| Ok(ConsumerOffset::save_all(conn, &offsets).map(drop)?))
+            .await
+    }
+}
+
+/// An error the server answered on a working connection, as opposed to a
+/// lost connection or a conflict that a retry resolves.
+fn server_answered(kind: &DatabaseErrorKind) -> bool {
+    !matches!(
+        kind,
+        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure
+    )
+}
+
 /// One command in a transaction of its own; if the schema refuses it, it is
 /// recorded as rejected.
 fn apply_alone(conn: &mut PgConnection, command: &Command) -> Result<BatchOutcome, DbError> {
@@ -114,31 +208,18 @@ fn apply_alone(conn: &mut PgConnection, command: &Command) -> Result<BatchOutcom
     }
 }
 
-/// Errors that say "this data is wrong", as opposed to "the database is not
-/// working": retrying the same data would fail the same way.
+/// Errors that say "this data is wrong" by their SQLSTATE (class 23,
+/// integrity constraints, as diesel maps them), as opposed to "the database
+/// is not working": retrying the same data would fail the same way.
 fn is_refusal(error: &DieselError) -> bool {
-    match error {
-        DieselError::DatabaseError(kind, info) => {
-            matches!(
-                kind,
-                DatabaseErrorKind::UniqueViolation
-                    | DatabaseErrorKind::ForeignKeyViolation
-                    | DatabaseErrorKind::CheckViolation
-                    | DatabaseErrorKind::NotNullViolation
-            ) || refusal_message(info.message())
-        }
-        _ => false,
-    }
-}
-
-/// Class 22 (data exception) errors that diesel does not map to a kind.
-fn refusal_message(message: &str) -> bool {
-    [
-        "out of range",
-        "value too long",
-        "invalid byte sequence",
-        "invalid input syntax",
-    ]
-    .iter()
-    .any(|needle| message.contains(needle))
+    matches!(
+        error,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation
+                | DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::CheckViolation
+                | DatabaseErrorKind::NotNullViolation,
+            _
+        )
+    )
 }

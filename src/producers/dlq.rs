@@ -12,6 +12,10 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::config::KafkaSettings;
+use prost::Message as _;
+
+use crate::domain::Command;
+use crate::proto::{self, OrderCommand};
 use crate::{excerpt, kafka};
 
 /// Headers this producer adds to every dead-letter record.
@@ -66,6 +70,30 @@ impl DeadLetter {
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),
+            dropped: Vec::new(),
+        }
+    }
+
+    /// A command that was decoded but kept failing when applied: its wire
+    /// form (protobuf), keyed by its order, with the reason.
+    pub fn quarantined(
+        command: &Command,
+        reason: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Self {
+        Self {
+            key: Some(command.order_id.to_string().into_bytes()),
+            payload: Some(OrderCommand::from(command).encode_to_vec()),
+            headers: vec![(
+                "content-type".to_owned(),
+                Some(proto::CONTENT_TYPE_PROTOBUF.as_bytes().to_vec()),
+            )],
+            error: excerpt::bounded(reason, excerpt::ERROR_BYTES),
+            topic: topic.to_owned(),
+            partition,
+            offset,
             dropped: Vec::new(),
         }
     }

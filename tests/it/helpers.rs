@@ -109,6 +109,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         topic_config: Vec::new(),
         batch_size: 200,
         apply_concurrency: 2,
+        quarantine_after_attempts: 3,
         batch_linger_ms: 2,
         relay_batch_size: 500,
         relay_poll_ms: 200,

@@ -15,6 +15,7 @@ mod idempotency;
 mod interleaving;
 mod lifecycle;
 mod oversized;
+mod quarantine;
 mod rejections;
 mod retention;
 mod schema;

@@ -454,3 +454,61 @@ fn broken_invariants_are_named() {
     };
     assert_eq!(negative.broken_invariant(), Some("negative total"));
 }
+
+#[test]
+fn a_payment_cannot_complete_on_a_cancelled_order() {
+    let cancelled = with_payment(
+        order(OrderStatus::Cancelled, PaymentStatus::Pending),
+        PaymentStatus::Pending,
+    );
+    assert_eq!(
+        code(decide(
+            Some(&cancelled),
+            &set_payment(Some(PaymentStatus::Completed)),
+            Facts::default()
+        )),
+        RejectionCode::InvalidTransition
+    );
+    // Failing it is still allowed: the money never moved.
+    assert!(
+        decide(
+            Some(&cancelled),
+            &set_payment(Some(PaymentStatus::Failed)),
+            Facts::default()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn currency_must_be_a_real_iso_4217_code() {
+    for currency in ["ABC", "XXX", "eur", "EURO"] {
+        let body = CommandBody::CreateOrder {
+            user_id: "user-1".into(),
+            shipping_address: "1 Main St".into(),
+            currency: currency.into(),
+        };
+        assert_eq!(
+            code(decide(None, &body, Facts::default())),
+            RejectionCode::ValidationFailed,
+            "{currency}"
+        );
+    }
+    assert!(decide(None, &create(), Facts::default()).is_ok());
+}
+
+#[test]
+fn a_reason_with_a_nul_is_refused_before_any_sql() {
+    let body = CommandBody::UpdateOrderStatus {
+        status: Some(OrderStatus::Cancelled),
+        reason: "changed\0mind".into(),
+    };
+    assert_eq!(
+        code(decide(
+            Some(&order(OrderStatus::Pending, PaymentStatus::Pending)),
+            &body,
+            Facts::default()
+        )),
+        RejectionCode::ValidationFailed
+    );
+}
