@@ -46,6 +46,7 @@ pub struct Metrics {
     pub rejected: Family<RejectionLabels, Counter>,
     pub dead_lettered: Family<ReasonLabels, Counter>,
     pub duplicates: Counter,
+    pub key_mismatches: Counter,
     pub batch_size: Histogram,
     pub apply_seconds: Histogram,
     pub batch_failures: Counter,
@@ -102,6 +103,12 @@ impl Metrics {
             "commands_duplicate",
             "Commands delivered again after they were processed (no effect); includes commands of a lane that committed before its batch failed and was retried",
             duplicates.clone(),
+        );
+        let key_mismatches = Counter::default();
+        registry.register(
+            "commands_key_mismatch",
+            "Commands whose record key is not their order_id (applied, but per-order order is at risk)",
+            key_mismatches.clone(),
         );
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 13));
         registry.register(
@@ -163,6 +170,7 @@ impl Metrics {
             rejected,
             dead_lettered,
             duplicates,
+            key_mismatches,
             batch_size,
             apply_seconds,
             batch_failures,

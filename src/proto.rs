@@ -275,6 +275,7 @@ impl From<domain::RejectionCode> for RejectionCode {
             domain::RejectionCode::AmountMismatch => Self::AmountMismatch,
             domain::RejectionCode::PaymentNotFound => Self::PaymentNotFound,
             domain::RejectionCode::OrderNotEditable => Self::OrderNotEditable,
+            domain::RejectionCode::CommandIdConflict => Self::CommandIdConflict,
         }
     }
 }

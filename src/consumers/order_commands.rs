@@ -62,6 +62,8 @@ pub struct OrderCommandConsumer {
     linger: Duration,
     /// Transactions applied at once, each over its own partitions.
     apply_concurrency: usize,
+    /// Partitions where a key other than the order id was logged already.
+    key_warned: std::sync::Mutex<HashSet<i32>>,
     /// Failed attempts at a batch before it is applied command by command
     /// and a command that keeps failing is quarantined.
     quarantine_after: u32,
@@ -74,6 +76,24 @@ struct Position {
     topic: String,
     partition: i32,
     offset: i64,
+}
+
+/// Why a record is dead-lettered instead of applied.
+#[derive(Debug, thiserror::Error)]
+enum DeadLetterCause {
+    #[error("record has no key: a command's key must be its order_id")]
+    NoKey,
+    #[error(transparent)]
+    Decode(#[from] super::DecodeError),
+}
+
+impl DeadLetterCause {
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NoKey => "no_key",
+            Self::Decode(e) => e.reason(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -129,6 +149,7 @@ impl OrderCommandConsumer {
             linger: settings.batch_linger(),
             apply_concurrency: settings.apply_concurrency as usize,
             quarantine_after: settings.quarantine_after_attempts,
+            key_warned: std::sync::Mutex::new(HashSet::new()),
             metrics,
         })
     }
@@ -197,7 +218,15 @@ impl OrderCommandConsumer {
                 .find(|h| h.key.eq_ignore_ascii_case("content-type"))
                 .and_then(|h| h.value)
         });
-        match decode_command(message.payload(), content_type) {
+        // Without a key, commands of one order may land on any partition:
+        // their order cannot hold, so such a record is not applied.
+        let decoded = match message.key() {
+            None => Err(DeadLetterCause::NoKey),
+            Some(_) => {
+                decode_command(message.payload(), content_type).map_err(DeadLetterCause::Decode)
+            }
+        };
+        match decoded {
             Ok(command) => {
                 span.record("command_id", tracing::field::display(command.command_id));
                 span.record("order_id", tracing::field::display(command.order_id));
@@ -207,7 +236,17 @@ impl OrderCommandConsumer {
                 {
                     // Per-order order rests on key = order_id: commands of one
                     // order under other keys may land on several partitions.
-                    tracing::warn!("record key is not the command's order_id");
+                    self.metrics.key_mismatches.inc();
+                    let first = self
+                        .key_warned
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(message.partition());
+                    if first {
+                        tracing::warn!(
+                            "record key is not the command's order_id (logged once per partition; counted in commands_key_mismatch_total)"
+                        );
+                    }
                 }
                 tracing::trace!(kind = command.body.kind(), "command received");
                 batch

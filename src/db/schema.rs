@@ -98,6 +98,7 @@ diesel::table! {
         #[max_length = 32]
         rejection_code -> Nullable<Varchar>,
         processed_at -> Timestamptz,
+        body_hash -> Nullable<Int8>,
     }
 }
 

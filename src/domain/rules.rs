@@ -74,6 +74,8 @@ pub enum RejectionCode {
     AmountMismatch,
     PaymentNotFound,
     OrderNotEditable,
+    /// The command_id was processed before for another order or body.
+    CommandIdConflict,
 }
 
 impl RejectionCode {
@@ -86,6 +88,7 @@ impl RejectionCode {
             Self::AmountMismatch => "AMOUNT_MISMATCH",
             Self::PaymentNotFound => "PAYMENT_NOT_FOUND",
             Self::OrderNotEditable => "ORDER_NOT_EDITABLE",
+            Self::CommandIdConflict => "COMMAND_ID_CONFLICT",
         }
     }
 }

@@ -12,13 +12,14 @@ use uuid::Uuid;
 use super::BatchOutcome;
 use crate::db::models::{
     ConsumerOffset, NewOrder, NewOrderItem, NewOutboxMessage, NewPayment, NewProcessedCommand,
-    NewStatusChange, Order, OrderItem, OrderUpdate, Payment,
+    NewStatusChange, Order, OrderItem, OrderUpdate, Payment, ProcessedFingerprint,
 };
 use crate::domain::{
     self, Change, Command, CommandBody, Facts, OrderState, OrderStatus, PaymentState,
     PaymentStatus, Rejection, RejectionCode,
 };
 use crate::events;
+use crate::proto::OrderCommand;
 
 /// An order as the batch sees it: loaded or created in this batch.
 struct WorkingOrder {
@@ -57,9 +58,10 @@ pub(super) fn apply(
         // instance, mid-rebalance) commits before the dedup check below.
         let mut orders = load_orders(conn, commands)?;
         let command_ids: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
-        let mut seen: HashSet<Uuid> = NewProcessedCommand::known(conn, &command_ids)?
-            .into_iter()
-            .collect();
+        let mut seen: HashMap<Uuid, ProcessedFingerprint> =
+            NewProcessedCommand::known(conn, &command_ids)?
+                .into_iter()
+                .collect();
         let mut taken = taken_transaction_ids(conn, commands)?;
 
         let mut outcome = BatchOutcome::default();
@@ -67,10 +69,29 @@ pub(super) fn apply(
         for command in commands {
             // Per command, so that rows and events of one batch keep their order in time.
             let now = Utc::now();
-            if !seen.insert(command.command_id) {
-                outcome.duplicates += 1;
+            let fingerprint = ProcessedFingerprint {
+                order_id: command.order_id,
+                body_hash: Some(body_hash(command)),
+            };
+            if let Some(earlier) = seen.get(&command.command_id) {
+                if is_redelivery(earlier, &fingerprint) {
+                    outcome.duplicates += 1;
+                } else {
+                    // The earlier command stands; this one is answered for
+                    // the order it names, and recorded nowhere else (its
+                    // id is taken).
+                    let rejection = Rejection::new(
+                        RejectionCode::CommandIdConflict,
+                        "command_id was already used for another order or another command",
+                    );
+                    writes
+                        .outbox
+                        .push(events::rejected(command, &rejection, now));
+                    outcome.count_rejected(command.body.kind(), rejection.code.as_str());
+                }
                 continue;
             }
+            seen.insert(command.command_id, fingerprint);
             let working = orders.get(&command.order_id);
             let facts = Facts {
                 transaction_id_taken: match &command.body {
@@ -98,6 +119,30 @@ pub(super) fn apply(
         ConsumerOffset::save_all(conn, offsets)?;
         Ok(outcome)
     })
+}
+
+/// The same command delivered again: same order, same body (or a row from
+/// before fingerprints, which cannot tell).
+fn is_redelivery(earlier: &ProcessedFingerprint, now: &ProcessedFingerprint) -> bool {
+    earlier.order_id == now.order_id
+        && earlier
+            .body_hash
+            .is_none_or(|hash| Some(hash) == now.body_hash)
+}
+
+/// A fingerprint of what a command says: FNV-1a (64 bit) over its order id
+/// and its body's protobuf encoding; envelope fields that a resend may
+/// change (correlation_id, issued_at) are left out. Stable across builds.
+pub(super) fn body_hash(command: &Command) -> i64 {
+    let wire = OrderCommand::from(command);
+    let mut bytes = command.order_id.as_bytes().to_vec();
+    if let Some(body) = &wire.command {
+        body.encode(&mut bytes);
+    }
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
 /// Records a command the schema refused, in a transaction of its own.
@@ -329,6 +374,7 @@ fn record_change(
         outcome: "applied",
         rejection_code: None,
         processed_at: now,
+        body_hash: body_hash(command),
     });
 }
 
@@ -347,6 +393,7 @@ fn record_rejection(
         outcome: "rejected",
         rejection_code: Some(rejection.code.as_str()),
         processed_at: now,
+        body_hash: body_hash(command),
     });
 }
 

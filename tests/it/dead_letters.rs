@@ -128,3 +128,44 @@ async fn a_dead_letter_too_large_for_its_topic_goes_without_its_payload() {
     );
     app.stop().await;
 }
+
+/// Without a key, per-order order cannot hold: such a command is
+/// dead-lettered. A key other than the order id still works, and is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyless_command_is_dead_lettered_and_a_wrong_key_counted() {
+    use prost::Message as _;
+
+    let mut app = spawn_app().await;
+    let keyless = create_order(&new_id(), "user-keyless");
+    app.send_raw(None, &keyless.encode_to_vec(), &[]).await;
+    let order_id = new_id();
+    let wrong_key = create_order(&order_id, "user-wrong-key");
+    app.send_raw(Some(b"not-the-order-id"), &wrong_key.encode_to_vec(), &[])
+        .await;
+    app.send_raw(
+        Some(b"not-the-order-id"),
+        &add_item(&order_id, "sku-1", 1, 5).encode_to_vec(),
+        &[],
+    )
+    .await;
+
+    let events = app.events(2).await.to_vec();
+    assert!(events.iter().all(|e| e.order_id == order_id), "{events:?}");
+    assert!(events.iter().all(|e| rejection(e).is_none()), "{events:?}");
+    let letters = app.dead_letters(1).await;
+    let headers = headers_of(&letters[0]);
+    assert!(headers["error"].contains("no key"), "{}", headers["error"]);
+    assert_eq!(letters[0].key(), None);
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("order_service_commands_key_mismatch_total 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"order_service_commands_dead_lettered_total{reason="no_key"} 1"#));
+    app.stop().await;
+}

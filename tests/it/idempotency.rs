@@ -55,3 +55,80 @@ async fn a_redelivered_command_has_one_effect_and_one_event() {
     assert_eq!(outbox_rows, 3);
     app.stop().await;
 }
+
+/// A command_id used again for another order, or for another body, is
+/// answered `COMMAND_ID_CONFLICT` for the order it names and changes
+/// nothing; the same command delivered again still changes and emits
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_command_id_is_answered_as_a_conflict_and_a_redelivery_is_silent() {
+    use order_service::proto::RejectionCode;
+
+    let mut app = spawn_app().await;
+    let (a, b, c, d) = (new_id(), new_id(), new_id(), new_id());
+    let create_a = create_order(&a, "user-a");
+    let reused = create_a.command_id.clone();
+    app.send(&create_a).await;
+    app.send(&create_order(&b, "user-b")).await;
+    app.events(2).await;
+
+    // Another order, and the same order with another body, under one id.
+    let mut on_b = add_item(&b, "sku-1", 1, 100);
+    on_b.command_id = reused.clone();
+    let mut other_body = add_item(&a, "sku-1", 1, 100);
+    other_body.command_id = reused.clone();
+    // In one batch: two commands sharing a fresh id.
+    let create_c = create_order(&c, "user-c");
+    let mut create_d = create_order(&d, "user-d");
+    create_d.command_id = create_c.command_id.clone();
+    // The first create again, as a redelivery; then a sentinel behind it on
+    // the same partition.
+    let sentinel = add_item(&a, "sku-9", 2, 50);
+    app.send_all(&[on_b.clone(), other_body.clone(), create_c, create_d])
+        .await;
+    app.send(&create_a).await;
+    app.send(&sentinel).await;
+    let events = app.events(2 + 5).await.to_vec();
+
+    let conflicts: Vec<_> = events
+        .iter()
+        .filter(|e| rejection(e) == Some(RejectionCode::CommandIdConflict))
+        .collect();
+    let conflict_orders: std::collections::HashSet<&str> =
+        conflicts.iter().map(|e| e.order_id.as_str()).collect();
+    assert_eq!(conflicts.len(), 3, "{events:?}");
+    assert_eq!(
+        conflict_orders,
+        [b.as_str(), a.as_str(), d.as_str()].into_iter().collect(),
+        "each conflict is answered for the order it names"
+    );
+    assert!(conflicts.iter().all(|e| e.sequence == 0));
+    let of_a: Vec<_> = events.iter().filter(|e| e.order_id == a).collect();
+    // Created, the conflict, the sentinel: the redelivery emitted nothing.
+    assert_eq!(of_a.len(), 3, "{of_a:?}");
+    assert_eq!(of_a.last().unwrap().command_id, sentinel.command_id);
+    assert_eq!(
+        of_a.last().unwrap().sequence,
+        2,
+        "only the sentinel changed A"
+    );
+
+    let mut conn = app.db();
+    let b_id = uuid::Uuid::parse_str(&b).unwrap();
+    let order_b = order_service::db::models::Order::find(&mut conn, b_id)
+        .unwrap()
+        .expect("order b");
+    assert_eq!(
+        (order_b.total_amount, order_b.version),
+        (0, 1),
+        "b unchanged"
+    );
+    let d_id = uuid::Uuid::parse_str(&d).unwrap();
+    assert!(
+        order_service::db::models::Order::find(&mut conn, d_id)
+            .unwrap()
+            .is_none(),
+        "d was never created"
+    );
+    app.stop().await;
+}

@@ -15,15 +15,44 @@ pub struct NewProcessedCommand {
     pub outcome: &'static str,
     pub rejection_code: Option<&'static str>,
     pub processed_at: DateTime<Utc>,
+    /// Fingerprint of the order id and body (see `processor::fingerprint`).
+    pub body_hash: i64,
+}
+
+/// What a processed command said: its order and its body's fingerprint
+/// (`None` for rows older than the fingerprint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessedFingerprint {
+    pub order_id: Uuid,
+    pub body_hash: Option<i64>,
 }
 
 impl NewProcessedCommand {
-    /// Which of `ids` were processed before.
-    pub fn known(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
-        processed_commands::table
+    /// Which of `ids` were processed before, and what they said.
+    pub fn known(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> QueryResult<Vec<(Uuid, ProcessedFingerprint)>> {
+        let rows: Vec<(Uuid, Uuid, Option<i64>)> = processed_commands::table
             .filter(processed_commands::command_id.eq_any(ids))
-            .select(processed_commands::command_id)
-            .load(conn)
+            .select((
+                processed_commands::command_id,
+                processed_commands::order_id,
+                processed_commands::body_hash,
+            ))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, order_id, body_hash)| {
+                (
+                    id,
+                    ProcessedFingerprint {
+                        order_id,
+                        body_hash,
+                    },
+                )
+            })
+            .collect())
     }
 
     /// Deletes up to `limit` rows processed before `before`, oldest first.
@@ -46,14 +75,15 @@ impl NewProcessedCommand {
             return Ok(0);
         }
         diesel::sql_query(
-            "INSERT INTO processed_commands (command_id, order_id, outcome, rejection_code, processed_at) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])",
+            "INSERT INTO processed_commands (command_id, order_id, outcome, rejection_code, processed_at, body_hash) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[])",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
         .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.rejection_code).collect::<Vec<_>>())
         .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.processed_at).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.body_hash).collect::<Vec<_>>())
         .execute(conn)
     }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE processed_commands DROP COLUMN body_hash;
