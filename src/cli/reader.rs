@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use rdkafka::ClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
@@ -62,6 +62,62 @@ fn reader_consumer(
         .context("creating the consumer")
 }
 
+/// The partitions of `topic`. A topic created a moment ago may not show
+/// its partitions yet: that is waited out, up to 10 s.
+async fn partitions(
+    consumer: &StreamConsumer<ReaderContext>,
+    topic: &str,
+) -> anyhow::Result<Vec<i32>> {
+    let deadline = tokio::time::Instant::now() + METADATA_TIMEOUT;
+    loop {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+            .with_context(|| format!("reading the metadata of topic {topic}"))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if !partitions.is_empty() {
+            return Ok(partitions);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("topic {topic} does not exist (or has no partitions)");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The first and next offset of `partition` (ListOffsets). A topic created
+/// a moment ago may have no leader yet: that is waited out, up to 10 s.
+async fn watermarks(
+    consumer: &StreamConsumer<ReaderContext>,
+    topic: &str,
+    partition: i32,
+) -> KafkaResult<(i64, i64)> {
+    let deadline = tokio::time::Instant::now() + METADATA_TIMEOUT;
+    loop {
+        match consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT) {
+            Err(e) if is_leader_election(&e) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_leader_election(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::NotLeaderForPartition
+                | RDKafkaErrorCode::LeaderNotAvailable
+                | RDKafkaErrorCode::UnknownTopicOrPartition
+        )
+    )
+}
+
 pub struct TopicReader {
     consumer: StreamConsumer<ReaderContext>,
     topic: String,
@@ -85,18 +141,7 @@ impl TopicReader {
             _ => format!("order-service-cli-{}", uuid::Uuid::new_v4()),
         };
         let consumer = reader_consumer(connection, &group)?;
-        let metadata = consumer
-            .fetch_metadata(Some(topic), METADATA_TIMEOUT)
-            .with_context(|| format!("reading the metadata of topic {topic}"))?;
-        let partitions: Vec<i32> = metadata
-            .topics()
-            .iter()
-            .filter(|t| t.name() == topic && t.error().is_none())
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
-        if partitions.is_empty() {
-            bail!("topic {topic} does not exist (or has no partitions)");
-        }
+        let partitions = partitions(&consumer, topic).await?;
         let mut committed = HashMap::new();
         if let Start::Committed(_) = start {
             let mut wanted = TopicPartitionList::new();
@@ -116,8 +161,8 @@ impl TopicReader {
         let mut ends = HashMap::new();
         let mut assignment = TopicPartitionList::new();
         for &partition in &partitions {
-            let (low, high) = consumer
-                .fetch_watermarks(topic, partition, METADATA_TIMEOUT)
+            let (low, high) = watermarks(&consumer, topic, partition)
+                .await
                 .with_context(|| format!("reading the end of {topic}/{partition}"))?;
             let position = match (start, committed.get(&partition)) {
                 (Start::End, _) => high,

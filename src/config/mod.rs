@@ -93,6 +93,26 @@ pub struct DatabaseSettings {
     /// Connections in the pool (and database calls in flight at once).
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
+
+    /// Longest a statement may run, in ms (PostgreSQL statement_timeout).
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub statement_timeout_ms: u64,
+
+    /// Longest a statement waits for a row lock, in ms (lock_timeout): an
+    /// instance that froze while holding an order's lock cannot block the
+    /// others for longer.
+    #[arg(long, env = "DATABASE_LOCK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub lock_timeout_ms: u64,
+
+    /// How long the server keeps a session that sits idle inside a
+    /// transaction, in ms (idle_in_transaction_session_timeout): a frozen
+    /// instance's transaction is ended and its locks released.
+    #[arg(
+        long,
+        env = "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        default_value_t = 15_000
+    )]
+    pub idle_in_transaction_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -163,6 +183,11 @@ pub struct ServeSettings {
     /// transaction per command.
     #[arg(long, env = "BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=5000))]
     pub batch_size: u32,
+
+    /// Most bytes of records (key, payload, headers) in one batch: 1,000
+    /// records of 1 MB must not be held at once.
+    #[arg(long, env = "BATCH_MAX_BYTES", default_value_t = 8 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_max_bytes: u64,
 
     /// How long a batch waits for more commands once it has one, in ms.
     #[arg(long, env = "BATCH_LINGER_MS", default_value_t = 2)]

@@ -50,6 +50,8 @@ use crate::shutdown::Shutdown;
 
 /// Backoff between retries of a batch whose database or DLQ write failed.
 const RETRY_MIN: Duration = Duration::from_millis(100);
+/// How long shutdown waits for the consumer to leave its group.
+const CLOSE_WAIT: Duration = Duration::from_secs(3);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
 pub struct OrderCommandConsumer {
@@ -62,6 +64,9 @@ pub struct OrderCommandConsumer {
     linger: Duration,
     /// Transactions applied at once, each over its own partitions.
     apply_concurrency: usize,
+    /// Most bytes of records in one batch (the record that crosses it is
+    /// the last).
+    batch_max_bytes: usize,
     /// Partitions where a key other than the order id was logged already.
     key_warned: std::sync::Mutex<HashSet<i32>>,
     /// Failed attempts at a batch before it is applied command by command
@@ -76,6 +81,17 @@ struct Position {
     topic: String,
     partition: i32,
     offset: i64,
+}
+
+/// Bytes a record takes: key, payload and headers.
+fn record_size(message: &BorrowedMessage<'_>) -> usize {
+    let headers = message.headers().map_or(0, |headers| {
+        headers
+            .iter()
+            .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
+            .sum()
+    });
+    message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len) + headers
 }
 
 /// Why a record is dead-lettered instead of applied.
@@ -136,6 +152,9 @@ impl OrderCommandConsumer {
                 // librdkafka prefetches up to 64 MB per partition by default;
                 // a few MB keep a batch ready and the memory flat.
                 .set("queued.max.messages.kbytes", "4096")
+                // One fetch response at most 8 MB (librdkafka's default is
+                // 50 MB), still above the largest record a broker accepts.
+                .set("fetch.max.bytes", "8388608")
                 // Per-partition lag for the metrics comes from the statistics.
                 .set("statistics.interval.ms", "5000")
                 .create_with_context(context)?;
@@ -150,6 +169,7 @@ impl OrderCommandConsumer {
             apply_concurrency: settings.apply_concurrency as usize,
             quarantine_after: settings.quarantine_after_attempts,
             key_warned: std::sync::Mutex::new(HashSet::new()),
+            batch_max_bytes: settings.batch_max_bytes as usize,
             metrics,
         })
     }
@@ -169,10 +189,27 @@ impl OrderCommandConsumer {
                 break;
             }
         }
-        match self.consumer.commit_consumer_state(CommitMode::Sync) {
+        // Asynchronous: the positions that matter are in consumer_offsets,
+        // and a broker that is gone must not hold the shutdown.
+        match self.consumer.commit_consumer_state(CommitMode::Async) {
             Ok(())
             | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => tracing::warn!(error = %e, "final offset commit failed"),
+        }
+        // Closing leaves the group, which waits for the coordinator; with no
+        // broker it could wait for minutes. Close on a thread of its own and
+        // stop waiting after CLOSE_WAIT: the group then drops this member
+        // after its session timeout.
+        let (closed, close_wait) = tokio::sync::oneshot::channel();
+        let consumer = self.consumer;
+        std::thread::spawn(move || {
+            drop(consumer);
+            let _ = closed.send(());
+        });
+        if tokio::time::timeout(CLOSE_WAIT, close_wait).await.is_err() {
+            tracing::warn!(
+                "the consumer did not leave its group within 3 s (broker unreachable?); stopping anyway"
+            );
         }
         tracing::info!("order-command consumer stopped");
     }
@@ -190,11 +227,17 @@ impl OrderCommandConsumer {
                 }
             }
         };
+        let mut bytes = record_size(&first);
         self.add(&mut batch, &first);
         let deadline = Instant::now() + self.linger;
-        while batch.positions.len() < self.batch_size {
+        // Bounded in bytes as well as in count: a batch holds copies of
+        // the records it dead-letters, which may be a megabyte each.
+        while batch.positions.len() < self.batch_size && bytes < self.batch_max_bytes {
             match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
-                Ok(Ok(message)) => self.add(&mut batch, &message),
+                Ok(Ok(message)) => {
+                    bytes += record_size(&message);
+                    self.add(&mut batch, &message);
+                }
                 Ok(Err(e)) => kafka::ErrorLog.log(&e, "consuming"),
                 Err(_) => break,
             }

@@ -10,6 +10,7 @@ pub mod schema;
 
 use std::{sync::Arc, time::Duration};
 
+use diesel::connection::{Connection, SimpleConnection};
 use diesel::{
     PgConnection, RunQueryDsl,
     r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError, PooledConnection},
@@ -34,23 +35,55 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    /// Another session holds this order's row lock: what failed may have
+    /// been a lock timeout, which passes.
+    #[error("order {0} is locked by another session")]
+    Locked(uuid::Uuid),
 }
 
 /// Settings applied to every new connection.
-#[derive(Debug)]
-struct SessionSettings;
+#[derive(Debug, Clone, Copy)]
+struct SessionSettings {
+    statement_timeout_ms: u64,
+    lock_timeout_ms: u64,
+    idle_in_transaction_timeout_ms: u64,
+}
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+impl SessionSettings {
+    fn apply(&self, conn: &mut PgConnection) -> diesel::QueryResult<()> {
         // The batch queries look rows up by `= ANY($1)` over tables that grow
         // fast. A generic plan made while a table was small keeps scanning
         // it whole once it is large (no ANALYZE has run yet); a custom plan
         // is made with the table's current size and picks the index.
-        diesel::sql_query("SET plan_cache_mode = force_custom_plan")
-            .execute(conn)
-            .map(drop)
-            .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(&format!(
+            "SET plan_cache_mode = force_custom_plan; \
+             SET statement_timeout = {}; SET lock_timeout = {}; \
+             SET idle_in_transaction_session_timeout = {}",
+            self.statement_timeout_ms, self.lock_timeout_ms, self.idle_in_transaction_timeout_ms
+        ))
     }
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// `url` with TCP keepalives (libpq's `keepalives*` parameters) unless it
+/// sets them: a connection whose peer vanished (a network cut) is found
+/// dead in about 30 s instead of hanging.
+fn with_keepalives(url: &str) -> String {
+    let is_uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !is_uri || url.contains("keepalives") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}keepalives=1&keepalives_idle=15&keepalives_interval=5&keepalives_count=3"
+    )
 }
 
 /// A cloneable handle on the connection pool.
@@ -58,23 +91,34 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 pub struct Database {
     pool: Pool<ConnectionManager<PgConnection>>,
     permits: Arc<Semaphore>,
+    session: SessionSettings,
+    /// The pool's URL, for connections of their own.
+    url: String,
 }
 
 impl Database {
     /// Builds the pool without connecting: the first query finds out whether
     /// the database is there, and callers retry.
     pub fn new(settings: &DatabaseSettings) -> Self {
-        let manager = ConnectionManager::<PgConnection>::new(settings.database_url.clone());
+        let url = with_keepalives(&settings.database_url);
+        let manager = ConnectionManager::<PgConnection>::new(url.clone());
+        let session = SessionSettings {
+            statement_timeout_ms: settings.statement_timeout_ms,
+            lock_timeout_ms: settings.lock_timeout_ms,
+            idle_in_transaction_timeout_ms: settings.idle_in_transaction_timeout_ms,
+        };
         let pool = Pool::builder()
             .max_size(settings.pool_size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
-            .connection_customizer(Box::new(SessionSettings))
+            .connection_customizer(Box::new(session))
             .build_unchecked(manager);
         Self {
             pool,
             permits: Arc::new(Semaphore::new(settings.pool_size as usize)),
+            session,
+            url,
         }
     }
 
@@ -114,9 +158,22 @@ impl Database {
         self.pool.get()
     }
 
+    /// A connection of its own, outside the pool, with the pool's session
+    /// settings and keepalives: for a session-level advisory lock that is
+    /// held exactly as long as the connection lives. Blocking.
+    pub fn dedicated_connection(&self) -> Result<PgConnection, DbError> {
+        let mut conn = PgConnection::establish(&self.url)?;
+        self.session.apply(&mut conn)?;
+        Ok(conn)
+    }
+
     /// Applies the pending embedded migrations, one instance at a time.
     pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
-        self.run(|conn| {
+        let session = self.session;
+        self.run(move |conn| {
+            // A migration (or the wait for another instance's) may take
+            // longer than a statement is allowed to.
+            conn.batch_execute("SET statement_timeout = 0; SET lock_timeout = 0")?;
             diesel::sql_query("SELECT pg_advisory_lock($1)")
                 .bind::<BigInt, _>(MIGRATION_LOCK)
                 .execute(conn)?;
@@ -127,6 +184,7 @@ impl Database {
             diesel::sql_query("SELECT pg_advisory_unlock($1)")
                 .bind::<BigInt, _>(MIGRATION_LOCK)
                 .execute(conn)?;
+            session.apply(conn)?;
             applied
         })
         .await

@@ -24,8 +24,8 @@ mod batch;
 
 use std::collections::BTreeMap;
 
+use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::{PgConnection, RunQueryDsl};
 
 use crate::db::models::ConsumerOffset;
 use crate::db::{Database, DbError};
@@ -156,8 +156,11 @@ impl CommandProcessor {
                                 if failures < attempts.max(1) {
                                     continue;
                                 }
-                                // The database works: the failure is this command's.
-                                diesel::sql_query("SELECT 1").execute(conn)?;
+                                // The database works and nobody else holds the
+                                // order: the failure is this command's.
+                                if locked_elsewhere(conn, command.order_id)? {
+                                    return Err(DbError::Locked(command.order_id));
+                                }
                                 tracing::warn!(command_id = %command.command_id, failures, "command quarantined");
                                 let reason = format!(
                                     "quarantined: failed {failures} times applied alone: {}",
@@ -184,6 +187,24 @@ impl CommandProcessor {
             .run(move |conn| Ok(ConsumerOffset::save_all(conn, &offsets).map(drop)?))
             .await
     }
+}
+
+/// Whether another session holds the row lock of `order_id` (its row
+/// exists but cannot be locked right now).
+fn locked_elsewhere(conn: &mut PgConnection, order_id: uuid::Uuid) -> Result<bool, DbError> {
+    use crate::db::schema::orders;
+    let exists: i64 = orders::table.find(order_id).count().get_result(conn)?;
+    if exists == 0 {
+        return Ok(false);
+    }
+    let lockable = orders::table
+        .find(order_id)
+        .select(orders::id)
+        .for_update()
+        .skip_locked()
+        .get_result::<uuid::Uuid>(conn)
+        .optional()?;
+    Ok(lockable.is_none())
 }
 
 /// An error the server answered on a working connection, as opposed to a

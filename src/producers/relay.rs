@@ -3,26 +3,37 @@
 //!
 //! Guarantees: at-least-once, in order per order. Rows are read in id order
 //! (an order's rows get increasing ids, as its commands are applied one after
-//! the other under its row lock), sent through an idempotent producer, and
-//! only the rows acknowledged before the first failure are marked. A crash
-//! between acknowledgement and mark re-publishes the same bytes: same
-//! `event_id`, same `sequence`, so consumers can drop the repeat.
+//! the other under its row lock) and sent through an idempotent producer
+//! whose records never time out; a row is marked once the broker has
+//! acknowledged it. A crash between acknowledgement and mark re-publishes
+//! the same bytes: same `event_id`, same `sequence`, so consumers can drop
+//! the repeat.
 //!
-//! One relay publishes at a time across all instances: a round holds a
-//! transaction-scoped advisory lock; other instances skip the round.
+//! No Kafka wait happens inside a database transaction: reading pending rows
+//! is one statement, publishing happens outside any transaction, marking is
+//! one short statement per group of acknowledgements. A row handed to the
+//! producer stays "in flight" until the broker answers and is never handed
+//! over again meanwhile, so a broker outage of any length adds no copy of an
+//! event (only a crash between ack and mark repeats one, once).
+//!
+//! One relay publishes at a time across all instances: the publisher holds
+//! a session-level advisory lock on a connection of its own (with TCP
+//! keepalives); losing that connection loses the role, and the lock with it.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
+use futures_util::stream::FuturesOrdered;
+use futures_util::{FutureExt, StreamExt};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::FutureRecord;
-use rdkafka::types::RDKafkaErrorCode;
-use tokio::runtime::Handle;
+use rdkafka::producer::{DeliveryFuture, FutureRecord};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::config::ServeSettings;
 use crate::db::models::OutboxMessage;
@@ -34,24 +45,79 @@ use crate::shutdown::Shutdown;
 /// Key of the advisory lock that makes one relay the publisher.
 const RELAY_LOCK: i64 = 0x6f72_6465_725f_726c;
 const RETRY_MAX: Duration = Duration::from_secs(5);
-/// How long one round waits for the broker's acknowledgements.
-const ACK_WAIT: Duration = Duration::from_secs(30);
-
-#[derive(Debug, thiserror::Error)]
-pub enum RelayError {
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("publishing to Kafka failed after {published} events: {source}")]
-    Kafka {
-        published: usize,
-        source: KafkaError,
-    },
-}
+/// How often an instance that is not the publisher tries to become it.
+const LEADERSHIP_RETRY: Duration = Duration::from_secs(2);
+/// Longest the final flush at shutdown may take.
+const FINAL_FLUSH: Duration = Duration::from_secs(4);
 
 #[derive(QueryableByName)]
 struct Locked {
     #[diesel(sql_type = Bool)]
     locked: bool,
+}
+
+/// The publisher role: a connection holding the session-level lock.
+#[derive(Clone)]
+struct Leader(Arc<Mutex<PgConnection>>);
+
+impl Leader {
+    /// Runs `f` on the leader connection on the blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let conn = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| std::panic::resume_unwind(e.into_panic()))
+        .and_then(|result| result.map_err(DbError::from))
+    }
+}
+
+/// Rows handed to the producer and not yet answered, in send order.
+#[derive(Default)]
+struct InFlight {
+    deliveries: FuturesOrdered<Delivery>,
+    ids: HashSet<i64>,
+    /// Acknowledged, not yet marked.
+    acked: Vec<i64>,
+}
+
+type Delivery = std::pin::Pin<Box<dyn Future<Output = (i64, bool)> + Send>>;
+
+impl InFlight {
+    fn push(&mut self, id: i64, delivery: DeliveryFuture) {
+        self.ids.insert(id);
+        self.deliveries.push_back(Box::pin(async move {
+            match delivery.await {
+                Ok(Ok(_)) => (id, true),
+                Ok(Err((error, _))) => {
+                    tracing::error!(id, %error, "event not published, will send it again");
+                    (id, false)
+                }
+                Err(_) => (id, false),
+            }
+        }));
+    }
+
+    /// Records an answer: an acknowledged row waits to be marked, a failed
+    /// one leaves the flight and is read again.
+    fn settle(&mut self, (id, acked): (i64, bool)) {
+        self.ids.remove(&id);
+        if acked {
+            self.acked.push(id);
+        }
+    }
+
+    /// Settles every answer that is already in, without waiting.
+    fn settle_ready(&mut self) {
+        while let Some(Some(answer)) = self.deliveries.next().now_or_never() {
+            self.settle(answer);
+        }
+    }
 }
 
 pub struct OutboxRelay {
@@ -84,135 +150,181 @@ impl OutboxRelay {
         })
     }
 
-    /// Publishes until `shutdown` fires, then drains what is left (giving up
-    /// after a few failed rounds: the rows stay and are published later).
+    /// Publishes until `shutdown` fires, then waits a bounded time for the
+    /// answers in flight and marks them (rows left unmarked are published
+    /// by the next relay).
     pub async fn run(self, mut shutdown: Shutdown) {
+        let mut flight = InFlight::default();
+        let mut leader: Option<Leader> = None;
+        let mut next_attempt = Instant::now();
         let mut backoff = self.poll;
+        let mut more = false;
+        // Rows in flight at once: enough to keep the producer busy, few
+        // enough to bound memory.
+        let max_in_flight = (self.batch_size as usize) * 10;
         loop {
+            if leader.is_none() && Instant::now() >= next_attempt {
+                leader = self.try_lead().await;
+                next_attempt = Instant::now() + LEADERSHIP_RETRY;
+            }
+            let mut read = more;
             tokio::select! {
                 _ = shutdown.recv() => break,
-                _ = self.wakeup.notified() => {}
-                _ = tokio::time::sleep(backoff) => {}
+                Some(answer) = flight.deliveries.next(), if !flight.deliveries.is_empty() => {
+                    flight.settle(answer);
+                }
+                _ = self.wakeup.notified() => read = true,
+                _ = tokio::time::sleep(backoff) => read = true,
             }
-            backoff = match self.drain().await {
-                Ok(_) => self.poll,
+            flight.settle_ready();
+            let Some(conn) = leader.clone() else {
+                continue;
+            };
+            if let Err(e) = self.mark(&conn, &mut flight).await {
+                tracing::error!(error = %e, "outbox relay lost its database connection, will retry");
+                leader = None;
+                backoff = (backoff * 2).min(RETRY_MAX);
+                continue;
+            }
+            if !read || flight.ids.len() >= max_in_flight {
+                continue;
+            }
+            match self.send_pending(&conn, &mut flight).await {
+                Ok(sent) => {
+                    more = sent == self.batch_size as usize;
+                    backoff = self.poll;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "outbox relay round failed, will retry");
-                    (backoff * 2).min(RETRY_MAX)
+                    leader = None;
+                    more = false;
+                    backoff = (backoff * 2).min(RETRY_MAX);
                 }
-            };
-        }
-        for _ in 0..3 {
-            match self.drain().await {
-                Ok(_) => break,
-                Err(e) => tracing::warn!(error = %e, "outbox relay final flush failed"),
             }
         }
+        self.final_flush(leader, &mut flight).await;
         tracing::info!("outbox relay stopped");
     }
 
-    /// Publishes rounds until the outbox has no unpublished row left.
-    pub async fn drain(&self) -> Result<usize, RelayError> {
-        let mut total = 0;
-        loop {
-            let published = self.publish_round().await?;
-            total += published;
-            if published < self.batch_size as usize {
-                return Ok(total);
+    /// Connects and tries the publisher lock; `None` when another instance
+    /// holds it or the database cannot be reached.
+    async fn try_lead(&self) -> Option<Leader> {
+        let db = self.db.clone();
+        let attempt = tokio::task::spawn_blocking(move || -> Result<Option<Leader>, DbError> {
+            let mut conn = db.dedicated_connection()?;
+            let lock = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+                .bind::<BigInt, _>(RELAY_LOCK)
+                .get_result::<Locked>(&mut conn)?;
+            Ok(lock.locked.then(|| Leader(Arc::new(Mutex::new(conn)))))
+        })
+        .await;
+        match attempt {
+            Ok(Ok(Some(leader))) => {
+                tracing::info!("this instance publishes the outbox");
+                Some(leader)
+            }
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "outbox relay cannot connect, will retry");
+                None
+            }
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// Reads up to a batch of pending rows not already in flight and hands
+    /// them to the producer. Returns how many were sent.
+    async fn send_pending(&self, leader: &Leader, flight: &mut InFlight) -> Result<usize, DbError> {
+        let skip: Vec<i64> = flight.ids.iter().copied().collect();
+        let limit = self.batch_size;
+        let rows = leader
+            .run(move |conn| OutboxMessage::pending(conn, limit, &skip))
+            .await?;
+        let mut sent = 0;
+        for row in &rows {
+            match self
+                .producer
+                .send_result(record(&self.topic, row, &row.order_id.to_string()))
+            {
+                Ok(delivery) => {
+                    flight.push(row.id, delivery);
+                    sent += 1;
+                }
+                Err((e, _)) => {
+                    // The local queue is full (or the producer is closing):
+                    // the rest waits for the next round, in order.
+                    tracing::warn!(error = %e, "event producer refused a record, will retry");
+                    break;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Marks what the broker acknowledged, in one short statement.
+    async fn mark(&self, leader: &Leader, flight: &mut InFlight) -> Result<(), DbError> {
+        if flight.acked.is_empty() {
+            return Ok(());
+        }
+        let ids = std::mem::take(&mut flight.acked);
+        let count = ids.len();
+        let result = leader
+            .run({
+                let ids = ids.clone();
+                move |conn| OutboxMessage::mark_published(conn, &ids, Utc::now())
+            })
+            .await;
+        match result {
+            Ok(_) => {
+                self.metrics.events_published.inc_by(count as u64);
+                Ok(())
+            }
+            Err(e) => {
+                // Kept for the next attempt; if this instance dies first,
+                // the rows are published again (repeats, same event_id).
+                flight.acked = ids;
+                Err(e)
             }
         }
     }
 
-    /// One round in one transaction: lock, read, publish, wait for acks,
-    /// mark. Returns how many rows were published.
-    async fn publish_round(&self) -> Result<usize, RelayError> {
-        let producer = self.producer.clone();
-        let topic = self.topic.clone();
-        let limit = self.batch_size;
-        let runtime = Handle::current();
-        let (published, failure) = self
-            .db
-            .run(move |conn| {
-                conn.transaction::<_, DbError, _>(|conn| {
-                    let lock = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
-                        .bind::<BigInt, _>(RELAY_LOCK)
-                        .get_result::<Locked>(conn)?;
-                    if !lock.locked {
-                        return Ok((0, None));
-                    }
-                    let rows = OutboxMessage::pending(conn, limit)?;
-                    if rows.is_empty() {
-                        return Ok((0, None));
-                    }
-                    // On the blocking pool, so waiting here blocks no runtime thread.
-                    let (acked, failure) = runtime.block_on(publish(&producer, &topic, &rows));
-                    let ids: Vec<i64> = rows[..acked].iter().map(|r| r.id).collect();
-                    OutboxMessage::mark_published(conn, &ids, Utc::now())?;
-                    // Committed even after a failure: the acknowledged prefix
-                    // stays marked and is not published again.
-                    Ok((acked, failure))
-                })
-            })
-            .await?;
-        self.metrics.events_published.inc_by(published as u64);
-        match failure {
-            None => Ok(published),
-            Some(source) => Err(RelayError::Kafka { published, source }),
+    /// At shutdown: waits up to FINAL_FLUSH for the rows in flight and marks
+    /// the acknowledged ones; what is left stays unpublished in the outbox.
+    async fn final_flush(&self, leader: Option<Leader>, flight: &mut InFlight) {
+        let Some(leader) = leader else {
+            return;
+        };
+        let flush = async {
+            while let Some(answer) = flight.deliveries.next().await {
+                flight.settle(answer);
+            }
+        };
+        if tokio::time::timeout(FINAL_FLUSH, flush).await.is_err() {
+            tracing::warn!(
+                in_flight = flight.ids.len(),
+                "outbox relay final flush gave up; those rows stay for the next relay"
+            );
+        }
+        flight.settle_ready();
+        if let Err(e) = self.mark(&leader, flight).await {
+            tracing::warn!(error = %e, "outbox relay could not mark its last events; they will be published again");
         }
     }
 }
 
-/// Sends every row, then awaits the acks in order. Returns the length of the
-/// acknowledged prefix and the first failure.
-async fn publish(
-    producer: &kafka::Producer,
-    topic: &str,
-    rows: &[OutboxMessage],
-) -> (usize, Option<KafkaError>) {
-    let mut deliveries = Vec::with_capacity(rows.len());
-    let mut failure = None;
-    for row in rows {
-        let key = row.order_id.to_string();
-        let mut headers = OwnedHeaders::new();
-        if let Some(map) = row.headers.as_object() {
-            for (name, value) in map {
-                headers = headers.insert(Header {
-                    key: name,
-                    value: value.as_str(),
-                });
-            }
-        }
-        let record = FutureRecord::to(topic)
-            .key(&key)
-            .payload(&row.payload)
-            .headers(headers);
-        match producer.send_result(record) {
-            Ok(delivery) => deliveries.push(delivery),
-            Err((e, _)) => {
-                failure = Some(e);
-                break;
-            }
+/// The Kafka record of an outbox row: key = order id, the stored headers.
+fn record<'a>(topic: &'a str, row: &'a OutboxMessage, key: &'a str) -> FutureRecord<'a, str, [u8]> {
+    let mut headers = OwnedHeaders::new();
+    if let Some(map) = row.headers.as_object() {
+        for (name, value) in map {
+            headers = headers.insert(Header {
+                key: name,
+                value: value.as_str(),
+            });
         }
     }
-    let enqueued = deliveries.len();
-    // Records never time out (see `kafka::relay_producer_config`): a round
-    // stops waiting after ACK_WAIT, marks what was acknowledged, and the next
-    // round sends the rest again behind the copies still queued, in order.
-    let deadline = tokio::time::Instant::now() + ACK_WAIT;
-    for (index, delivery) in deliveries.into_iter().enumerate() {
-        let Ok(delivery) = tokio::time::timeout_at(deadline, delivery).await else {
-            return (
-                index,
-                Some(KafkaError::MessageProduction(
-                    RDKafkaErrorCode::MessageTimedOut,
-                )),
-            );
-        };
-        match delivery {
-            Ok(Ok(_)) => {}
-            Ok(Err((e, _))) => return (index, Some(e)),
-            Err(_) => return (index, Some(KafkaError::Canceled)),
-        }
-    }
-    (enqueued, failure)
+    FutureRecord::to(topic)
+        .key(key)
+        .payload(row.payload.as_slice())
+        .headers(headers)
 }

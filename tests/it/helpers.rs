@@ -93,6 +93,9 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         database: DatabaseSettings {
             database_url,
             pool_size: 4,
+            statement_timeout_ms: 30_000,
+            lock_timeout_ms: 10_000,
+            idle_in_transaction_timeout_ms: 15_000,
         },
         kafka: KafkaSettings {
             connection: KafkaConnection::plaintext(bootstrap),
@@ -111,6 +114,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         apply_concurrency: 2,
         quarantine_after_attempts: 3,
         batch_linger_ms: 2,
+        batch_max_bytes: 8 * 1024 * 1024,
         relay_batch_size: 500,
         relay_poll_ms: 200,
         http_addr: "127.0.0.1:0".parse().expect("socket address"),

@@ -29,10 +29,16 @@ pub struct NewOutboxMessage {
 }
 
 impl OutboxMessage {
-    /// The oldest unpublished events, in the order they were written.
-    pub fn pending(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
+    /// The oldest unpublished events, in the order they were written,
+    /// leaving out `skip` (the relay's rows already on their way).
+    pub fn pending(
+        conn: &mut PgConnection,
+        limit: i64,
+        skip: &[i64],
+    ) -> QueryResult<Vec<OutboxMessage>> {
         outbox::table
             .filter(outbox::published_at.is_null())
+            .filter(diesel::dsl::not(outbox::id.eq_any(skip)))
             .order(outbox::id)
             .limit(limit)
             .select(OutboxMessage::as_select())

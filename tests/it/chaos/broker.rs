@@ -10,7 +10,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 use super::{audit, distinct, seeded_rng, use_mock_cluster, wait_for_progress};
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app_with, spawn_env_with};
 
 /// Injects fault number `round`; returns what it did.
 async fn inject(mock: &MockCluster<'_, impl rdkafka::ClientContext>, round: usize) -> &'static str {
@@ -117,4 +117,85 @@ async fn readyz_says_not_ready_while_no_broker_is_reachable() {
         status == 200 && body["checks"]["broker"]["ok"] == true
     })
     .await;
+}
+
+/// With every broker gone, SIGTERM still ends the service within 10 s:
+/// positions are in the database, so nothing waits on Kafka to be safe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_within_10_s_while_no_broker_is_reachable() {
+    let mut rng = seeded_rng("shutdown-broker-down");
+    let mock = MockCluster::new(3).expect("mock cluster");
+    let workload = Workload::lifecycles(20, 4, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let app = spawn_env_with(|s| use_mock_cluster(&mock, s)).await;
+    let service = super::process::ServiceProcess::start(&app.settings, "shutdown-broker-down");
+    let send = app.send_paced(&commands, 20, Duration::from_millis(10));
+    let progress = wait_for_progress(&app.settings.database.database_url);
+    tokio::join!(send, progress);
+    for broker in 1..=3 {
+        mock.broker_down(broker).expect("broker down");
+    }
+    // Let the clients notice, with events and commits in flight.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = std::time::Instant::now();
+    let status = service.terminate(Duration::from_secs(10)).await;
+    println!(
+        "shutdown with brokers down: {status:?} after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(status.is_some(), "the service did not exit within 10 s");
+}
+
+/// All brokers down for a long time under load: the relay keeps its rows
+/// in flight instead of handing them to the producer again every round, so
+/// when the brokers return each event arrives once (copies per event = 1;
+/// at most one extra copy is allowed, from a crash, and none happens here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_broker_outage_adds_no_copies_of_events() {
+    let mut rng = seeded_rng("outage");
+    let outage = Duration::from_secs(if super::full_scale() { 60 } else { 35 });
+    let mock = MockCluster::new(3).expect("mock cluster");
+    let workload = Workload::lifecycles(60, 6, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let mut app = spawn_app_with(|s| {
+        s.batch_size = 20;
+        use_mock_cluster(&mock, s);
+    })
+    .await;
+    let database_url = app.settings.database.database_url.clone();
+    let (first, rest) = commands.split_at(commands.len() / 2);
+    let send = app.send_paced(first, 10, Duration::from_millis(5));
+    tokio::join!(send, wait_for_progress(&database_url));
+    // Down while batches are being applied and their events published.
+    for broker in 1..=3 {
+        mock.broker_down(broker).expect("broker down");
+    }
+    tokio::time::sleep(outage).await;
+    for broker in 1..=3 {
+        mock.broker_up(broker).expect("broker up");
+    }
+    app.send_paced(rest, 10, Duration::from_millis(5)).await;
+
+    let expected = workload.command_count();
+    let _ = app
+        .events_until(Duration::from_secs(120), |r| distinct(r) >= expected)
+        .await;
+    // A little longer: copies, if any, arrive behind the originals.
+    let _ = app
+        .events_until(Duration::from_secs(3), |r| r.len() > expected)
+        .await;
+    let mut copies: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for event in &app.received {
+        *copies.entry(event.event_id.as_str()).or_default() += 1;
+    }
+    let most = copies.values().copied().max().unwrap_or(0);
+    let result = audit(&workload, &app.received, 1, &mut app.db());
+    println!(
+        "outage: {} s, {} events, most copies of one event: {most}: {result}",
+        outage.as_secs(),
+        copies.len()
+    );
+    assert!(result.is_clean(), "{result}");
+    assert_eq!(most, 1, "an event arrived {most} times");
+    app.stop().await;
 }
