@@ -22,18 +22,22 @@
 //! - [`events`]: the `OrderEvent` and CloudEvents headers written to the
 //!   outbox for each processed command.
 //! - [`producers`]: [`producers::OutboxRelay`] publishes the outbox to
-//!   `order-events`; [`producers::DeadLetterProducer`] writes
-//!   `order-commands-dlq`; [`producers::CommandPublisher`] publishes
-//!   commands for `send` and the REST API.
+//!   `order-events` (no Kafka wait inside a transaction);
+//!   [`producers::DeadLetterProducer`] writes `order-commands-dlq`;
+//!   [`producers::CommandPublisher`] publishes commands for `send` and the
+//!   REST API.
 //! - [`http`]: `/healthz`, `/readyz`, `/metrics`, the REST API and its
 //!   OpenAPI document; [`metrics`] holds what it reports, and
 //!   [`housekeeping`] measures the outbox backlog and purges expired rows.
 //!
 //! Around them: [`proto`] (generated wire types and conversions), [`config`]
-//! (typed settings from flags and env), [`kafka`] (client settings, topic
-//! creation), [`startup`] (wiring, shared by `main` and the tests),
-//! [`shutdown`], [`telemetry`], [`cli`] (`send`, `tail`, `dlq`), [`loadgen`] (order
-//! lifecycles with known end states) and [`bench`] (`order-service bench`).
+//! (typed settings from flags and env; how Kafka clients connect: TLS,
+//! SASL, properties file), [`kafka`] (client configurations, quiet error
+//! logging, topic creation), [`excerpt`] (bounded quotes of untrusted
+//! input), [`startup`] (wiring, shared by `main` and the tests),
+//! [`shutdown`], [`telemetry`], [`cli`] (`send`, `tail`, `dlq`),
+//! [`loadgen`] (order lifecycles with known end states) and [`bench`]
+//! (`order-service bench`).
 
 pub mod bench;
 pub mod cli;

@@ -30,6 +30,7 @@ impl Application {
     /// Migrates the database, creates missing topics (when configured),
     /// connects the consumer and producers, and binds the HTTP server.
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Self> {
+        settings.validate()?;
         let db = Database::new(&settings.database);
         let applied = db.migrate().await.context("migrating the database")?;
         if !applied.is_empty() {

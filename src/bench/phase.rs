@@ -81,8 +81,10 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     let commands = workload.interleaved(&mut rng);
 
     let suffix = Uuid::new_v4().simple().to_string();
-    let database =
-        ScratchDatabase::create(&args.database_url, &format!("order_service_bench_{suffix}"))?;
+    let database = ScratchDatabase::create(
+        &args.database.database_url,
+        &format!("order_service_bench_{suffix}"),
+    )?;
     let topics = Topics {
         commands: format!("bench-commands-{suffix}"),
         events: format!("bench-events-{suffix}"),

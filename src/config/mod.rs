@@ -247,7 +247,46 @@ pub struct ServeSettings {
     pub ready_max_outbox_backlog: i64,
 }
 
+/// A combination of settings that cannot work, found at start.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings: {0}")]
+pub struct InvalidSettings(String);
+
 impl ServeSettings {
+    /// The rules the settings' docs state and clap cannot check alone.
+    pub fn validate(&self) -> Result<(), InvalidSettings> {
+        let invalid = |text: String| Err(InvalidSettings(text));
+        if self.apply_concurrency >= self.database.pool_size {
+            return invalid(format!(
+                "APPLY_CONCURRENCY ({}) must be below DATABASE_POOL_SIZE ({}): the relay, \
+                 the housekeeper and the HTTP reads need connections too",
+                self.apply_concurrency, self.database.pool_size
+            ));
+        }
+        if self.database.pool_size == 0 {
+            return invalid("DATABASE_POOL_SIZE must be at least 1".into());
+        }
+        if self.topic_partitions < 1 {
+            return invalid(format!(
+                "KAFKA_TOPIC_PARTITIONS ({}) must be at least 1",
+                self.topic_partitions
+            ));
+        }
+        if self.topic_replication_factor == 0 || self.topic_replication_factor < -1 {
+            return invalid(format!(
+                "KAFKA_TOPIC_REPLICATION_FACTOR ({}) must be -1 (the cluster's default) or at least 1",
+                self.topic_replication_factor
+            ));
+        }
+        if self.session_timeout_ms < 1_000 {
+            return invalid(format!(
+                "KAFKA_SESSION_TIMEOUT_MS ({}) must be at least 1000",
+                self.session_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+
     pub fn batch_linger(&self) -> Duration {
         Duration::from_millis(self.batch_linger_ms)
     }
@@ -465,14 +504,11 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// PostgreSQL server to make the benchmark's databases on (its database
-    /// name is ignored; each run makes and drops its own).
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/order_service"
-    )]
-    pub database_url: String,
+    /// The PostgreSQL server to make the benchmark's databases on (the
+    /// database name in DATABASE_URL is ignored; each run makes and drops
+    /// its own).
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 
     #[command(flatten)]
     pub kafka: KafkaConnection,
@@ -522,5 +558,45 @@ struct ServeOnly {
 impl ServeSettings {
     pub fn from_env() -> Self {
         ServeOnly::parse_from(["order-service"]).settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeSettings {
+        let mut argv = vec!["order-service"];
+        argv.extend_from_slice(args);
+        ServeOnly::try_parse_from(argv).expect("parses").settings
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        serve(&[]).validate().unwrap();
+    }
+
+    #[test]
+    fn rules_between_settings_are_checked_with_a_clear_error() {
+        let error = serve(&["--apply-concurrency", "8", "--pool-size", "8"])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("APPLY_CONCURRENCY (8) must be below DATABASE_POOL_SIZE (8)"),
+            "{error}"
+        );
+        assert!(serve(&["--topic-partitions", "0"]).validate().is_err());
+        assert!(
+            serve(&["--topic-replication-factor", "0"])
+                .validate()
+                .is_err()
+        );
+        assert!(
+            serve(&["--topic-replication-factor", "-1"])
+                .validate()
+                .is_ok()
+        );
+        assert!(serve(&["--session-timeout-ms", "10"]).validate().is_err());
     }
 }

@@ -132,7 +132,7 @@ impl ModelOrder {
                 let allowed = matches!(
                     (from, to_text),
                     ("pending", "completed") | ("pending", "failed") | ("completed", "refunded")
-                );
+                ) && !(to_text == "completed" && self.status == "cancelled");
                 if allowed {
                     self.payments[index].1 = to_text;
                     self.payment_status = to_text;

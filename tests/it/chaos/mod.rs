@@ -5,6 +5,7 @@
 
 mod broker;
 mod crash;
+mod frozen;
 mod graceful;
 mod postgres;
 pub mod process;

@@ -25,6 +25,14 @@ impl ServiceProcess {
                     "KAFKA_SESSION_TIMEOUT_MS",
                     settings.session_timeout_ms.to_string(),
                 )
+                .env(
+                    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                    settings.database.idle_in_transaction_timeout_ms.to_string(),
+                )
+                .env(
+                    "DATABASE_LOCK_TIMEOUT_MS",
+                    settings.database.lock_timeout_ms.to_string(),
+                )
                 .env("BATCH_SIZE", settings.batch_size.to_string())
                 .env("RELAY_POLL_MS", settings.relay_poll_ms.to_string());
         })
@@ -92,6 +100,15 @@ impl ServiceProcess {
     /// `GET /readyz`: the status code and body, `None` while nothing answers.
     pub async fn readiness(&self) -> Option<(u16, serde_json::Value)> {
         crate::helpers::readiness_at(&format!("http://127.0.0.1:{}", self.http_port)).await
+    }
+
+    /// Sends `signal` (e.g. `STOP`, `CONT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
     }
 
     /// `kill -9`: no chance to finish anything.
