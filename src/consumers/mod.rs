@@ -1,5 +1,8 @@
-//! Consumers: the order-command consumer and the decoding of its records.
+//! Consumers: the order-command consumer, its batches and client context,
+//! and the decoding of its records.
 
+mod batch;
+mod context;
 mod decode;
 mod order_commands;
 

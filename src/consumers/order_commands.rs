@@ -17,33 +17,24 @@
 //! mid-batch is finished anyway (its new owner may replay part of it, which
 //! changes nothing).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures_util::future::join_all;
-use rdkafka::Offset;
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientContext, TopicPartitionList};
-use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::batch::{Batch, DeadLetterCause, Position, record_size};
+use super::context::CommandConsumerContext;
 use super::decode_command;
 use crate::config::ServeSettings;
-use crate::db::Database;
-use crate::db::models::ConsumerOffset;
-use crate::domain::Command;
 use crate::kafka;
-use crate::metrics::{KindLabels, Metrics, PartitionLabels, ReasonLabels, RejectionLabels};
+use crate::metrics::{KindLabels, Metrics, ReasonLabels, RejectionLabels};
 use crate::processor::{BatchOutcome, CommandProcessor, Isolated};
 use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
@@ -75,53 +66,6 @@ pub struct OrderCommandConsumer {
     metrics: Arc<Metrics>,
 }
 
-/// Where a record sits, to store its offset once it is handled.
-#[derive(Debug, Clone)]
-struct Position {
-    topic: String,
-    partition: i32,
-    offset: i64,
-}
-
-/// Bytes a record takes: key, payload and headers.
-fn record_size(message: &BorrowedMessage<'_>) -> usize {
-    let headers = message.headers().map_or(0, |headers| {
-        headers
-            .iter()
-            .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
-            .sum()
-    });
-    message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len) + headers
-}
-
-/// Why a record is dead-lettered instead of applied.
-#[derive(Debug, thiserror::Error)]
-enum DeadLetterCause {
-    #[error("record has no key: a command's key must be its order_id")]
-    NoKey,
-    #[error(transparent)]
-    Decode(#[from] super::DecodeError),
-}
-
-impl DeadLetterCause {
-    fn reason(&self) -> &'static str {
-        match self {
-            Self::NoKey => "no_key",
-            Self::Decode(e) => e.reason(),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Batch {
-    positions: Vec<Position>,
-    /// Decoded commands with the partition and offset each came from.
-    commands: Vec<(i32, i64, Command)>,
-    dead_letters: Vec<DeadLetter>,
-    /// Why each dead letter could not be decoded, for the metrics.
-    dead_letter_reasons: Vec<&'static str>,
-}
-
 impl OrderCommandConsumer {
     pub fn new(
         settings: &ServeSettings,
@@ -130,12 +74,11 @@ impl OrderCommandConsumer {
         relay_wakeup: Arc<Notify>,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
-        let context = CommandConsumerContext {
-            db: processor.database().clone(),
-            group_id: settings.group_id.clone(),
-            metrics: metrics.clone(),
-            errors: kafka::ErrorLog,
-        };
+        let context = CommandConsumerContext::new(
+            processor.database().clone(),
+            settings.group_id.clone(),
+            metrics.clone(),
+        );
         let consumer: StreamConsumer<CommandConsumerContext> =
             kafka::client_config(&settings.kafka.connection)?
                 .set("group.id", &settings.group_id)
@@ -462,205 +405,4 @@ impl OrderCommandConsumer {
             }
         }
     }
-}
-
-impl Batch {
-    /// The last offset read per partition.
-    fn last_offsets(&self) -> HashMap<(&str, i32), i64> {
-        let mut last: HashMap<(&str, i32), i64> = HashMap::new();
-        for p in &self.positions {
-            let entry = last.entry((&p.topic, p.partition)).or_insert(p.offset);
-            *entry = (*entry).max(p.offset);
-        }
-        last
-    }
-
-    /// Splits the batch into at most `lanes` transactions, each over whole
-    /// partitions: an order's commands share its partition (key =
-    /// order_id), so lanes touch different orders and keep each order's
-    /// commands in delivery order.
-    fn lanes(&self, group_id: &str, lanes: usize) -> Vec<(Vec<Command>, Vec<ConsumerOffset>)> {
-        let offsets = self.next_offsets(group_id);
-        let mut partitions: Vec<i32> = offsets.iter().map(|o| o.partition).collect();
-        partitions.sort_unstable();
-        let count = lanes.clamp(1, partitions.len().max(1));
-        let lane_of: HashMap<i32, usize> = partitions
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (*p, i % count))
-            .collect();
-        let mut out: Vec<(Vec<Command>, Vec<ConsumerOffset>)> =
-            vec![(Vec::new(), Vec::new()); count];
-        for (partition, _, command) in &self.commands {
-            out[lane_of.get(partition).copied().unwrap_or(0)]
-                .0
-                .push(command.clone());
-        }
-        for offset in offsets {
-            out[lane_of.get(&offset.partition).copied().unwrap_or(0)]
-                .1
-                .push(offset);
-        }
-        out
-    }
-
-    /// The rows for `consumer_offsets`: the next offset to read per partition.
-    fn next_offsets(&self, group_id: &str) -> Vec<ConsumerOffset> {
-        let now = Utc::now();
-        self.last_offsets()
-            .into_iter()
-            .map(|((topic, partition), offset)| ConsumerOffset {
-                group_id: group_id.to_owned(),
-                topic: topic.to_owned(),
-                partition,
-                next_offset: offset + 1,
-                updated_at: now,
-            })
-            .collect()
-    }
-}
-
-/// Seeks each newly assigned partition to its position in
-/// `consumer_offsets`, and logs rebalances.
-pub struct CommandConsumerContext {
-    db: Database,
-    group_id: String,
-    metrics: Arc<Metrics>,
-    errors: kafka::ErrorLog,
-}
-
-impl ClientContext for CommandConsumerContext {
-    /// Logged once (then once a minute), and kept for `/readyz` until a
-    /// broker is up again.
-    fn error(&self, error: KafkaError, reason: &str) {
-        // "All brokers down" follows the failure that took them down: keep
-        // naming that one.
-        let generic = error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown);
-        if !generic || self.metrics.kafka_error().is_none() {
-            self.metrics
-                .set_kafka_error(Some(format!("{error}: {reason}")));
-        }
-        self.errors.log(&error, reason);
-    }
-
-    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
-        self.errors.librdkafka_log(level, facility, message);
-    }
-
-    /// From librdkafka's statistics (every 5 s): whether a broker is
-    /// reachable, and the lag gauges, per assigned partition the high
-    /// watermark minus the stored (else committed) offset.
-    fn stats(&self, statistics: Statistics) {
-        // Real brokers have node ids >= 0 (the bootstrap entry has -1).
-        self.metrics.set_broker_reachable(
-            statistics
-                .brokers
-                .values()
-                .any(|b| b.nodeid >= 0 && b.state == "UP"),
-        );
-        self.metrics.consumer_lag.clear();
-        for (topic_name, topic) in &statistics.topics {
-            for partition in topic.partitions.values() {
-                if partition.partition < 0 || !partition.desired {
-                    continue;
-                }
-                let lag = if partition.consumer_lag_stored >= 0 {
-                    partition.consumer_lag_stored
-                } else if partition.consumer_lag >= 0 {
-                    partition.consumer_lag
-                } else if partition.hi_offset >= 0 && partition.lo_offset >= 0 {
-                    partition.hi_offset - partition.lo_offset
-                } else {
-                    continue;
-                };
-                self.metrics
-                    .consumer_lag
-                    .get_or_create(&PartitionLabels {
-                        topic: topic_name.clone(),
-                        partition: partition.partition,
-                    })
-                    .set(lag);
-            }
-        }
-    }
-}
-
-impl ConsumerContext for CommandConsumerContext {
-    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Assign(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions assigned");
-                self.metrics.set_in_group(true);
-                self.metrics.assigned_partitions.set(tpl.count() as i64);
-                if let Err(e) = self.seek_to_stored(consumer, tpl) {
-                    // Kafka's committed offsets are then used: at worst some
-                    // commands are read again, which changes nothing.
-                    tracing::warn!(error = %e, "cannot resume from consumer_offsets");
-                }
-            }
-            Rebalance::Revoke(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions revoked");
-                self.metrics.set_in_group(false);
-                self.metrics.assigned_partitions.set(0);
-                self.metrics.consumer_lag.clear();
-            }
-            Rebalance::Error(e) => {
-                tracing::warn!(error = %e, "rebalance error");
-                self.metrics.set_in_group(false);
-            }
-        }
-    }
-}
-
-impl CommandConsumerContext {
-    /// Re-assigns the partitions with the offsets stored in the database.
-    /// Runs inside librdkafka's rebalance callback, so it queries the
-    /// database directly, bounded by the pool's connection timeout.
-    fn seek_to_stored(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        assigned: &TopicPartitionList,
-    ) -> anyhow::Result<()> {
-        let mut stored: HashMap<(String, i32), i64> = HashMap::new();
-        let topics: HashSet<String> = assigned
-            .elements()
-            .iter()
-            .map(|e| e.topic().to_owned())
-            .collect();
-        let mut conn = self.db.connection()?;
-        for topic in topics {
-            for row in ConsumerOffset::for_topic(&mut conn, &self.group_id, &topic)? {
-                stored.insert((row.topic, row.partition), row.next_offset);
-            }
-        }
-        let mut tpl = assigned.clone();
-        let mut resumed = Vec::new();
-        for element in assigned.elements() {
-            if let Some(offset) = stored.get(&(element.topic().to_owned(), element.partition())) {
-                tpl.set_partition_offset(
-                    element.topic(),
-                    element.partition(),
-                    Offset::Offset(*offset),
-                )?;
-                resumed.push(format!(
-                    "{}/{}@{offset}",
-                    element.topic(),
-                    element.partition()
-                ));
-            }
-        }
-        if !resumed.is_empty() {
-            consumer.assign(&tpl)?;
-            tracing::info!(partitions = %resumed.join(","), "resumed from consumer_offsets");
-        }
-        Ok(())
-    }
-}
-
-fn describe(tpl: &TopicPartitionList) -> String {
-    tpl.elements()
-        .iter()
-        .map(|e| format!("{}/{}", e.topic(), e.partition()))
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -156,12 +156,7 @@ async fn a_keyless_command_is_dead_lettered_and_a_wrong_key_counted() {
     let headers = headers_of(&letters[0]);
     assert!(headers["error"].contains("no key"), "{}", headers["error"]);
     assert_eq!(letters[0].key(), None);
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("order_service_commands_key_mismatch_total 2"),
         "{metrics}"

@@ -229,6 +229,16 @@ impl TestApp {
         format!("http://{addr}{path}")
     }
 
+    /// `GET /metrics`: the Prometheus text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// `GET /readyz` on the running application: status and body.
     pub async fn readiness(&self) -> (u16, serde_json::Value) {
         readiness_at(&self.url("")).await.expect("/readyz answers")
