@@ -255,3 +255,39 @@ pub async fn longest_retention(
         _ => Ok(None),
     }
 }
+
+/// The headers of `message`, names decoded lossily. rdkafka's own header
+/// iterator panics on a name that is not UTF-8, and any producer can send
+/// one: every read of a consumed record's headers goes through here.
+pub fn headers_of<'a>(
+    message: &'a rdkafka::message::BorrowedMessage<'_>,
+) -> Vec<(std::borrow::Cow<'a, str>, Option<&'a [u8]>)> {
+    use rdkafka::bindings as rd;
+    let ok = rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+    let mut headers = Vec::new();
+    let mut native: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
+    // SAFETY: the message pointer is valid while `message` lives; the
+    // headers it returns belong to the message.
+    if unsafe { rd::rd_kafka_message_headers(message.ptr(), &mut native) } != ok || native.is_null()
+    {
+        return headers;
+    }
+    for index in 0.. {
+        let mut name: *const std::ffi::c_char = std::ptr::null();
+        let mut value: *const std::ffi::c_void = std::ptr::null();
+        let mut size = 0_usize;
+        // SAFETY: `native` is valid (above); the out-pointers are locals.
+        let found =
+            unsafe { rd::rd_kafka_header_get_all(native, index, &mut name, &mut value, &mut size) };
+        if found != ok || name.is_null() {
+            break;
+        }
+        // SAFETY: librdkafka keeps a NUL-terminated name and `size` bytes
+        // of value for as long as the message lives.
+        let name = unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy();
+        let value = (!value.is_null())
+            .then(|| unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) });
+        headers.push((name, value));
+    }
+    headers
+}

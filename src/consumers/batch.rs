@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 
 use crate::db::models::ConsumerOffset;
 use crate::domain::Command;
+use crate::kafka;
 use crate::producers::DeadLetter;
 
 /// Where a record sits, to store its offset once it is handled.
@@ -23,12 +24,10 @@ pub(super) struct Position {
 
 /// Bytes a record takes: key, payload and headers.
 pub(super) fn record_size(message: &BorrowedMessage<'_>) -> usize {
-    let headers = message.headers().map_or(0, |headers| {
-        headers
-            .iter()
-            .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
-            .sum()
-    });
+    let headers: usize = kafka::headers_of(message)
+        .iter()
+        .map(|(name, value)| name.len() + value.map_or(0, <[u8]>::len))
+        .sum();
     message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len) + headers
 }
 

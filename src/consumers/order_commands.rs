@@ -24,7 +24,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -198,12 +198,11 @@ impl OrderCommandConsumer {
             order_id = tracing::field::Empty,
         );
         let _entered = span.enter();
-        let content_type = message.headers().and_then(|headers| {
-            headers
-                .iter()
-                .find(|h| h.key.eq_ignore_ascii_case("content-type"))
-                .and_then(|h| h.value)
-        });
+        let headers = kafka::headers_of(message);
+        let content_type = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            .and_then(|(_, value)| *value);
         // Without a key, commands of one order may land on any partition:
         // their order cannot hold, so such a record is not applied.
         let decoded = match message.key() {

@@ -250,7 +250,9 @@ impl OutboxRelay {
     /// Reads up to a batch of pending rows not already in flight and hands
     /// them to the producer. Returns how many were sent.
     async fn send_pending(&self, leader: &Leader, flight: &mut InFlight) -> Result<usize, DbError> {
-        let skip: Vec<i64> = flight.ids.iter().copied().collect();
+        // In flight, and acknowledged but not marked yet: neither is sent
+        // again.
+        let skip: Vec<i64> = flight.ids.iter().chain(&flight.acked).copied().collect();
         let limit = self.batch_size;
         let rows = leader
             .run(move |conn| OutboxMessage::pending(conn, limit, &skip))

@@ -4,9 +4,12 @@
 //! with or without its payload.
 //! Each must end in the dead-letter topic with a bounded error and its
 //! `original_*` headers, and the commands behind it, on its partition and
-//! on every other, must be applied.
+//! on every other, must be applied. So must a valid command whose header
+//! name is not UTF-8.
 
 use order_service::proto::order_event::Event;
+use std::os::unix::ffi::OsStringExt;
+
 use prost::Message as _;
 use rdkafka::Message;
 
@@ -47,15 +50,37 @@ async fn oversized_and_hostile_records_are_dead_lettered_and_nothing_stalls() {
     app.send_raw(key, b"junk", &[("x-big", &"b".repeat(999_800))])
         .await;
 
+    // 6. A valid command whose header name is not UTF-8 (rdkafka's own
+    //    header iterator panics on it), produced by kcat.
+    let odd_order = new_id();
+    let file = std::env::temp_dir().join(format!("odd-header-{odd_order}"));
+    std::fs::write(&file, create_order(&odd_order, "user-odd").encode_to_vec()).unwrap();
+    let header = std::ffi::OsString::from_vec(b"\xff\xfe-name=value".to_vec());
+    let status = std::process::Command::new("kcat")
+        .args(["-P", "-b", &app.settings.kafka.connection.bootstrap_servers])
+        .args([
+            "-t",
+            &app.settings.kafka.commands_topic,
+            "-k",
+            &victim,
+            "-H",
+        ])
+        .arg(header)
+        .arg(&file)
+        .status()
+        .expect("run kcat (scripts/test installs it)");
+    assert!(status.success());
+    std::fs::remove_file(file).unwrap();
+
     // Behind them on the same partition, and on every other.
     let others: Vec<String> = (0..12).map(|_| new_id()).collect();
     app.send(&create_order(&victim, "user-after")).await;
     for order in &others {
         app.send(&create_order(order, "user-elsewhere")).await;
     }
-    let expected = 1 + others.len();
+    let expected = 2 + others.len();
     let events = app.events(expected).await.to_vec();
-    for order in std::iter::once(&victim).chain(&others) {
+    for order in [&victim, &odd_order].into_iter().chain(&others) {
         assert!(
             events
                 .iter()
