@@ -110,7 +110,24 @@ pub type Producer = FutureProducer<ErrorLog>;
 
 /// Creates a [`Producer`] from `config`.
 pub fn create_producer(config: &ClientConfig) -> KafkaResult<Producer> {
-    config.create_with_context(ErrorLog)
+    config.create_with_context(ErrorLog).map_err(redacted)
+}
+
+/// librdkafka's refusal of a property quotes the value (in the error and
+/// in its description), and the value may be a secret from
+/// `KAFKA_PROPERTIES_FILE`: the error passed on names the property only.
+pub fn redacted(error: KafkaError) -> KafkaError {
+    match error {
+        KafkaError::ClientConfig(code, description, key, value) => {
+            let description = if value.is_empty() {
+                description
+            } else {
+                description.replace(&value, "(hidden)")
+            };
+            KafkaError::ClientConfig(code, description, key, "(value hidden)".into())
+        }
+        other => other,
+    }
 }
 
 /// A configuration that cannot be assembled, as the error every Kafka
@@ -290,4 +307,22 @@ pub fn headers_of<'a>(
         headers.push((name, value));
     }
     headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_property_never_shows_its_value() {
+        let error = ClientConfig::new()
+            .set("security.protocol", "hunter2-not-a-protocol")
+            .create_with_context::<_, Producer>(ErrorLog)
+            .map(drop)
+            .map_err(redacted)
+            .expect_err("librdkafka refuses the value");
+        let text = error.to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("security.protocol"), "{text}");
+    }
 }

@@ -59,6 +59,7 @@ fn reader_consumer(
         // oldest record left rather than skip to the newest.
         .set("auto.offset.reset", "earliest")
         .create_with_context(ReaderContext)
+        .map_err(kafka::redacted)
         .context("creating the consumer")
 }
 

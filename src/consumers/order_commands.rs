@@ -100,7 +100,8 @@ impl OrderCommandConsumer {
                 .set("fetch.max.bytes", "8388608")
                 // Per-partition lag for the metrics comes from the statistics.
                 .set("statistics.interval.ms", "5000")
-                .create_with_context(context)?;
+                .create_with_context(context)
+                .map_err(kafka::redacted)?;
         consumer.subscribe(&[&settings.kafka.commands_topic])?;
         Ok(Self {
             consumer,
@@ -265,13 +266,23 @@ impl OrderCommandConsumer {
         let mut failures = 0;
         loop {
             if !dead_lettered {
-                match self.dlq.send_all(&batch.dead_letters).await {
+                // Raced with shutdown: with the broker gone a send waits
+                // up to its 30 s timeout, and nothing is stored meanwhile.
+                let sent = tokio::select! {
+                    _ = shutdown.recv() => return false,
+                    sent = self.dlq.send_all(&batch.dead_letters) => sent,
+                };
+                match sent {
                     Ok(()) => dead_lettered = true,
                     Err(e) => tracing::error!(error = %e, "dead-letter publish failed, will retry"),
                 }
             }
             if dead_lettered && failures >= self.quarantine_after {
-                match self.apply_isolating(&batch).await {
+                let isolated = tokio::select! {
+                    _ = shutdown.recv() => return false,
+                    isolated = self.apply_isolating(&batch) => isolated,
+                };
+                match isolated {
                     Ok(quarantined) => {
                         self.relay_wakeup.notify_one();
                         self.store_offsets(&batch);

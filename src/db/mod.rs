@@ -72,9 +72,10 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
     }
 }
 
-/// `url` with TCP keepalives (libpq's `keepalives*` parameters) unless it
-/// sets them: a connection whose peer vanished (a network cut) is found
-/// dead in about 30 s instead of hanging.
+/// `url` with TCP keepalives (libpq's `keepalives*` parameters) and a 5 s
+/// connect timeout unless it sets keepalives itself: a connection whose
+/// peer vanished (a network cut) is found dead in about 30 s instead of
+/// hanging, and a host that drops packets fails a connect in 5 s.
 fn with_keepalives(url: &str) -> String {
     let is_uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
     if !is_uri || url.contains("keepalives") {

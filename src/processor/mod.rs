@@ -32,6 +32,9 @@ use crate::db::{Database, DbError};
 use crate::domain::Command;
 use crate::excerpt;
 
+/// Wait before the n-th retry of a command applied alone: n × this.
+const ISOLATED_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A command that failed alone, again and again, while the database
 /// answered: its data is what fails.
 #[derive(Debug, Clone)]
@@ -126,9 +129,13 @@ impl CommandProcessor {
 
 impl CommandProcessor {
     /// Applies `commands` one per transaction, in order, each tried up to
-    /// `attempts` times. A command still failing with an error the server
-    /// answered (not a lost connection), while `SELECT 1` still works, is
-    /// quarantined; the others are applied. Positions are not saved: the
+    /// `attempts` times, waiting 0.5 s, 1 s, … between tries. A command still
+    /// failing with an error the server answered (not a lost connection, a
+    /// serialization failure or a read-only database), while no other
+    /// session holds its order's row lock, is quarantined; the others are
+    /// applied. Limit: a lock held elsewhere on another table for longer
+    /// than the tries take (about `attempts` × lock_timeout) can still
+    /// quarantine a good command; its dead letter can be replayed. Positions are not saved: the
     /// caller dead-letters the quarantined commands first, then calls
     /// [`save_offsets`](Self::save_offsets). A crash in between replays the
     /// batch: applied commands are found processed, quarantined ones fail
@@ -154,6 +161,9 @@ impl CommandProcessor {
                             {
                                 failures += 1;
                                 if failures < attempts.max(1) {
+                                    // A lock or a statement that times out
+                                    // may pass: wait before the next try.
+                                    std::thread::sleep(ISOLATED_RETRY * failures);
                                     continue;
                                 }
                                 // The database works and nobody else holds the
@@ -212,7 +222,9 @@ fn locked_elsewhere(conn: &mut PgConnection, order_id: uuid::Uuid) -> Result<boo
 fn server_answered(kind: &DatabaseErrorKind) -> bool {
     !matches!(
         kind,
-        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure
+        DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::SerializationFailure
+            | DatabaseErrorKind::ReadOnlyTransaction
     )
 }
 

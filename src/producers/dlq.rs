@@ -125,6 +125,19 @@ impl DeadLetter {
             }
         }
         letter.headers = kept;
+        let total: usize = letter
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.as_ref().map_or(0, Vec::len))
+            .sum();
+        if total > ALL_HEADERS {
+            // Many small headers can fill the record as well as one big one.
+            letter.dropped.push(format!(
+                "all {} remaining original headers ({total} bytes)",
+                letter.headers.len()
+            ));
+            letter.headers.clear();
+        }
         letter
     }
 }
@@ -132,6 +145,8 @@ impl DeadLetter {
 /// Keys and headers larger than this are dropped from a dead letter that
 /// does not fit its topic even without its payload.
 const LARGE: usize = 1024;
+/// Original headers beyond this many bytes in all are dropped together.
+const ALL_HEADERS: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct DeadLetterProducer {
@@ -155,8 +170,9 @@ impl DeadLetterProducer {
     /// A dead letter too large for its topic would fail the same way
     /// forever and hold its partition: it is sent again without its
     /// payload, and if that is still too large, also without any key or
-    /// header over 1 KB; the `dlq_dropped` header says what was cut. The
-    /// `error` and `original_*` headers are always kept.
+    /// header over 1 KB (and without the other original headers when they
+    /// still add up to over 64 KB); the `dlq_dropped` header says what was
+    /// cut. The `error` and `original_*` headers are always kept.
     pub async fn send_all(&self, letters: &[DeadLetter]) -> Result<(), KafkaError> {
         let sends = letters.iter().map(|letter| async move {
             let mut attempt = self.send(letter).await;

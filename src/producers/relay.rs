@@ -27,11 +27,11 @@ use std::time::Duration;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
-use futures_util::stream::FuturesOrdered;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer, PurgeConfig};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -79,10 +79,12 @@ impl Leader {
     }
 }
 
-/// Rows handed to the producer and not yet answered, in send order.
+/// Rows handed to the producer and not yet answered. Answers are taken as
+/// they come (the producer keeps each partition's order), so a slow
+/// partition does not hold back the marks of the others.
 #[derive(Default)]
 struct InFlight {
-    deliveries: FuturesOrdered<Delivery>,
+    deliveries: FuturesUnordered<Delivery>,
     ids: HashSet<i64>,
     /// Acknowledged, not yet marked.
     acked: Vec<i64>,
@@ -93,11 +95,13 @@ type Delivery = std::pin::Pin<Box<dyn Future<Output = (i64, bool)> + Send>>;
 impl InFlight {
     fn push(&mut self, id: i64, delivery: DeliveryFuture) {
         self.ids.insert(id);
-        self.deliveries.push_back(Box::pin(async move {
+        self.deliveries.push(Box::pin(async move {
             match delivery.await {
                 Ok(Ok(_)) => (id, true),
                 Ok(Err((error, _))) => {
-                    tracing::error!(id, %error, "event not published, will send it again");
+                    // Records never time out: this is an error no retry of
+                    // librdkafka's mends (too large, not authorised).
+                    kafka::ErrorLog.log(&error, "publishing an event; it will be sent again");
                     (id, false)
                 }
                 Err(_) => (id, false),
@@ -193,6 +197,7 @@ impl OutboxRelay {
                 if let Err(e) = self.mark(&conn, &mut flight).await {
                     tracing::error!(error = %e, "outbox relay lost its database connection, will retry");
                     leader = None;
+                    self.abandon_queue();
                     backoff = (backoff * 2).min(RETRY_MAX);
                     continue;
                 }
@@ -208,6 +213,7 @@ impl OutboxRelay {
                 Err(e) => {
                     tracing::error!(error = %e, "outbox relay round failed, will retry");
                     leader = None;
+                    self.abandon_queue();
                     more = false;
                     backoff = (backoff * 2).min(RETRY_MAX);
                 }
@@ -215,6 +221,14 @@ impl OutboxRelay {
         }
         self.final_flush(leader, &mut flight).await;
         tracing::info!("outbox relay stopped");
+    }
+
+    /// With the role lost, rows still queued in the producer are taken back
+    /// (they fail as purged and are read again by whoever publishes next),
+    /// so a new publisher's copies are not joined by late ones from here.
+    /// Rows already on the wire may still arrive: a repeat, same event_id.
+    fn abandon_queue(&self) {
+        self.producer.purge(PurgeConfig::default().queue());
     }
 
     /// Connects and tries the publisher lock; `None` when another instance
