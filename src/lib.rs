@@ -31,11 +31,12 @@
 //!   [`housekeeping`] measures the outbox backlog and purges expired rows.
 //!
 //! Around them: [`proto`] (generated wire types and conversions), [`config`]
-//! (typed settings from flags and env; how Kafka clients connect: TLS,
-//! SASL, properties file), [`kafka`] (client configurations, quiet error
+//! (the service's typed settings from flags and env; how Kafka clients
+//! connect: TLS, SASL, properties file), [`kafka`] (client configurations, quiet error
 //! logging, topic creation), [`excerpt`] (bounded quotes of untrusted
 //! input), [`startup`] (wiring, shared by `main` and the tests),
-//! [`shutdown`], [`telemetry`], [`cli`] (`send`, `tail`, `dlq`),
+//! [`shutdown`], [`telemetry`], [`cli`] (the command line, and the verbs
+//! `send`, `tail`, `dlq`),
 //! [`loadgen`] (order lifecycles with known end states) and [`bench`]
 //! (`order-service bench`).
 

@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
-use order_service::config::{Cli, CliCommand, ServeSettings};
+use order_service::cli::{Cli, CliCommand};
+use order_service::config::ServeSettings;
 use order_service::db::Database;
 use order_service::shutdown::{Shutdown, ShutdownTrigger};
 use order_service::startup::Application;

@@ -15,7 +15,7 @@ mod report;
 
 use anyhow::Context;
 
-use crate::config::BenchArgs;
+use crate::cli::BenchArgs;
 use phase::{Load, PhaseSpec};
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {

@@ -18,7 +18,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use uuid::Uuid;
 
-use crate::config::{BenchArgs, KafkaConnection};
+use crate::cli::BenchArgs;
+use crate::config::KafkaConnection;
 use crate::kafka;
 use crate::loadgen::Workload;
 use crate::proto::{self, OrderCommand, OrderEvent};

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::progress::Progress;
 use super::reader::{Start, TopicReader};
-use crate::config::{DlqArgs, DlqCommand};
+use super::{DlqArgs, DlqCommand};
 use crate::kafka;
 use crate::producers::dead_letter_headers as added;
 

@@ -1,12 +1,16 @@
 //! The command-line verbs besides `serve`: what a person uses to drive and
 //! watch the service by hand.
 
+mod args;
 mod dlq;
 mod progress;
 mod reader;
 mod send;
 mod tail;
 
+pub use args::{
+    BenchArgs, Cli, CliCommand, DlqArgs, DlqCommand, EnvelopeArgs, SendArgs, SendCommand, TailArgs,
+};
 pub use dlq::dlq;
 pub use send::{Rejected, prepare_command, send};
 pub use tail::tail;

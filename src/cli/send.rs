@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::progress::Progress;
 use super::reader::{Start, TopicReader};
-use crate::config::{EnvelopeArgs, SendArgs, SendCommand};
+use super::{EnvelopeArgs, SendArgs, SendCommand};
 use crate::producers::{CommandPublisher, complete};
 use crate::proto::{self, OrderCommand, OrderEvent, order_command::Command as Body};
 

@@ -7,8 +7,8 @@ use anyhow::Context;
 use prost::Message as _;
 use rdkafka::Message;
 
+use super::TailArgs;
 use super::reader::{Start, TopicReader};
-use crate::config::TailArgs;
 use crate::proto::OrderEvent;
 use crate::shutdown::Shutdown;
 
