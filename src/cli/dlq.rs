@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use serde_json::{Map, Value, json};
 
@@ -60,16 +60,14 @@ fn describe(message: &BorrowedMessage<'_>) -> Value {
         "timestamp_ms": message.timestamp().to_millis(),
         "key": message.key().map(String::from_utf8_lossy),
     });
-    if let Some(hs) = message.headers() {
-        for h in hs.iter() {
-            let text = h.value.map(String::from_utf8_lossy).unwrap_or_default();
-            if added::ADDED.contains(&h.key) {
-                value[h.key] = text
-                    .parse::<i64>()
-                    .map_or_else(|_| json!(text), |n| json!(n));
-            } else {
-                headers.insert(h.key.to_owned(), json!(text));
-            }
+    for (name, header) in kafka::headers_of(message) {
+        let text = header.map(String::from_utf8_lossy).unwrap_or_default();
+        if added::ADDED.contains(&name.as_ref()) {
+            value[name.as_ref()] = text
+                .parse::<i64>()
+                .map_or_else(|_| json!(text), |n| json!(n));
+        } else {
+            headers.insert(name.into_owned(), json!(text));
         }
     }
     value["headers"] = Value::Object(headers);
@@ -116,13 +114,13 @@ async fn replay(
             continue;
         }
         let mut headers = OwnedHeaders::new();
-        for h in message.headers().iter().flat_map(|hs| hs.iter()) {
-            let is_added = added::ADDED.contains(&h.key);
+        for (name, value) in kafka::headers_of(&message) {
+            let is_added = added::ADDED.contains(&name.as_ref());
             let is_set = set_headers
                 .iter()
-                .any(|(name, _)| name.eq_ignore_ascii_case(h.key));
+                .any(|(set, _)| set.eq_ignore_ascii_case(&name));
             if !is_added && !is_set {
-                headers = headers.insert(h);
+                headers = headers.insert(Header { key: &name, value });
             }
         }
         for (name, value) in set_headers {
