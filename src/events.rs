@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::db::models::NewOutboxMessage;
 use crate::domain::{Change, Command, OrderStatus, PaymentStatus, Rejection};
 use crate::proto::{self, order_event::Event};
+use crate::telemetry;
 
 /// CloudEvents `ce_source` of every event this service emits.
 pub const EVENT_SOURCE: &str = "order-service";
@@ -123,7 +124,7 @@ fn outbox_message(
         occurred_at: Some(proto::timestamp(at)),
         event: Some(event),
     };
-    let headers = json!({
+    let mut headers = json!({
         "content-type": proto::CONTENT_TYPE_PROTOBUF,
         "ce_specversion": "1.0",
         "ce_id": event_id.to_string(),
@@ -132,6 +133,9 @@ fn outbox_message(
         "ce_time": at.to_rfc3339_opts(SecondsFormat::Micros, true),
         "ce_subject": command.order_id.to_string(),
     });
+    if let Some(traceparent) = &command.traceparent {
+        headers[telemetry::TRACEPARENT] = json!(traceparent);
+    }
     NewOutboxMessage {
         event_id,
         order_id: command.order_id,

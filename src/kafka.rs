@@ -167,11 +167,18 @@ pub fn command_record<'a>(
     topic: &'a str,
     command: &'a OrderCommand,
     payload: &'a [u8],
+    traceparent: Option<&'a str>,
 ) -> FutureRecord<'a, str, [u8]> {
-    let headers = OwnedHeaders::new().insert(Header {
+    let mut headers = OwnedHeaders::new().insert(Header {
         key: "content-type",
         value: Some(proto::CONTENT_TYPE_PROTOBUF),
     });
+    if let Some(traceparent) = traceparent {
+        headers = headers.insert(Header {
+            key: crate::telemetry::TRACEPARENT,
+            value: Some(traceparent),
+        });
+    }
     FutureRecord::to(topic)
         .key(command.order_id.as_str())
         .payload(payload)

@@ -16,8 +16,15 @@ async fn main() -> ExitCode {
     ) {
         restore_sigpipe();
     }
-    telemetry::init(args.log_format);
-    match run(args.command).await {
+    let command = args
+        .command
+        .unwrap_or_else(|| CliCommand::Serve(ServeSettings::from_env()));
+    let otlp_endpoint = match &command {
+        CliCommand::Serve(settings) => settings.http.otlp_endpoint.clone(),
+        _ => None,
+    };
+    let _telemetry = telemetry::init(args.log_format, otlp_endpoint.as_deref());
+    match run(command).await {
         Ok(()) => ExitCode::SUCCESS,
         // `send --wait` printed the rejections; the status says there were some.
         Err(e) if e.is::<cli::Rejected>() => ExitCode::from(2),
@@ -28,8 +35,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Option<CliCommand>) -> anyhow::Result<()> {
-    match command.unwrap_or_else(|| CliCommand::Serve(ServeSettings::from_env())) {
+async fn run(command: CliCommand) -> anyhow::Result<()> {
+    match command {
         CliCommand::Serve(settings) => {
             let app = Application::build(settings).await?;
             app.run_until_stopped(on_signal()).await

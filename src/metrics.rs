@@ -10,6 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 /// The media type of [`Metrics::render`]'s output.
@@ -40,8 +41,29 @@ pub struct PartitionLabels {
     pub partition: i32,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    /// The route pattern (`/orders/{id}`), or `unmatched`.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpRouteLabels {
+    pub method: String,
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
+}
+
 pub struct Metrics {
     registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_request_seconds: Family<HttpRouteLabels, Histogram>,
     pub applied: Family<KindLabels, Counter>,
     pub rejected: Family<RejectionLabels, Counter>,
     pub dead_lettered: Family<ReasonLabels, Counter>,
@@ -164,8 +186,33 @@ impl Metrics {
             "Command-topic partitions this instance owns",
             assigned_partitions.clone(),
         );
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route and status",
+            http_requests.clone(),
+        );
+        let http_request_seconds =
+            Family::<HttpRouteLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 16))
+            });
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route",
+            http_request_seconds.clone(),
+        );
+        // Rendered as `order_service_build_info{version="…"} 1`.
+        registry.register(
+            "build",
+            "The running build",
+            Info::new(BuildLabels {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            }),
+        );
         Self {
             registry,
+            http_requests,
+            http_request_seconds,
             applied,
             rejected,
             dead_lettered,

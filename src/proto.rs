@@ -109,6 +109,7 @@ impl TryFrom<OrderCommand> for Command {
             order_id,
             correlation_id: wire.correlation_id,
             issued_at: wire.issued_at.and_then(datetime),
+            traceparent: None,
             body,
         })
     }

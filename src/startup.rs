@@ -7,19 +7,27 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::Notify;
 
-use crate::config::ServeSettings;
+use crate::config::{DatabaseSettings, ServeSettings};
 use crate::consumers::OrderCommandConsumer;
 use crate::db::Database;
 use crate::housekeeping::Housekeeper;
-use crate::http::{AppState, HttpServer};
+use crate::http::{self, HttpServer};
 use crate::kafka;
 use crate::metrics::Metrics;
-use crate::processor::CommandProcessor;
+use crate::processor::{CommandOutcomes, CommandProcessor};
 use crate::producers::{CommandPublisher, DeadLetterProducer, OutboxRelay};
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 
+/// How often waits for command outcomes look for commands that another
+/// instance processed.
+const OUTCOME_SWEEP: std::time::Duration = std::time::Duration::from_millis(250);
+
 pub struct Application {
     consumer: OrderCommandConsumer,
+    outcomes: CommandOutcomes,
+    reads: Database,
+    /// Stops what the HTTP side waits on once the service is told to stop.
+    http_stop: ShutdownTrigger,
     relay: OutboxRelay,
     housekeeper: Housekeeper,
     http: HttpServer,
@@ -71,15 +79,37 @@ impl Application {
         let commands =
             CommandPublisher::new(&settings.kafka.connection, &settings.kafka.commands_topic)
                 .context("creating the command producer")?;
-        let state = AppState::new(&settings, db.clone(), metrics.clone(), commands);
-        let http = HttpServer::bind(settings.http_addr, state)
+        let tokens = settings.http.tokens()?;
+        if tokens.is_none() {
+            tracing::warn!(
+                "API_TOKENS is not set: anyone who reaches HTTP_ADDR may read orders and send commands"
+            );
+        }
+        let reads = Database::new(&DatabaseSettings {
+            pool_size: settings.http.read_pool_size,
+            ..settings.database.clone()
+        });
+        let outcomes = CommandOutcomes::default();
+        let (http_stop, http_shutdown) = ShutdownTrigger::new();
+        let router = http::router(
+            &settings,
+            http::Parts {
+                reads: reads.clone(),
+                metrics: metrics.clone(),
+                commands,
+                outcomes: outcomes.clone(),
+                tokens,
+                shutdown: http_shutdown,
+            },
+        );
+        let http = HttpServer::bind(&settings.http, router)
             .await
-            .with_context(|| format!("listening on HTTP_ADDR {}", settings.http_addr))?;
+            .with_context(|| format!("listening on HTTP_ADDR {}", settings.http.http_addr))?;
         let http_addr = http.local_addr().context("reading the HTTP address")?;
         let housekeeper = Housekeeper::new(&settings, db.clone(), metrics.clone());
         let consumer = OrderCommandConsumer::new(
             &settings,
-            CommandProcessor::new(db),
+            CommandProcessor::new(db, outcomes.clone()),
             dlq,
             relay_wakeup,
             metrics,
@@ -87,6 +117,9 @@ impl Application {
         .context("creating the command consumer")?;
         Ok(Self {
             consumer,
+            outcomes,
+            reads,
+            http_stop,
             relay,
             housekeeper,
             http,
@@ -108,10 +141,18 @@ impl Application {
         let relay = tokio::spawn(self.relay.run(relay_shutdown));
         let housekeeper = tokio::spawn(self.housekeeper.run(shutdown.clone()));
         let http = tokio::spawn(self.http.run(shutdown.clone()));
+        let sweep = tokio::spawn(self.outcomes.sweep(self.reads, OUTCOME_SWEEP, shutdown.clone()));
+        let http_stop = self.http_stop;
+        let mut stopping = shutdown.clone();
+        tokio::spawn(async move {
+            stopping.recv().await;
+            http_stop.fire();
+        });
         self.consumer.run(shutdown).await;
         stop_relay.fire();
         relay.await.context("outbox relay task")?;
         housekeeper.await.context("housekeeping task")?;
+        sweep.await.context("outcome sweep task")?;
         http.await
             .context("http server task")?
             .context("http server")?;

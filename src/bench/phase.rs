@@ -279,7 +279,7 @@ async fn produce(
         }
         let payload = command.encode_to_vec();
         loop {
-            match producer.send_result(kafka::command_record(topic, command, &payload)) {
+            match producer.send_result(kafka::command_record(topic, command, &payload, None)) {
                 Ok(delivery) => {
                     sent.insert(command.command_id.clone(), Instant::now());
                     pending.push_back(delivery);

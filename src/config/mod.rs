@@ -3,13 +3,14 @@
 //! crate reads the environment. The command line itself (verbs and their
 //! arguments) lives in `cli::args`.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
+mod http;
 mod kafka;
 
+pub use http::{ApiTokens, ApiTokensError, HttpSettings, Scope};
 pub use kafka::{
     Compression, KafkaConfigError, KafkaConnection, SaslMechanism, Secret, SecurityProtocol,
 };
@@ -154,10 +155,8 @@ pub struct ServeSettings {
     #[arg(long, env = "RELAY_POLL_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     pub relay_poll_ms: u64,
 
-    /// Address of the HTTP server: health, readiness, metrics, REST API.
-    /// Loopback by default; the container image sets 0.0.0.0:8080.
-    #[arg(long, env = "HTTP_ADDR", default_value = "127.0.0.1:8080")]
-    pub http_addr: SocketAddr,
+    #[command(flatten)]
+    pub http: HttpSettings,
 
     /// How long published outbox rows and processed_commands rows are kept,
     /// in seconds. A command delivered again after its row is purged is
@@ -202,6 +201,9 @@ impl ServeSettings {
                  the housekeeper and the HTTP reads need connections too",
                 self.apply_concurrency, self.database.pool_size
             ));
+        }
+        if let Err(error) = self.http.tokens() {
+            return invalid(error.to_string());
         }
         if self.database.pool_size == 0 {
             return invalid("DATABASE_POOL_SIZE must be at least 1".into());

@@ -131,6 +131,7 @@ mod tests {
             order_id: Uuid::from_u128(order),
             correlation_id: String::new(),
             issued_at: None,
+            traceparent: None,
             body: CommandBody::AddItem {
                 product_id: "sku".into(),
                 quantity: 1,

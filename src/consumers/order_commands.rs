@@ -38,6 +38,7 @@ use crate::metrics::{KindLabels, Metrics, ReasonLabels, RejectionLabels};
 use crate::processor::{BatchOutcome, CommandProcessor, Isolated};
 use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
+use crate::telemetry;
 
 /// Backoff between retries of a batch whose database or DLQ write failed.
 const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -213,7 +214,16 @@ impl OrderCommandConsumer {
             }
         };
         match decoded {
-            Ok(command) => {
+            Ok(mut command) => {
+                command.traceparent = headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(telemetry::TRACEPARENT))
+                    .and_then(|(_, value)| std::str::from_utf8((*value)?).ok())
+                    .filter(|value| telemetry::is_traceparent(value))
+                    .map(str::to_owned);
+                if let Some(traceparent) = &command.traceparent {
+                    telemetry::join_remote(&span, traceparent);
+                }
                 span.record("command_id", tracing::field::display(command.command_id));
                 span.record("order_id", tracing::field::display(command.order_id));
                 if message

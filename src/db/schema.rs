@@ -99,6 +99,10 @@ diesel::table! {
         rejection_code -> Nullable<Varchar>,
         processed_at -> Timestamptz,
         body_hash -> Nullable<Int8>,
+        event_id -> Nullable<Uuid>,
+        #[max_length = 64]
+        event_type -> Nullable<Varchar>,
+        rejection_message -> Nullable<Text>,
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Command {
     /// Copied to every event the command causes, empty when not given.
     pub correlation_id: String,
     pub issued_at: Option<DateTime<Utc>>,
+    /// The W3C trace context of the record that carried the command (its
+    /// `traceparent` header), carried onto the events it causes.
+    pub traceparent: Option<String>,
     pub body: CommandBody,
 }
 

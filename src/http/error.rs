@@ -4,9 +4,10 @@
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db::DbError;
 use crate::proto::{EnvelopeError, UnknownStatus};
@@ -16,14 +17,45 @@ pub enum ApiError {
     /// The request is wrong; `code` says how.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// The command was processed and refused: `code` is its rejection code
+    /// (e.g. `INVALID_TRANSITION`), or `idempotency_key_reused`.
+    #[error("{message}")]
+    Unprocessable { code: String, message: String },
+    #[error("a bearer token is required")]
+    Unauthorized,
+    #[error("this token may not do that (a write token is needed)")]
+    Forbidden,
     #[error("{0}")]
     NotFound(String),
     #[error("this endpoint does not take that method")]
     MethodNotAllowed,
-    /// A dependency (database, broker) does not answer; retry later.
+    #[error("the request body is larger than this server takes (HTTP_BODY_LIMIT_BYTES)")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A dependency (database, broker) does not answer, or the server is
+    /// at its limit; retry later.
     #[error("{0}")]
     Unavailable(String),
 }
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid_id`, `validation_failed`, a
+    /// rejection code such as `INVALID_TRANSITION`, …
+    pub code: String,
+    /// For people; wording may change.
+    pub message: String,
+}
+
+/// Seconds a shed or unavailable request should wait before a retry.
+const RETRY_AFTER_SECS: &str = "1";
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -33,11 +65,18 @@ impl ApiError {
         }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str) {
+    fn parts(&self) -> (StatusCode, &str) {
         match self {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
@@ -49,20 +88,49 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(error = %self, "http request failed");
         }
-        let body = json!({ "error": { "code": code, "message": self.to_string() } });
-        (status, Json(body)).into_response()
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        match self {
+            Self::Unauthorized | Self::Forbidden => {
+                let challenge = if matches!(self, Self::Forbidden) {
+                    "Bearer error=\"insufficient_scope\", scope=\"write\""
+                } else {
+                    "Bearer"
+                };
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+            }
+            Self::Unavailable(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECS),
+                );
+            }
+            _ => {}
+        }
+        response
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let code = match rejection {
-            JsonRejection::JsonSyntaxError(_) => "malformed_json",
-            JsonRejection::JsonDataError(_) => "invalid_body",
-            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-            _ => "invalid_body",
-        };
-        Self::bad_request(code, rejection.body_text())
+        let text = rejection.body_text();
+        match rejection {
+            JsonRejection::JsonSyntaxError(_) => Self::bad_request("malformed_json", text),
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(text),
+            rejection if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::PayloadTooLarge
+            }
+            _ => Self::bad_request("invalid_body", text),
+        }
     }
 }
 

@@ -10,21 +10,39 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{AppState, OPENAPI};
+use super::AppState;
 use crate::housekeeping::Backlog;
 use crate::metrics;
 
 /// How long `/readyz` waits for the database.
 const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    responses((status = 200, description = "Alive", body = Object)),
+)]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// 200 when every check passes, else 503; the body names each check.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready: database, broker, group and outbox are fine", body = Object),
+        (status = 503, description = "Not ready; `checks` says which check fails and why", body = Object),
+    ),
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let (database, outbox) =
-        match tokio::time::timeout(DB_CHECK_TIMEOUT, Backlog::measure(&state.db)).await {
+        match tokio::time::timeout(DB_CHECK_TIMEOUT, Backlog::measure(&state.reads)).await {
             Ok(Ok(backlog)) => {
                 backlog.record(&state.metrics);
                 let ok = backlog.rows <= state.max_outbox_backlog
@@ -76,6 +94,15 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses((status = 200, description = "The metrics", body = String,
+               content_type = "application/openmetrics-text")),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
@@ -84,6 +111,18 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object)),
+)]
+pub async fn openapi(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.clone(),
+    )
+        .into_response()
 }

@@ -1,91 +1,202 @@
-//! The HTTP server on `HTTP_ADDR` (axum): health and readiness probes,
-//! Prometheus metrics, the REST API (commands in, orders out) and its
-//! OpenAPI document.
+//! The HTTP server on `HTTP_ADDR` (axum over hyper): health and readiness
+//! probes, Prometheus metrics, the REST API (commands in, orders and
+//! command outcomes out) and its OpenAPI document, generated from the
+//! handlers and types below (utoipa).
 //!
-//! The REST command endpoints do not touch the database: they validate,
-//! publish the command to the command topic and answer `202 Accepted`, so
-//! an HTTP client gets exactly the guarantees of a Kafka producer (ordering
-//! per order, at-most-once application by `command_id`).
+//! The command endpoints do not write the database: they validate, publish
+//! the command to the command topic and answer `202 Accepted` — or, with
+//! `Prefer: wait`, the command's outcome once the consumer processed it —
+//! so an HTTP client gets exactly the guarantees of a Kafka producer
+//! (ordering per order, at-most-once application by `command_id`).
+//!
+//! Every request passes, outermost first: [`observe`] (request id, span,
+//! access log, metrics), load shedding at `HTTP_CONCURRENCY_LIMIT` (503 +
+//! Retry-After), the request timeout, the body limit, response compression,
+//! then — on `/orders` and `/commands` — the bearer-token check ([`auth`]).
+//! The connection itself has a header-read timeout against slow clients.
 
+mod auth;
+mod commands;
 mod error;
 mod health;
+mod observe;
 mod orders;
+mod views;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::body::Bytes;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use utoipa::OpenApi as _;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::config::ServeSettings;
+use crate::config::{ApiTokens, HttpSettings, ServeSettings};
 use crate::db::Database;
 use crate::metrics::Metrics;
+use crate::processor::CommandOutcomes;
 use crate::producers::CommandPublisher;
 use crate::shutdown::Shutdown;
 
+pub use commands::MAX_WAIT_SECS;
 pub use error::ApiError;
+pub use observe::{REQUEST_ID, RequestId};
 
-/// The OpenAPI 3.1 document of this server, served at `/openapi.json`.
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// How long requests in flight may finish after shutdown fired.
+const DRAIN: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct AppState {
-    db: Database,
+    /// The read pool (DATABASE_READ_POOL_SIZE), apart from the consumer's.
+    reads: Database,
     metrics: Arc<Metrics>,
     commands: CommandPublisher,
+    outcomes: CommandOutcomes,
+    tokens: Option<Arc<ApiTokens>>,
+    /// Ends the waits of `Prefer: wait` when the service stops.
+    shutdown: Shutdown,
+    openapi: Bytes,
     max_outbox_age: Duration,
     max_outbox_backlog: i64,
 }
 
-impl AppState {
-    pub fn new(
-        settings: &ServeSettings,
-        db: Database,
-        metrics: Arc<Metrics>,
-        commands: CommandPublisher,
-    ) -> Self {
-        Self {
-            db,
-            metrics,
-            commands,
-            max_outbox_age: Duration::from_secs(settings.ready_max_outbox_age_secs),
-            max_outbox_backlog: settings.ready_max_outbox_backlog,
-        }
+/// What [`AppState`] is made of.
+pub struct Parts {
+    pub reads: Database,
+    pub metrics: Arc<Metrics>,
+    pub commands: CommandPublisher,
+    pub outcomes: CommandOutcomes,
+    pub tokens: Option<ApiTokens>,
+    pub shutdown: Shutdown,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "order-service",
+        description = "Order commands in (published to Kafka and applied by the consumer group), \
+                       orders and command outcomes out. With API_TOKENS set, /orders and /commands \
+                       need a bearer token (read, or write for commands).",
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "commands", description = "Publish order commands; read their outcome"),
+        (name = "orders", description = "Read orders"),
+        (name = "operations", description = "Probes, metrics, this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/openapi.json", get(health::openapi))
-        .route("/orders", get(orders::list))
-        .route("/orders/create", post(orders::create))
-        .route("/orders/{id}", get(orders::get))
-        .route("/orders/{id}/items/add", post(orders::add_item))
-        .route(
-            "/orders/{id}/payment",
-            post(orders::process_payment).patch(orders::update_payment_status),
-        )
-        .route("/orders/{id}/status", patch(orders::update_status))
+/// The routes and the document describing them, from the same handlers.
+fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let api = OpenApiRouter::<AppState>::new()
+        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(commands::create_order))
+        .routes(routes!(commands::add_item))
+        .routes(routes!(
+            commands::process_payment,
+            commands::update_payment_status
+        ))
+        .routes(routes!(commands::update_status))
+        .routes(routes!(commands::get_command));
+    let open = OpenApiRouter::<AppState>::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(health::openapi));
+    (api, open)
+}
+
+/// The OpenAPI document of this server, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (api, open) = routes();
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api)
+        .merge(open)
+        .split_for_parts()
+        .1
+}
+
+/// The whole server: routes, token check, limits, observation.
+pub fn router(settings: &ServeSettings, parts: Parts) -> Router {
+    let http = &settings.http;
+    let document = openapi();
+    let openapi = Bytes::from(document.to_json().unwrap_or_else(|_| "{}".to_owned()));
+    let state = AppState {
+        reads: parts.reads,
+        metrics: parts.metrics.clone(),
+        commands: parts.commands,
+        outcomes: parts.outcomes,
+        tokens: parts.tokens.map(Arc::new),
+        shutdown: parts.shutdown,
+        openapi,
+        max_outbox_age: Duration::from_secs(settings.ready_max_outbox_age_secs),
+        max_outbox_backlog: settings.ready_max_outbox_backlog,
+    };
+    let (api, open) = routes();
+    let api: Router<AppState> = api
+        .split_for_parts()
+        .0
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    let body_limit = usize::try_from(http.body_limit_bytes).unwrap_or(usize::MAX);
+    // Router::layer wraps each route after routing (so the route pattern is
+    // known to `observe`); the concurrency limit is shared by all of them.
+    let limits = ServiceBuilder::new()
+        .layer(CompressionLayer::new())
+        .layer(from_fn_with_state(parts.metrics, observe::observe))
+        .layer(HandleErrorLayer::new(refused))
+        .load_shed()
+        .layer(GlobalConcurrencyLimitLayer::new(http.concurrency_limit as usize))
+        .timeout(http.request_timeout())
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(DefaultBodyLimit::max(body_limit));
+    api.merge(open.split_for_parts().0)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(limits)
         .with_state(state)
 }
 
 pub struct HttpServer {
     listener: TcpListener,
     router: Router,
+    header_read_timeout: Duration,
 }
 
 impl HttpServer {
-    pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+    pub async fn bind(settings: &HttpSettings, router: Router) -> std::io::Result<Self> {
         Ok(Self {
-            listener: TcpListener::bind(addr).await?,
-            router: router(state),
+            listener: TcpListener::bind(settings.http_addr).await?,
+            router,
+            header_read_timeout: settings.header_read_timeout(),
         })
     }
 
@@ -93,11 +204,53 @@ impl HttpServer {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` fires, then finishes the requests in flight.
+    /// Serves until `shutdown` fires, then lets the requests in flight
+    /// finish (at most [`DRAIN`]).
     pub async fn run(self, mut shutdown: Shutdown) -> std::io::Result<()> {
         tracing::info!(addr = ?self.listener.local_addr().ok(), "http server started");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { shutdown.recv().await })
-            .await
+        let graceful = GracefulShutdown::new();
+        let service = TowerToHyperService::new(self.router);
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait, go on.
+                        tracing::warn!(%error, "accepting a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = shutdown.recv() => break,
+            };
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(self.header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service.clone());
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "http connection ended");
+                }
+            });
+        }
+        drop(self.listener);
+        if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+            tracing::warn!("http requests still in flight after the drain time");
+        }
+        Ok(())
     }
+}
+
+/// A request shed at the concurrency limit, or past the request timeout:
+/// 503 + Retry-After.
+async fn refused(error: tower::BoxError) -> axum::response::Response {
+    let message = if error.is::<tower::timeout::error::Elapsed>() {
+        "the request took longer than HTTP_REQUEST_TIMEOUT_MS"
+    } else if error.is::<tower::load_shed::error::Overloaded>() {
+        "the server is at HTTP_CONCURRENCY_LIMIT; retry shortly"
+    } else {
+        "the request could not be served"
+    };
+    ApiError::Unavailable(message.into()).into_response()
 }

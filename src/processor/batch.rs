@@ -133,7 +133,7 @@ fn is_redelivery(earlier: &ProcessedFingerprint, now: &ProcessedFingerprint) -> 
 /// A fingerprint of what a command says: FNV-1a (64 bit) over its order id
 /// and its body's protobuf encoding; envelope fields that a resend may
 /// change (correlation_id, issued_at) are left out. Stable across builds.
-pub(super) fn body_hash(command: &Command) -> i64 {
+pub fn body_hash(command: &Command) -> i64 {
     let wire = OrderCommand::from(command);
     let mut bytes = command.order_id.as_bytes().to_vec();
     if let Some(body) = &wire.command {
@@ -361,13 +361,7 @@ fn record_change(
         working.state
     );
     working.changed = true;
-    writes.outbox.push(events::applied(
-        command,
-        &change,
-        row_id,
-        working.state.version,
-        now,
-    ));
+    let event = events::applied(command, &change, row_id, working.state.version, now);
     writes.processed.push(NewProcessedCommand {
         command_id: command.command_id,
         order_id,
@@ -375,7 +369,11 @@ fn record_change(
         rejection_code: None,
         processed_at: now,
         body_hash: body_hash(command),
+        event_id: event.event_id,
+        event_type: event.event_type,
+        rejection_message: None,
     });
+    writes.outbox.push(event);
 }
 
 fn record_rejection(
@@ -384,9 +382,7 @@ fn record_rejection(
     rejection: &Rejection,
     now: DateTime<Utc>,
 ) {
-    writes
-        .outbox
-        .push(events::rejected(command, rejection, now));
+    let event = events::rejected(command, rejection, now);
     writes.processed.push(NewProcessedCommand {
         command_id: command.command_id,
         order_id: command.order_id,
@@ -394,7 +390,11 @@ fn record_rejection(
         rejection_code: Some(rejection.code.as_str()),
         processed_at: now,
         body_hash: body_hash(command),
+        event_id: event.event_id,
+        event_type: event.event_type,
+        rejection_message: Some(rejection.message.clone()),
     });
+    writes.outbox.push(event);
 }
 
 /// Writes in foreign-key order: orders before the rows that reference them.

@@ -21,6 +21,10 @@
 //!   the server's message text, which depends on its language.
 
 mod batch;
+mod outcomes;
+
+pub use batch::body_hash as fingerprint;
+pub use outcomes::{CommandOutcomes, Waiter};
 
 use std::collections::BTreeMap;
 
@@ -89,11 +93,13 @@ impl std::ops::AddAssign for BatchOutcome {
 #[derive(Clone)]
 pub struct CommandProcessor {
     db: Database,
+    /// Told which commands a committed transaction processed.
+    outcomes: CommandOutcomes,
 }
 
 impl CommandProcessor {
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    pub fn new(db: Database, outcomes: CommandOutcomes) -> Self {
+        Self { db, outcomes }
     }
 
     pub fn database(&self) -> &Database {
@@ -108,9 +114,13 @@ impl CommandProcessor {
         commands: Vec<Command>,
         offsets: Vec<ConsumerOffset>,
     ) -> Result<BatchOutcome, DbError> {
+        let outcomes = self.outcomes.clone();
         self.db
             .run(move |conn| match batch::apply(conn, &commands, &offsets) {
-                Ok(outcome) => Ok(outcome),
+                Ok(outcome) => {
+                    outcomes.notify(commands.iter().map(|c| c.command_id));
+                    Ok(outcome)
+                }
                 Err(e) if is_refusal(&e) => {
                     tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
                     let mut total = BatchOutcome::default();
@@ -119,6 +129,7 @@ impl CommandProcessor {
                     }
                     // After the commands: a crash in between replays them, harmlessly.
                     ConsumerOffset::save_all(conn, &offsets)?;
+                    outcomes.notify(commands.iter().map(|c| c.command_id));
                     Ok(total)
                 }
                 Err(e) => Err(e.into()),
@@ -145,6 +156,7 @@ impl CommandProcessor {
         commands: Vec<Command>,
         attempts: u32,
     ) -> Result<Isolated, DbError> {
+        let outcomes = self.outcomes.clone();
         self.db
             .run(move |conn| {
                 let mut isolated = Isolated::default();
@@ -153,6 +165,7 @@ impl CommandProcessor {
                     loop {
                         match apply_alone(conn, &command) {
                             Ok(outcome) => {
+                                outcomes.notify([command.command_id]);
                                 isolated.outcome += outcome;
                                 break;
                             }

@@ -42,8 +42,18 @@ impl CommandPublisher {
 
     /// Publishes and waits for the broker's acknowledgement.
     pub async fn publish(&self, command: &OrderCommand) -> Result<Published, KafkaError> {
+        self.publish_traced(command, None).await
+    }
+
+    /// As [`publish`](Self::publish), with a W3C `traceparent` header that
+    /// the consumer carries onto the events.
+    pub async fn publish_traced(
+        &self,
+        command: &OrderCommand,
+        traceparent: Option<&str>,
+    ) -> Result<Published, KafkaError> {
         let payload = command.encode_to_vec();
-        let record = kafka::command_record(&self.topic, command, &payload);
+        let record = kafka::command_record(&self.topic, command, &payload, traceparent);
         let delivery = self
             .producer
             .send(record, PUBLISH_TIMEOUT)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use order_service::config::{
-    DatabaseSettings, KafkaConnection, KafkaSettings, LogFormat, ServeSettings,
+    DatabaseSettings, HttpSettings, KafkaConnection, KafkaSettings, LogFormat, ServeSettings,
 };
 use order_service::db::Database;
 use order_service::proto::{self, OrderCommand, OrderEvent, order_command::Command};
@@ -39,7 +39,7 @@ fn init_logging() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            order_service::telemetry::init(LogFormat::Pretty);
+            let _ = order_service::telemetry::init(LogFormat::Pretty, None);
         }
     });
 }
@@ -53,6 +53,8 @@ pub struct TestApp {
     dead_letters: StreamConsumer,
     /// Events read so far, in the order they were read.
     pub received: Vec<OrderEvent>,
+    /// The Kafka headers of each event read, by event_id.
+    pub received_headers: HashMap<String, HashMap<String, String>>,
     trigger: Option<ShutdownTrigger>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     /// Where the running application's HTTP server listens.
@@ -117,7 +119,17 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         batch_max_bytes: 8 * 1024 * 1024,
         relay_batch_size: 500,
         relay_poll_ms: 200,
-        http_addr: "127.0.0.1:0".parse().expect("socket address"),
+        http: HttpSettings {
+            http_addr: "127.0.0.1:0".parse().expect("socket address"),
+            api_tokens: None,
+            api_tokens_file: None,
+            request_timeout_ms: 35_000,
+            header_read_timeout_ms: 10_000,
+            body_limit_bytes: 64 * 1024,
+            concurrency_limit: 512,
+            read_pool_size: 4,
+            otlp_endpoint: None,
+        },
         retention_secs: 7 * 24 * 3600,
         housekeeping_interval_ms: 200,
         purge_batch_size: 1000,
@@ -163,6 +175,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         db_name,
         producer,
         received: Vec::new(),
+        received_headers: HashMap::new(),
         trigger: None,
         task: None,
         http_addr: None,
@@ -359,6 +372,8 @@ impl TestApp {
             let event = OrderEvent::decode(message.payload().expect("event payload"))
                 .expect("event decodes");
             check_headers(&message, &event);
+            self.received_headers
+                .insert(event.event_id.clone(), headers_of(&message));
             self.received.push(event);
         }
         Ok(&self.received)

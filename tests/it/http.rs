@@ -203,7 +203,7 @@ async fn bad_requests_get_a_json_error() {
     .await;
     refused(
         http.post(&create).body("user_id=u1"),
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
     )
     .await;

@@ -11,6 +11,8 @@ mod cli;
 mod dead_letters;
 mod hostile;
 mod http;
+mod http_front;
+mod http_wait;
 mod idempotency;
 mod interleaving;
 mod lifecycle;

@@ -14,5 +14,5 @@ pub use order::{NewOrder, Order, OrderUpdate};
 pub use order_item::{NewOrderItem, OrderItem};
 pub use outbox::{NewOutboxMessage, OutboxMessage};
 pub use payment::{NewPayment, Payment};
-pub use processed_command::{NewProcessedCommand, ProcessedFingerprint};
+pub use processed_command::{NewProcessedCommand, ProcessedCommand, ProcessedFingerprint};
 pub use status_history::{NewStatusChange, StatusChange};

@@ -1,3 +1,7 @@
+//! `processed_commands`: one row per command the service processed (applied
+//! or rejected). Its primary key makes a redelivery a no-op; its columns say
+//! what the outcome was, for `GET /commands/{id}` and answers that wait.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -17,6 +21,45 @@ pub struct NewProcessedCommand {
     pub processed_at: DateTime<Utc>,
     /// Fingerprint of the order id and body (see `processor::fingerprint`).
     pub body_hash: i64,
+    /// The event the command caused.
+    pub event_id: Uuid,
+    pub event_type: &'static str,
+    /// For a rejection, what the `CommandRejected` says.
+    pub rejection_message: Option<String>,
+}
+
+/// A processed command as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = processed_commands, check_for_backend(diesel::pg::Pg))]
+pub struct ProcessedCommand {
+    pub command_id: Uuid,
+    pub order_id: Uuid,
+    /// `applied` or `rejected`.
+    pub outcome: String,
+    pub rejection_code: Option<String>,
+    pub processed_at: DateTime<Utc>,
+    pub body_hash: Option<i64>,
+    pub event_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub rejection_message: Option<String>,
+}
+
+impl ProcessedCommand {
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ProcessedCommand>> {
+        processed_commands::table
+            .find(id)
+            .select(ProcessedCommand::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Which of `ids` were processed.
+    pub fn which_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+        processed_commands::table
+            .filter(processed_commands::command_id.eq_any(ids))
+            .select(processed_commands::command_id)
+            .load(conn)
+    }
 }
 
 /// What a processed command said: its order and its body's fingerprint
@@ -75,8 +118,10 @@ impl NewProcessedCommand {
             return Ok(0);
         }
         diesel::sql_query(
-            "INSERT INTO processed_commands (command_id, order_id, outcome, rejection_code, processed_at, body_hash) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[])",
+            "INSERT INTO processed_commands (command_id, order_id, outcome, rejection_code, processed_at, body_hash, \
+                                             event_id, event_type, rejection_message) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], \
+                                  $7::uuid[], $8::text[], $9::text[])",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
@@ -84,6 +129,13 @@ impl NewProcessedCommand {
         .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.rejection_code).collect::<Vec<_>>())
         .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.processed_at).collect::<Vec<_>>())
         .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.body_hash).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(
+            rows.iter()
+                .map(|r| r.rejection_message.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .execute(conn)
     }
 }

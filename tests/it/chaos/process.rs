@@ -97,6 +97,11 @@ impl ServiceProcess {
         Self { child, http_port }
     }
 
+    /// The URL of `path` on the process's HTTP server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http_port)
+    }
+
     /// `GET /readyz`: the status code and body, `None` while nothing answers.
     pub async fn readiness(&self) -> Option<(u16, serde_json::Value)> {
         crate::helpers::readiness_at(&format!("http://127.0.0.1:{}", self.http_port)).await
