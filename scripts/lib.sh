@@ -248,6 +248,22 @@ ensure_console_tools() {
     ensure_kafka
 }
 
+# schemathesis (PyPI), pinned, in a virtualenv of its own under the cache;
+# exports SCHEMATHESIS, the executable the OpenAPI test runs.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+    local venv="$ORDER_SERVICE_CACHE/schemathesis-$SCHEMATHESIS_VERSION"
+    if [ ! -x "$venv/bin/schemathesis" ]; then
+        log "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into $venv"
+        python3 -m venv "$venv" 2>/dev/null || {
+            apt_install python3-venv
+            python3 -m venv "$venv"
+        }
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    fi
+    export SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

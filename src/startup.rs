@@ -141,7 +141,10 @@ impl Application {
         let relay = tokio::spawn(self.relay.run(relay_shutdown));
         let housekeeper = tokio::spawn(self.housekeeper.run(shutdown.clone()));
         let http = tokio::spawn(self.http.run(shutdown.clone()));
-        let sweep = tokio::spawn(self.outcomes.sweep(self.reads, OUTCOME_SWEEP, shutdown.clone()));
+        let sweep = tokio::spawn(
+            self.outcomes
+                .sweep(self.reads, OUTCOME_SWEEP, shutdown.clone()),
+        );
         let http_stop = self.http_stop;
         let mut stopping = shutdown.clone();
         tokio::spawn(async move {

@@ -5,6 +5,8 @@
 //! to the W3C trace context (`traceparent`) of the request or record that
 //! caused them.
 
+use std::io::IsTerminal;
+
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig;
@@ -39,7 +41,10 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Telemetry {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn,librdkafka=warn"));
     let logs = match format {
-        LogFormat::Pretty => fmt::layer().with_writer(std::io::stderr).boxed(),
+        LogFormat::Pretty => fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .boxed(),
         LogFormat::Json => fmt::layer()
             .json()
             .flatten_event(true)
@@ -105,7 +110,8 @@ pub fn is_traceparent(value: &str) -> bool {
 /// Makes `span` a child of the remote span `traceparent` names (when
 /// traces are exported; otherwise nothing to join).
 pub fn join_remote(span: &tracing::Span, traceparent: &str) {
-    let carrier = std::collections::HashMap::from([(TRACEPARENT.to_owned(), traceparent.to_owned())]);
+    let carrier =
+        std::collections::HashMap::from([(TRACEPARENT.to_owned(), traceparent.to_owned())]);
     let context = TraceContextPropagator::new().extract(&carrier);
     if context.span().span_context().is_valid() {
         let _ = span.set_parent(context);

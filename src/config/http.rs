@@ -113,8 +113,8 @@ impl ApiTokens {
                 "write" => Scope::Write,
                 _ => return Err(ApiTokensError::Malformed { position }),
             };
-            let valid = (16..=512).contains(&token.len())
-                && token.bytes().all(|b| b.is_ascii_graphic());
+            let valid =
+                (16..=512).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic());
             if !valid {
                 return Err(ApiTokensError::WeakOrInvalid { position });
             }

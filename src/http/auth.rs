@@ -13,7 +13,11 @@ use axum::response::{IntoResponse, Response};
 use super::{ApiError, AppState};
 use crate::config::Scope;
 
-pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(tokens) = &state.tokens else {
         return next.run(request).await;
     };

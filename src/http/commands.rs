@@ -55,27 +55,35 @@ pub struct CreateOrderRequest {
     /// retry with the same command id gets the same order).
     #[schema(format = Uuid)]
     order_id: Option<String>,
+    #[schema(min_length = 1, max_length = 64)]
     user_id: String,
+    #[schema(min_length = 1, max_length = 500)]
     shipping_address: String,
     /// ISO 4217 code, e.g. EUR.
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
     currency: String,
     /// The command's id; a new UUID when absent (see also the
     /// Idempotency-Key header).
     #[schema(format = Uuid)]
     command_id: Option<String>,
     /// Copied to the events; the request id when absent.
+    #[schema(max_length = 200)]
     correlation_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddItemRequest {
+    #[schema(min_length = 1, max_length = 64)]
     product_id: String,
+    #[schema(minimum = 1)]
     quantity: i32,
     /// In the currency's minor units.
+    #[schema(minimum = 0)]
     price_per_unit: i64,
     #[schema(format = Uuid)]
     command_id: Option<String>,
+    #[schema(max_length = 200)]
     correlation_id: Option<String>,
 }
 
@@ -83,23 +91,29 @@ pub struct AddItemRequest {
 #[serde(deny_unknown_fields)]
 pub struct ProcessPaymentRequest {
     /// Must equal the order's total.
+    #[schema(minimum = 0)]
     amount: i64,
+    #[schema(min_length = 1, max_length = 50)]
     payment_method: String,
     /// The payment provider's id; a new UUID when absent.
+    #[schema(min_length = 1, max_length = 100)]
     transaction_id: Option<String>,
     #[schema(format = Uuid)]
     command_id: Option<String>,
+    #[schema(max_length = 200)]
     correlation_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePaymentStatusRequest {
+    #[schema(min_length = 1, max_length = 100)]
     transaction_id: String,
     /// pending, completed, failed or refunded.
     status: String,
     #[schema(format = Uuid)]
     command_id: Option<String>,
+    #[schema(max_length = 200)]
     correlation_id: Option<String>,
 }
 
@@ -108,9 +122,11 @@ pub struct UpdatePaymentStatusRequest {
 pub struct UpdateStatusRequest {
     /// pending, confirmed, shipped, delivered or cancelled.
     status: String,
+    #[schema(max_length = 500)]
     reason: Option<String>,
     #[schema(format = Uuid)]
     command_id: Option<String>,
+    #[schema(max_length = 200)]
     correlation_id: Option<String>,
 }
 
@@ -200,7 +216,7 @@ pub async fn create_order(
     path = "/orders/{id}/items/add",
     operation_id = "addOrderItem",
     tag = "commands",
-    params(("id" = String, Path, description = "The order's id"), CommandHeaders),
+    params(("id" = uuid::Uuid, Path, description = "The order's id"), CommandHeaders),
     request_body = AddItemRequest,
     responses(
         (status = 200, description = "Processed (Prefer: wait): the order", body = OrderView),
@@ -221,7 +237,15 @@ pub async fn add_item(
         quantity: request.quantity,
         price_per_unit: request.price_per_unit,
     });
-    submit(&state, &request_id, &headers, order_id, envelope!(request), body).await
+    submit(
+        &state,
+        &request_id,
+        &headers,
+        order_id,
+        envelope!(request),
+        body,
+    )
+    .await
 }
 
 /// Records a payment of the order's total (status pending).
@@ -230,7 +254,7 @@ pub async fn add_item(
     path = "/orders/{id}/payment",
     operation_id = "processPayment",
     tag = "commands",
-    params(("id" = String, Path, description = "The order's id"), CommandHeaders),
+    params(("id" = uuid::Uuid, Path, description = "The order's id"), CommandHeaders),
     request_body = ProcessPaymentRequest,
     responses(
         (status = 200, description = "Processed (Prefer: wait): the order", body = OrderView),
@@ -253,7 +277,15 @@ pub async fn process_payment(
             .transaction_id
             .unwrap_or_else(|| Uuid::new_v4().to_string()),
     });
-    submit(&state, &request_id, &headers, order_id, envelope!(request), body).await
+    submit(
+        &state,
+        &request_id,
+        &headers,
+        order_id,
+        envelope!(request),
+        body,
+    )
+    .await
 }
 
 /// Moves a payment to another status.
@@ -262,7 +294,7 @@ pub async fn process_payment(
     path = "/orders/{id}/payment",
     operation_id = "updatePaymentStatus",
     tag = "commands",
-    params(("id" = String, Path, description = "The order's id"), CommandHeaders),
+    params(("id" = uuid::Uuid, Path, description = "The order's id"), CommandHeaders),
     request_body = UpdatePaymentStatusRequest,
     responses(
         (status = 200, description = "Processed (Prefer: wait): the order", body = OrderView),
@@ -283,7 +315,15 @@ pub async fn update_payment_status(
         transaction_id: request.transaction_id,
         status: status.into(),
     });
-    submit(&state, &request_id, &headers, order_id, envelope!(request), body).await
+    submit(
+        &state,
+        &request_id,
+        &headers,
+        order_id,
+        envelope!(request),
+        body,
+    )
+    .await
 }
 
 /// Moves the order to another status.
@@ -292,7 +332,7 @@ pub async fn update_payment_status(
     path = "/orders/{id}/status",
     operation_id = "updateOrderStatus",
     tag = "commands",
-    params(("id" = String, Path, description = "The order's id"), CommandHeaders),
+    params(("id" = uuid::Uuid, Path, description = "The order's id"), CommandHeaders),
     request_body = UpdateStatusRequest,
     responses(
         (status = 200, description = "Processed (Prefer: wait): the order", body = OrderView),
@@ -313,7 +353,15 @@ pub async fn update_status(
         status: status.into(),
         reason: request.reason.unwrap_or_default(),
     });
-    submit(&state, &request_id, &headers, order_id, envelope!(request), body).await
+    submit(
+        &state,
+        &request_id,
+        &headers,
+        order_id,
+        envelope!(request),
+        body,
+    )
+    .await
 }
 
 /// The outcome of a processed command.
@@ -322,7 +370,7 @@ pub async fn update_status(
     path = "/commands/{id}",
     operation_id = "getCommand",
     tag = "commands",
-    params(("id" = String, Path, description = "The command's id (a UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The command's id")),
     responses(
         (status = 200, description = "Processed: applied or rejected", body = CommandView),
         (status = 400, description = "`invalid_id`", body = ErrorBody),
@@ -605,7 +653,10 @@ mod tests {
     fn prefer_wait_is_read_as_rfc_7240_says() {
         let wait = |value: &str| preferred_wait(&headers(&[("prefer", value)]));
         assert_eq!(wait("wait=5"), Some(Duration::from_secs(5)));
-        assert_eq!(wait("respond-async, WAIT=\"7\""), Some(Duration::from_secs(7)));
+        assert_eq!(
+            wait("respond-async, WAIT=\"7\""),
+            Some(Duration::from_secs(7))
+        );
         assert_eq!(wait("wait=10;foo=bar"), Some(Duration::from_secs(10)));
         assert_eq!(wait("wait=3600"), Some(Duration::from_secs(MAX_WAIT_SECS)));
         assert_eq!(wait("wait=0"), None);

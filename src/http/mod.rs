@@ -174,7 +174,9 @@ pub fn router(settings: &ServeSettings, parts: Parts) -> Router {
         .layer(from_fn_with_state(parts.metrics, observe::observe))
         .layer(HandleErrorLayer::new(refused))
         .load_shed()
-        .layer(GlobalConcurrencyLimitLayer::new(http.concurrency_limit as usize))
+        .layer(GlobalConcurrencyLimitLayer::new(
+            http.concurrency_limit as usize,
+        ))
         .timeout(http.request_timeout())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(DefaultBodyLimit::max(body_limit));
@@ -235,7 +237,10 @@ impl HttpServer {
             });
         }
         drop(self.listener);
-        if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(DRAIN, graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!("http requests still in flight after the drain time");
         }
         Ok(())

@@ -17,6 +17,7 @@ use super::views::{OrderPage, OrderSummary, OrderView};
 use super::{ApiError, AppState};
 use crate::db::models::{Order, OrderItem, Payment, StatusChange};
 use crate::db::{Database, DbError};
+use crate::domain::limits;
 
 /// A UUID from a path, or `400 invalid_id`.
 pub(super) fn parse_id(text: &str) -> Result<Uuid, ApiError> {
@@ -53,7 +54,7 @@ pub(super) async fn load(reads: &Database, id: Uuid) -> Result<Option<OrderView>
     path = "/orders/{id}",
     operation_id = "getOrder",
     tag = "orders",
-    params(("id" = String, Path, description = "The order's id (a UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order", body = OrderView),
         (status = 400, description = "`invalid_id`", body = ErrorBody),
@@ -78,6 +79,7 @@ pub async fn get_order(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Whose orders.
+    #[param(min_length = 1, max_length = 64)]
     user_id: String,
     /// Orders per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -113,6 +115,15 @@ pub async fn list_orders(
         return Err(ApiError::bad_request(
             "invalid_query",
             format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    if query.user_id.contains('\0') || query.user_id.chars().count() > limits::USER_ID {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "user_id must be at most {} characters, without NUL",
+                limits::USER_ID
+            ),
         ));
     }
     let after = query.page_token.as_deref().map(decode_token).transpose()?;

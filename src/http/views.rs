@@ -201,10 +201,13 @@ impl From<ProcessedCommand> for CommandView {
             },
             rejection_code: p.rejection_code,
             rejection_message: p.rejection_message,
-            event: p.event_id.zip(p.event_type).map(|(event_id, event_type)| CausedEvent {
-                event_id,
-                event_type,
-            }),
+            event: p
+                .event_id
+                .zip(p.event_type)
+                .map(|(event_id, event_type)| CausedEvent {
+                    event_id,
+                    event_type,
+                }),
             processed_at: time(p.processed_at),
         }
     }

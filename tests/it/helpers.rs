@@ -314,6 +314,12 @@ impl TestApp {
         }
     }
 
+    /// Publishes `commands` all at once (each enqueued in order, the
+    /// acknowledgements awaited together): as fast as the producer goes.
+    pub async fn send_burst(&self, commands: &[OrderCommand]) {
+        futures_util::future::join_all(commands.iter().map(|c| self.send(c))).await;
+    }
+
     /// Sends `commands` as a stream: `chunk` at a time, `pause` between.
     pub async fn send_paced(&self, commands: &[OrderCommand], chunk: usize, pause: Duration) {
         for chunk in commands.chunks(chunk) {

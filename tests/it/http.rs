@@ -280,6 +280,14 @@ async fn bad_requests_get_a_json_error() {
         "invalid_query",
     )
     .await;
+    // Found by schemathesis: a NUL in user_id was a 503 (PostgreSQL text
+    // cannot hold it).
+    refused(
+        http.get(app.url("/orders?user_id=u%00x")),
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
     refused(
         http.get(app.url("/no/such/thing")),
         StatusCode::NOT_FOUND,
@@ -417,55 +425,5 @@ async fn probes_answer_and_metrics_follow_the_commands() {
             after.lines().any(|line| line.starts_with(name)),
             "the dashboard queries {name}, which /metrics does not serve"
         );
-    }
-}
-
-#[tokio::test]
-async fn the_openapi_document_describes_every_route() {
-    let app = spawn_app().await;
-    let response = Client::new()
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .expect("openapi");
-    assert_eq!(response.status(), StatusCode::OK);
-    let doc = body(response).await;
-    assert_eq!(doc["openapi"], "3.1.0");
-    for (path, method) in [
-        ("/orders/create", "post"),
-        ("/orders/{id}/items/add", "post"),
-        ("/orders/{id}/payment", "post"),
-        ("/orders/{id}/payment", "patch"),
-        ("/orders/{id}/status", "patch"),
-        ("/orders/{id}", "get"),
-        ("/orders", "get"),
-        ("/healthz", "get"),
-        ("/readyz", "get"),
-        ("/metrics", "get"),
-    ] {
-        assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} is documented"
-        );
-    }
-    // And every documented operation is served (whatever it answers to an
-    // empty request, it is not "no such endpoint" or "wrong method").
-    let http = Client::new();
-    for (path, operations) in doc["paths"].as_object().expect("paths") {
-        for method in operations.as_object().expect("operations").keys() {
-            let url = app.url(&path.replace("{id}", &new_id()));
-            let method: reqwest::Method = method.to_uppercase().parse().expect("a method");
-            let response = http
-                .request(method.clone(), &url)
-                .send()
-                .await
-                .expect("request");
-            let status = response.status();
-            let text = response.text().await.expect("body");
-            assert!(
-                status != StatusCode::METHOD_NOT_ALLOWED && !text.contains("no such endpoint"),
-                "{method} {path} is documented but not served: {status} {text}"
-            );
-        }
     }
 }

@@ -61,7 +61,11 @@ async fn tokens_guard_the_api_and_leave_the_probes_open() {
         .send()
         .await
         .unwrap();
-    assert_eq!(read.status(), StatusCode::NOT_FOUND, "the scheme in any case");
+    assert_eq!(
+        read.status(),
+        StatusCode::NOT_FOUND,
+        "the scheme in any case"
+    );
     // ...and may not send commands.
     let forbidden = http
         .post(&create)
@@ -138,7 +142,9 @@ async fn bodies_over_the_limit_get_413() {
     let addr = app.url("").trim_start_matches("http://").to_owned();
     let answer = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         stream
             .write_all(
                 b"POST /orders/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
@@ -246,12 +252,17 @@ async fn a_client_that_sends_its_headers_slowly_is_cut_off() {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
         let started = Instant::now();
         let mut buffer = Vec::new();
         // The server closes the connection (possibly after a 408).
         let _ = stream.read_to_end(&mut buffer);
-        (started.elapsed(), String::from_utf8_lossy(&buffer).into_owned())
+        (
+            started.elapsed(),
+            String::from_utf8_lossy(&buffer).into_owned(),
+        )
     })
     .await
     .unwrap();
@@ -295,7 +306,11 @@ async fn reads_are_compressed_and_requests_are_counted() {
         .send()
         .await
         .unwrap();
-    assert!(app.metrics().await.contains("route=\"unmatched\",status=\"404\"} 1"));
+    assert!(
+        app.metrics()
+            .await
+            .contains("route=\"unmatched\",status=\"404\"} 1")
+    );
 }
 
 #[tokio::test]
@@ -324,7 +339,11 @@ async fn each_request_gets_one_access_log_line_without_its_token() {
         .send()
         .await
         .unwrap();
-    http.get(&order).bearer_auth("wrong-token-xyz").send().await.unwrap();
+    http.get(&order)
+        .bearer_auth("wrong-token-xyz")
+        .send()
+        .await
+        .unwrap();
     drop(service);
     let log = std::fs::read_to_string(ServiceProcess::log_path(&name)).expect("log");
     let lines: Vec<Value> = log
@@ -339,7 +358,10 @@ async fn each_request_gets_one_access_log_line_without_its_token() {
     assert_eq!(access[0]["method"], "GET");
     assert_eq!(access[0]["status"], 404);
     assert!(access[0]["latency_ms"].is_number());
-    assert_eq!(access[0]["span"]["request_id"], "access-log-test-1", "{log}");
+    assert_eq!(
+        access[0]["span"]["request_id"], "access-log-test-1",
+        "{log}"
+    );
     assert_eq!(access[1]["status"], 401);
     assert!(!log.contains("API_TOKENS is not set"), "{log}");
     for secret in [READER, WRITER, "wrong-token-xyz"] {

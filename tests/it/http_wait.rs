@@ -53,7 +53,11 @@ async fn a_command_that_waits_answers_with_its_outcome() {
     assert_eq!(location, format!("/orders/{order_id}"));
     assert_eq!(order["status"], "pending");
     assert_eq!(order["version"], 1);
-    assert_eq!(order, get_order(&app, &order_id).await, "the same JSON as GET");
+    assert_eq!(
+        order,
+        get_order(&app, &order_id).await,
+        "the same JSON as GET"
+    );
 
     let added = http
         .post(app.url(&format!("/orders/{order_id}/items/add")))
@@ -289,8 +293,10 @@ async fn the_request_id_and_trace_context_reach_the_events() {
     // Given a correlation_id, the body's wins; no request id: one is made.
     let own = http
         .post(app.url("/orders/create"))
-        .json(&json!({"user_id": "u-trace-2", "shipping_address": "x", "currency": "EUR",
-                      "correlation_id": "mine"}))
+        .json(
+            &json!({"user_id": "u-trace-2", "shipping_address": "x", "currency": "EUR",
+                      "correlation_id": "mine"}),
+        )
         .send()
         .await
         .expect("create");
