@@ -34,10 +34,15 @@ fn walkthrough() -> String {
     script
 }
 
+const WRITE_TOKEN: &str = "walkthrough-write-token";
+
 #[tokio::test]
 async fn the_readme_walkthrough_runs() {
     // The README's topic names; no other test uses them.
     let app = spawn_app_with(|s| {
+        s.http.api_tokens = Some(order_service::config::Secret::new(format!(
+            "read:walkthrough-read-token,write:{WRITE_TOKEN}"
+        )));
         s.kafka.commands_topic = "order-commands".into();
         s.kafka.events_topic = "order-events".into();
         s.kafka.dlq_topic = "order-commands-dlq".into();
@@ -52,6 +57,7 @@ async fn the_readme_walkthrough_runs() {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("ORDER_SERVICE", env!("CARGO_BIN_EXE_order-service"))
             .env("API", app.url(""))
+            .env("API_TOKEN", WRITE_TOKEN)
             .env(
                 "KAFKA_BOOTSTRAP_SERVERS",
                 &app.settings.kafka.connection.bootstrap_servers,
@@ -80,6 +86,10 @@ async fn the_readme_walkthrough_runs() {
         "REJECTION_CODE_ORDER_NOT_EDITABLE",
         "rejected (exit status 2)",
         r#""status":"confirmed""#,
+        r#""total_amount":1500"#,
+        r#""code":"INVALID_TRANSITION""#,
+        r#""outcome":"applied""#,
+        "without a token: 401",
         r#""next_page_token""#,
         r#""code":"invalid_body""#,
         "ORDER_STATUS_CANCELLED",
