@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::Notify;
 
-use crate::config::{DatabaseSettings, ServeSettings};
+use crate::config::ServeSettings;
 use crate::consumers::OrderCommandConsumer;
 use crate::db::Database;
 use crate::housekeeping::Housekeeper;
@@ -85,10 +85,7 @@ impl Application {
                 "API_TOKENS is not set: anyone who reaches HTTP_ADDR may read orders and send commands"
             );
         }
-        let reads = Database::new(&DatabaseSettings {
-            pool_size: settings.http.read_pool_size,
-            ..settings.database.clone()
-        });
+        let reads = Database::for_reads(&settings.database, settings.http.read_pool_size);
         let outcomes = CommandOutcomes::default();
         let (http_stop, http_shutdown) = ShutdownTrigger::new();
         let router = http::router(

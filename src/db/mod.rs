@@ -101,6 +101,19 @@ impl Database {
     /// Builds the pool without connecting: the first query finds out whether
     /// the database is there, and callers retry.
     pub fn new(settings: &DatabaseSettings) -> Self {
+        Self::build(settings, settings.pool_size, false)
+    }
+
+    /// A pool of `size` for occasional reads (the HTTP GETs, probes): each
+    /// connection is checked (`SELECT 1`) as it is taken, because an idle
+    /// one may have died with a database restart and a read should not
+    /// fail for it. The consumer's pool needs no check: its connections are
+    /// in constant use, and a broken one is dropped at its first error.
+    pub fn for_reads(settings: &DatabaseSettings, size: u32) -> Self {
+        Self::build(settings, size, true)
+    }
+
+    fn build(settings: &DatabaseSettings, size: u32, check_on_take: bool) -> Self {
         let url = with_keepalives(&settings.database_url);
         let manager = ConnectionManager::<PgConnection>::new(url.clone());
         let session = SessionSettings {
@@ -109,15 +122,15 @@ impl Database {
             idle_in_transaction_timeout_ms: settings.idle_in_transaction_timeout_ms,
         };
         let pool = Pool::builder()
-            .max_size(settings.pool_size)
+            .max_size(size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
-            .test_on_check_out(false)
+            .test_on_check_out(check_on_take)
             .connection_customizer(Box::new(session))
             .build_unchecked(manager);
         Self {
             pool,
-            permits: Arc::new(Semaphore::new(settings.pool_size as usize)),
+            permits: Arc::new(Semaphore::new(size as usize)),
             session,
             url,
         }
