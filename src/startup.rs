@@ -14,7 +14,7 @@ use crate::housekeeping::Housekeeper;
 use crate::http::{self, HttpServer};
 use crate::kafka;
 use crate::metrics::Metrics;
-use crate::processor::{CommandOutcomes, CommandProcessor};
+use crate::processor::{CommandOutcomes, CommandProcessor, OffsetStore};
 use crate::producers::{CommandPublisher, DeadLetterProducer, OutboxRelay};
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 
@@ -104,9 +104,11 @@ impl Application {
             .with_context(|| format!("listening on HTTP_ADDR {}", settings.http.http_addr))?;
         let http_addr = http.local_addr().context("reading the HTTP address")?;
         let housekeeper = Housekeeper::new(&settings, db.clone(), metrics.clone());
+        let offsets = OffsetStore::new(db.clone(), settings.group_id.clone());
         let consumer = OrderCommandConsumer::new(
             &settings,
-            CommandProcessor::new(db, outcomes.clone()),
+            CommandProcessor::new(db, offsets.clone(), outcomes.clone()),
+            offsets,
             dlq,
             relay_wakeup,
             metrics,

@@ -6,12 +6,11 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use rdkafka::message::{BorrowedMessage, Message};
 
-use crate::db::models::ConsumerOffset;
 use crate::domain::Command;
 use crate::kafka;
+use crate::processor::NextOffset;
 use crate::producers::DeadLetter;
 
 /// Where a record sits, to store its offset once it is handled.
@@ -74,12 +73,8 @@ impl Batch {
     /// partitions: an order's commands share its partition (key =
     /// order_id), so lanes touch different orders and keep each order's
     /// commands in delivery order.
-    pub(super) fn lanes(
-        &self,
-        group_id: &str,
-        lanes: usize,
-    ) -> Vec<(Vec<Command>, Vec<ConsumerOffset>)> {
-        let offsets = self.next_offsets(group_id);
+    pub(super) fn lanes(&self, lanes: usize) -> Vec<(Vec<Command>, Vec<NextOffset>)> {
+        let offsets = self.next_offsets();
         let mut partitions: Vec<i32> = offsets.iter().map(|o| o.partition).collect();
         partitions.sort_unstable();
         let count = lanes.clamp(1, partitions.len().max(1));
@@ -88,8 +83,7 @@ impl Batch {
             .enumerate()
             .map(|(i, p)| (*p, i % count))
             .collect();
-        let mut out: Vec<(Vec<Command>, Vec<ConsumerOffset>)> =
-            vec![(Vec::new(), Vec::new()); count];
+        let mut out: Vec<(Vec<Command>, Vec<NextOffset>)> = vec![(Vec::new(), Vec::new()); count];
         for (partition, _, command) in &self.commands {
             out[lane_of.get(partition).copied().unwrap_or(0)]
                 .0
@@ -103,17 +97,14 @@ impl Batch {
         out
     }
 
-    /// The rows for `consumer_offsets`: the next offset to read per partition.
-    pub(super) fn next_offsets(&self, group_id: &str) -> Vec<ConsumerOffset> {
-        let now = Utc::now();
+    /// The next offset to read per partition.
+    pub(super) fn next_offsets(&self) -> Vec<NextOffset> {
         self.last_offsets()
             .into_iter()
-            .map(|((topic, partition), offset)| ConsumerOffset {
-                group_id: group_id.to_owned(),
+            .map(|((topic, partition), offset)| NextOffset {
                 topic: topic.to_owned(),
                 partition,
-                next_offset: offset + 1,
-                updated_at: now,
+                offset: offset + 1,
             })
             .collect()
     }
@@ -163,7 +154,7 @@ mod tests {
     #[test]
     fn a_lane_holds_whole_partitions_and_keeps_delivery_order() {
         let batch = batch(6, 20);
-        let lanes = batch.lanes("group", 4);
+        let lanes = batch.lanes(4);
         assert_eq!(lanes.len(), 4);
         let mut seen_partitions = Vec::new();
         for (commands, offsets) in &lanes {
@@ -193,8 +184,8 @@ mod tests {
     #[test]
     fn more_lanes_than_partitions_gives_one_lane_a_partition() {
         let batch = batch(2, 5);
-        assert_eq!(batch.lanes("group", 8).len(), 2);
-        assert_eq!(batch.lanes("group", 1).len(), 1);
+        assert_eq!(batch.lanes(8).len(), 2);
+        assert_eq!(batch.lanes(1).len(), 1);
     }
 
     #[test]
@@ -208,9 +199,9 @@ mod tests {
             });
         }
         let mut next: Vec<(i32, i64)> = batch
-            .next_offsets("group")
+            .next_offsets()
             .iter()
-            .map(|o| (o.partition, o.next_offset))
+            .map(|o| (o.partition, o.offset))
             .collect();
         next.sort_unstable();
         assert_eq!(next, vec![(0, 10), (1, 4)]);

@@ -3,7 +3,7 @@
 //! callback that seeks every assigned partition to its position in
 //! `consumer_offsets`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use rdkafka::config::RDKafkaLogLevel;
@@ -13,25 +13,22 @@ use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-use crate::db::Database;
-use crate::db::models::ConsumerOffset;
 use crate::kafka;
 use crate::metrics::{Metrics, PartitionLabels};
+use crate::processor::OffsetStore;
 
 /// Seeks each newly assigned partition to its position in
 /// `consumer_offsets`, and logs rebalances.
 pub struct CommandConsumerContext {
-    db: Database,
-    pub(super) group_id: String,
+    offsets: OffsetStore,
     metrics: Arc<Metrics>,
     errors: kafka::ErrorLog,
 }
 
 impl CommandConsumerContext {
-    pub(super) fn new(db: Database, group_id: String, metrics: Arc<Metrics>) -> Self {
+    pub(super) fn new(offsets: OffsetStore, metrics: Arc<Metrics>) -> Self {
         Self {
-            db,
-            group_id,
+            offsets,
             metrics,
             errors: kafka::ErrorLog,
         }
@@ -123,25 +120,19 @@ impl ConsumerContext for CommandConsumerContext {
 
 impl CommandConsumerContext {
     /// Re-assigns the partitions with the offsets stored in the database.
-    /// Runs inside librdkafka's rebalance callback, so it queries the
-    /// database directly, bounded by the pool's connection timeout.
+    /// Runs inside librdkafka's rebalance callback, so the query blocks,
+    /// bounded by the pool's connection timeout.
     fn seek_to_stored(
         &self,
         consumer: &BaseConsumer<Self>,
         assigned: &TopicPartitionList,
     ) -> anyhow::Result<()> {
-        let mut stored: HashMap<(String, i32), i64> = HashMap::new();
         let topics: HashSet<String> = assigned
             .elements()
             .iter()
             .map(|e| e.topic().to_owned())
             .collect();
-        let mut conn = self.db.connection()?;
-        for topic in topics {
-            for row in ConsumerOffset::for_topic(&mut conn, &self.group_id, &topic)? {
-                stored.insert((row.topic, row.partition), row.next_offset);
-            }
-        }
+        let stored = self.offsets.stored(&topics)?;
         let mut tpl = assigned.clone();
         let mut resumed = Vec::new();
         for element in assigned.elements() {

@@ -35,7 +35,7 @@ use super::decode_command;
 use crate::config::ServeSettings;
 use crate::kafka;
 use crate::metrics::{KindLabels, Metrics, ReasonLabels, RejectionLabels};
-use crate::processor::{BatchOutcome, CommandProcessor, Isolated};
+use crate::processor::{BatchOutcome, CommandProcessor, Isolated, OffsetStore};
 use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
 use crate::telemetry;
@@ -71,15 +71,12 @@ impl OrderCommandConsumer {
     pub fn new(
         settings: &ServeSettings,
         processor: CommandProcessor,
+        offsets: OffsetStore,
         dlq: DeadLetterProducer,
         relay_wakeup: Arc<Notify>,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
-        let context = CommandConsumerContext::new(
-            processor.database().clone(),
-            settings.group_id.clone(),
-            metrics.clone(),
-        );
+        let context = CommandConsumerContext::new(offsets, metrics.clone());
         let consumer: StreamConsumer<CommandConsumerContext> =
             kafka::client_config(&settings.kafka.connection)?
                 .set("group.id", &settings.group_id)
@@ -310,7 +307,7 @@ impl OrderCommandConsumer {
                     }
                 }
             } else if dead_lettered {
-                let lanes = batch.lanes(&self.consumer.context().group_id, self.apply_concurrency);
+                let lanes = batch.lanes(self.apply_concurrency);
                 let applied = join_all(
                     lanes
                         .into_iter()
@@ -378,9 +375,7 @@ impl OrderCommandConsumer {
             })
             .collect();
         self.dlq.send_all(&letters).await?;
-        self.processor
-            .save_offsets(batch.next_offsets(&self.consumer.context().group_id))
-            .await?;
+        self.processor.save_offsets(batch.next_offsets()).await?;
         Ok(isolated)
     }
 

@@ -21,6 +21,8 @@ mod error;
 mod health;
 mod observe;
 mod orders;
+mod requests;
+mod submit;
 mod views;
 
 use std::net::SocketAddr;
@@ -53,9 +55,9 @@ use crate::processor::CommandOutcomes;
 use crate::producers::CommandPublisher;
 use crate::shutdown::Shutdown;
 
-pub use commands::MAX_WAIT_SECS;
 pub use error::ApiError;
 pub use observe::{REQUEST_ID, RequestId};
+pub use submit::MAX_WAIT_SECS;
 
 /// How long requests in flight may finish after shutdown fired.
 const DRAIN: Duration = Duration::from_secs(5);

@@ -21,9 +21,11 @@
 //!   the server's message text, which depends on its language.
 
 mod batch;
+mod offsets;
 mod outcomes;
 
 pub use batch::body_hash as fingerprint;
+pub use offsets::{NextOffset, OffsetStore};
 pub use outcomes::{CommandOutcomes, Waiter};
 
 use std::collections::BTreeMap;
@@ -93,27 +95,30 @@ impl std::ops::AddAssign for BatchOutcome {
 #[derive(Clone)]
 pub struct CommandProcessor {
     db: Database,
+    /// Where the batch transactions record the consumer's positions.
+    offsets: OffsetStore,
     /// Told which commands a committed transaction processed.
     outcomes: CommandOutcomes,
 }
 
 impl CommandProcessor {
-    pub fn new(db: Database, outcomes: CommandOutcomes) -> Self {
-        Self { db, outcomes }
-    }
-
-    pub fn database(&self) -> &Database {
-        &self.db
+    pub fn new(db: Database, offsets: OffsetStore, outcomes: CommandOutcomes) -> Self {
+        Self {
+            db,
+            offsets,
+            outcomes,
+        }
     }
 
     /// Applies `commands` (in delivery order) and records the consumer
-    /// positions `offsets` in the same transaction, then commits. On `Err`
-    /// nothing was written.
+    /// positions in the same transaction, then commits. On `Err` nothing
+    /// was written.
     pub async fn apply_batch(
         &self,
         commands: Vec<Command>,
-        offsets: Vec<ConsumerOffset>,
+        positions: Vec<NextOffset>,
     ) -> Result<BatchOutcome, DbError> {
+        let offsets = self.offsets.rows(&positions);
         let outcomes = self.outcomes.clone();
         self.db
             .run(move |conn| match batch::apply(conn, &commands, &offsets) {
@@ -205,7 +210,8 @@ impl CommandProcessor {
     }
 
     /// Records consumer positions in a short transaction of their own.
-    pub async fn save_offsets(&self, offsets: Vec<ConsumerOffset>) -> Result<(), DbError> {
+    pub async fn save_offsets(&self, positions: Vec<NextOffset>) -> Result<(), DbError> {
+        let offsets = self.offsets.rows(&positions);
         self.db
             .run(move |conn| Ok(ConsumerOffset::save_all(conn, &offsets).map(drop)?))
             .await

@@ -1,0 +1,316 @@
+//! What every command endpoint does once it has its command: read the
+//! `Prefer: wait` and `Idempotency-Key` headers, answer a command id seen
+//! before with its outcome, publish (with the caller's trace context),
+//! wait for the outcome when asked to, and shape the answer.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::orders::{load, parse_id};
+use super::views::{Accepted, OrderView};
+use super::{ApiError, AppState, RequestId};
+use crate::db::DbError;
+use crate::db::models::ProcessedCommand;
+use crate::domain::{self, Command};
+use crate::processor;
+use crate::producers::complete;
+use crate::proto::{OrderCommand, order_command::Command as Body};
+use crate::telemetry;
+
+/// The longest `Prefer: wait` honoured, in seconds.
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// Namespace of the command ids derived from an `Idempotency-Key` that is
+/// not a UUID.
+const IDEMPOTENCY_KEY_NAMESPACE: Uuid = Uuid::from_u128(0x7c2e_41d8_93b5_4f0a_a6d1_5e88_0c4b_29f7);
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
+
+/// The envelope fields every command request may carry.
+pub(super) struct Envelope {
+    pub command_id: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+/// `Prefer: wait=N` (RFC 7240), capped at [`MAX_WAIT_SECS`]; other
+/// preferences, and a malformed wait, are ignored.
+fn preferred_wait(headers: &HeaderMap) -> Option<Duration> {
+    let seconds = headers
+        .get_all(header::HeaderName::from_static("prefer"))
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|preference| {
+            let preference = preference.split(';').next()?.trim();
+            let (name, value) = preference.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("wait")
+                .then(|| value.trim().trim_matches('"').parse::<u64>().ok())
+                .flatten()
+        })
+        .next()?;
+    (seconds > 0).then(|| Duration::from_secs(seconds.min(MAX_WAIT_SECS)))
+}
+
+/// The command id an `Idempotency-Key` stands for. The IETF draft sends the
+/// key as a structured-field string (quoted); a bare token is taken too.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<Uuid>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )
+    };
+    let text = value.to_str().map_err(|_| invalid())?.trim();
+    let key = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid());
+    }
+    Ok(Some(Uuid::parse_str(key).unwrap_or_else(|_| {
+        Uuid::new_v5(&IDEMPOTENCY_KEY_NAMESPACE, key.as_bytes())
+    })))
+}
+
+/// What the caller asked for besides the command.
+struct Submission {
+    wait: Option<Duration>,
+    /// Whether the id came from an `Idempotency-Key` header.
+    keyed: bool,
+}
+
+/// Checks the command as the service will, publishes it, and answers at
+/// once or, when asked to wait, with its outcome.
+pub(super) async fn submit(
+    state: &AppState,
+    request_id: &RequestId,
+    headers: &HeaderMap,
+    order_id: String,
+    envelope: Envelope,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !order_id.is_empty() {
+        parse_id(&order_id)?;
+    }
+    let key = idempotency_key(headers)?;
+    let command_id = match (key, envelope.command_id) {
+        (Some(key), Some(given)) if Uuid::parse_str(&given).ok() != Some(key) => {
+            return Err(ApiError::bad_request(
+                "invalid_command",
+                "command_id and Idempotency-Key name different commands; send one",
+            ));
+        }
+        (Some(key), _) => key.to_string(),
+        (None, given) => given.unwrap_or_default(),
+    };
+    let given_id = !command_id.is_empty();
+    let correlation_id = envelope
+        .correlation_id
+        .unwrap_or_else(|| request_id.as_correlation_id());
+    let command = OrderCommand {
+        command_id,
+        order_id,
+        correlation_id,
+        issued_at: None,
+        command: Some(body),
+    };
+    let (command, checked) = complete(command)?;
+    domain::validate(&checked.body)
+        .map_err(|rejection| ApiError::bad_request("validation_failed", rejection.message))?;
+    let submission = Submission {
+        wait: preferred_wait(headers),
+        keyed: key.is_some(),
+    };
+    // A command id the client chose may have been processed already: the
+    // answer is its outcome, not a second publication.
+    if given_id {
+        if let Some(processed) = find(state, checked.command_id).await? {
+            return answer(state, &submission, &checked, Some(processed)).await;
+        }
+    }
+    let mut waiter = submission
+        .wait
+        .map(|_| state.outcomes.register(checked.command_id));
+    let traceparent = telemetry::traceparent_of(&tracing::Span::current()).or_else(|| {
+        headers
+            .get(telemetry::TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| telemetry::is_traceparent(v))
+            .map(str::to_owned)
+    });
+    let published = state
+        .commands
+        .publish_traced(&command, traceparent.as_deref())
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("publishing the command: {e}")))?;
+    tracing::info!(
+        command_id = %checked.command_id,
+        order_id = %checked.order_id,
+        kind = checked.body.kind(),
+        partition = published.partition,
+        offset = published.offset,
+        "command accepted over http"
+    );
+    let processed = match (&mut waiter, submission.wait) {
+        (Some(waiter), Some(wait)) => {
+            let mut shutdown = state.shutdown.clone();
+            let woken = tokio::select! {
+                woken = waiter.wait(wait) => woken,
+                _ = shutdown.recv() => false,
+            };
+            if woken {
+                find(state, checked.command_id).await?
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    answer(state, &submission, &checked, processed).await
+}
+
+pub(super) async fn find(state: &AppState, id: Uuid) -> Result<Option<ProcessedCommand>, ApiError> {
+    Ok(state
+        .reads
+        .run(move |conn| ProcessedCommand::find(conn, id).map_err(DbError::from))
+        .await?)
+}
+
+/// The answer for `command`, given what became of it (`None`: not
+/// processed yet).
+async fn answer(
+    state: &AppState,
+    submission: &Submission,
+    command: &Command,
+    processed: Option<ProcessedCommand>,
+) -> Result<Response, ApiError> {
+    if let Some(processed) = &processed {
+        let same_command = processed.order_id == command.order_id
+            && processed
+                .body_hash
+                .is_none_or(|hash| hash == processor::fingerprint(command));
+        if !same_command {
+            let (code, what) = if submission.keyed {
+                ("idempotency_key_reused", "Idempotency-Key")
+            } else {
+                ("COMMAND_ID_CONFLICT", "command_id")
+            };
+            return Err(ApiError::Unprocessable {
+                code: code.to_owned(),
+                message: format!("this {what} was used for another command"),
+            });
+        }
+    }
+    let (Some(processed), Some(_)) = (processed, submission.wait) else {
+        let location = format!("/orders/{}", command.order_id);
+        let mut response = (
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, location)],
+            Json(Accepted {
+                command_id: command.command_id,
+                order_id: command.order_id,
+            }),
+        )
+            .into_response();
+        if submission.wait.is_some() {
+            response
+                .headers_mut()
+                .insert(PREFERENCE_APPLIED, HeaderValue::from_static("wait"));
+        }
+        return Ok(response);
+    };
+    let mut response = if processed.outcome == "applied" {
+        let Some(order) = load(&state.reads, command.order_id).await? else {
+            return Err(ApiError::Unavailable(
+                "the order of an applied command is missing".into(),
+            ));
+        };
+        let created = matches!(command.body, domain::CommandBody::CreateOrder { .. });
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = (status, Json::<OrderView>(order)).into_response();
+        if created {
+            let location = HeaderValue::from_str(&format!("/orders/{}", command.order_id))
+                .map_err(|_| ApiError::Unavailable("location header".into()))?;
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        response
+    } else {
+        ApiError::Unprocessable {
+            code: processed
+                .rejection_code
+                .unwrap_or_else(|| "REJECTED".to_owned()),
+            message: processed
+                .rejection_message
+                .unwrap_or_else(|| "the command was rejected".to_owned()),
+        }
+        .into_response()
+    };
+    response
+        .headers_mut()
+        .insert(PREFERENCE_APPLIED, HeaderValue::from_static("wait"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn prefer_wait_is_read_as_rfc_7240_says() {
+        let wait = |value: &str| preferred_wait(&headers(&[("prefer", value)]));
+        assert_eq!(wait("wait=5"), Some(Duration::from_secs(5)));
+        assert_eq!(
+            wait("respond-async, WAIT=\"7\""),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(wait("wait=10;foo=bar"), Some(Duration::from_secs(10)));
+        assert_eq!(wait("wait=3600"), Some(Duration::from_secs(MAX_WAIT_SECS)));
+        assert_eq!(wait("wait=0"), None);
+        assert_eq!(wait("wait=-1"), None);
+        assert_eq!(wait("wait=soon"), None);
+        assert_eq!(wait("return=minimal"), None);
+        assert_eq!(preferred_wait(&HeaderMap::new()), None);
+        let two = headers(&[("prefer", "return=minimal"), ("prefer", "wait=2")]);
+        assert_eq!(preferred_wait(&two), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn idempotency_keys_become_command_ids() {
+        let key = |value: &str| idempotency_key(&headers(&[("idempotency-key", value)]));
+        let uuid = "8e03978e-40d5-43e8-bc93-6894a57f9324";
+        assert_eq!(key(uuid).unwrap(), Some(Uuid::parse_str(uuid).unwrap()));
+        assert_eq!(
+            key(&format!("\"{uuid}\"")).unwrap(),
+            Some(Uuid::parse_str(uuid).unwrap())
+        );
+        let hashed = key("order-42-attempt").unwrap().unwrap();
+        assert_eq!(key("\"order-42-attempt\"").unwrap(), Some(hashed));
+        assert_ne!(key("order-43-attempt").unwrap(), Some(hashed));
+        assert!(key("").is_err());
+        assert!(key("has space").is_err());
+        assert!(key(&"k".repeat(256)).is_err());
+        assert_eq!(idempotency_key(&HeaderMap::new()).unwrap(), None);
+    }
+}
