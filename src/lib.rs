@@ -30,7 +30,8 @@
 //!   OpenAPI document; [`metrics`] holds what it reports, and
 //!   [`housekeeping`] measures the outbox backlog and purges expired rows.
 //!
-//! Around them: [`proto`] (generated wire types and conversions), [`config`]
+//! Around them: [`proto`] (generated wire types and conversions), [`backoff`]
+//! (the one retry backoff, with jitter), [`config`]
 //! (the service's typed settings from flags and env; how Kafka clients
 //! connect: TLS, SASL, properties file), [`kafka`] (client configurations, quiet error
 //! logging, topic creation), [`excerpt`] (bounded quotes of untrusted
@@ -40,6 +41,7 @@
 //! [`loadgen`] (order lifecycles with known end states) and [`bench`]
 //! (`order-service bench`).
 
+pub mod backoff;
 pub mod bench;
 pub mod cli;
 pub mod config;

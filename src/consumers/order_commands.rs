@@ -32,6 +32,7 @@ use tracing::Instrument;
 use super::batch::{Batch, DeadLetterCause, Position, record_size};
 use super::context::CommandConsumerContext;
 use super::decode_command;
+use crate::backoff::{self, Backoff};
 use crate::config::ServeSettings;
 use crate::kafka;
 use crate::metrics::{KindLabels, Metrics, ReasonLabels, RejectionLabels};
@@ -165,7 +166,7 @@ impl OrderCommandConsumer {
                 Ok(message) => break message,
                 Err(e) => {
                     kafka::ErrorLog.log(&e, "consuming");
-                    tokio::time::sleep(RETRY_MIN).await;
+                    tokio::time::sleep(backoff::jittered(RETRY_MIN)).await;
                 }
             }
         };
@@ -264,7 +265,7 @@ impl OrderCommandConsumer {
     /// offsets. Returns false when shutdown interrupted the retries (nothing
     /// stored: the records will be delivered again).
     async fn handle(&self, batch: Batch, shutdown: &mut Shutdown) -> bool {
-        let mut backoff = RETRY_MIN;
+        let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
         let started = Instant::now();
         self.metrics
             .batch_size
@@ -341,9 +342,8 @@ impl OrderCommandConsumer {
             failures += 1;
             tokio::select! {
                 _ = shutdown.recv() => return false,
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
             }
-            backoff = (backoff * 2).min(RETRY_MAX);
         }
     }
 

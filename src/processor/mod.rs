@@ -33,13 +33,16 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::backoff::Backoff;
 use crate::db::models::ConsumerOffset;
 use crate::db::{Database, DbError};
 use crate::domain::Command;
 use crate::excerpt;
 
-/// Wait before the n-th retry of a command applied alone: n × this.
+/// Waits between the tries of a command applied alone: doubling from the
+/// first to the second, jittered.
 const ISOLATED_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+const ISOLATED_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// A command that failed alone, again and again, while the database
 /// answered: its data is what fails.
@@ -145,7 +148,7 @@ impl CommandProcessor {
 
 impl CommandProcessor {
     /// Applies `commands` one per transaction, in order, each tried up to
-    /// `attempts` times, waiting 0.5 s, 1 s, … between tries. A command still
+    /// `attempts` times, waiting about 0.5 s, 1 s, 2 s … between tries. A command still
     /// failing with an error the server answered (not a lost connection, a
     /// serialization failure or a read-only database), while no other
     /// session holds its order's row lock, is quarantined; the others are
@@ -167,6 +170,7 @@ impl CommandProcessor {
                 let mut isolated = Isolated::default();
                 for command in commands {
                     let mut failures = 0;
+                    let mut backoff = Backoff::new(ISOLATED_RETRY, ISOLATED_RETRY_MAX);
                     loop {
                         match apply_alone(conn, &command) {
                             Ok(outcome) => {
@@ -181,7 +185,7 @@ impl CommandProcessor {
                                 if failures < attempts.max(1) {
                                     // A lock or a statement that times out
                                     // may pass: wait before the next try.
-                                    std::thread::sleep(ISOLATED_RETRY * failures);
+                                    std::thread::sleep(backoff.next_delay());
                                     continue;
                                 }
                                 // The database works and nobody else holds the

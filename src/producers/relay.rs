@@ -35,6 +35,7 @@ use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer, PurgeConfig};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::backoff::{self, Backoff};
 use crate::config::ServeSettings;
 use crate::db::models::OutboxMessage;
 use crate::db::{Database, DbError};
@@ -163,7 +164,9 @@ impl OutboxRelay {
         let mut flight = InFlight::default();
         let mut leader: Option<Leader> = None;
         let mut next_attempt = Instant::now();
-        let mut backoff = self.poll;
+        // Rounds follow the poll interval; failed ones back off.
+        let mut retry = Backoff::new(self.poll, RETRY_MAX);
+        let mut wait = self.poll;
         let mut more = false;
         let mut last_mark = Instant::now();
         // Rows in flight at once: enough to keep the producer busy, few
@@ -172,7 +175,7 @@ impl OutboxRelay {
         loop {
             if leader.is_none() && Instant::now() >= next_attempt {
                 leader = self.try_lead().await;
-                next_attempt = Instant::now() + LEADERSHIP_RETRY;
+                next_attempt = Instant::now() + backoff::jittered(LEADERSHIP_RETRY);
             }
             let mut read = more;
             tokio::select! {
@@ -181,7 +184,7 @@ impl OutboxRelay {
                     flight.settle(answer);
                 }
                 _ = self.wakeup.notified() => read = true,
-                _ = tokio::time::sleep(backoff) => read = true,
+                _ = tokio::time::sleep(wait) => read = true,
             }
             flight.settle_ready();
             let Some(conn) = leader.clone() else {
@@ -198,7 +201,7 @@ impl OutboxRelay {
                     tracing::error!(error = %e, "outbox relay lost its database connection, will retry");
                     leader = None;
                     self.abandon_queue();
-                    backoff = (backoff * 2).min(RETRY_MAX);
+                    wait = retry.next_delay();
                     continue;
                 }
             }
@@ -208,14 +211,15 @@ impl OutboxRelay {
             match self.send_pending(&conn, &mut flight).await {
                 Ok(sent) => {
                     more = sent == self.batch_size as usize;
-                    backoff = self.poll;
+                    retry.reset();
+                    wait = self.poll;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "outbox relay round failed, will retry");
                     leader = None;
                     self.abandon_queue();
                     more = false;
-                    backoff = (backoff * 2).min(RETRY_MAX);
+                    wait = retry.next_delay();
                 }
             }
         }

@@ -1,3 +1,7 @@
+//! `consumer_offsets`: the next offset to read per group, topic and
+//! partition, written in each batch's transaction (see
+//! `processor::OffsetStore`); the consumer seeks there on every assignment.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;

@@ -1,3 +1,8 @@
+//! `orders`: one row per order, its status, payment status, total and
+//! version (the events' `sequence`); batches lock the rows they change
+//! (`lock_many`) and write them back in one statement each for inserts and
+//! updates.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;

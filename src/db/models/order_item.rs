@@ -1,3 +1,6 @@
+//! `order_items`: the items of an order, priced when added (total price
+//! computed by the rules, never by the client).
+
 use diesel::prelude::*;
 use uuid::Uuid;
 

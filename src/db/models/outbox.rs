@@ -1,3 +1,7 @@
+//! `outbox`: one row per event, written in the transaction of the command
+//! that caused it (protobuf bytes, key, CloudEvents headers) and marked
+//! `published_at` by the relay once the broker acknowledged it.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;

@@ -1,3 +1,6 @@
+//! `payments`: the payments of an order, by provider `transaction_id`
+//! (unique across orders), and their status changes.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;

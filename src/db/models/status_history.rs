@@ -1,3 +1,6 @@
+//! `order_status_history`: every status an order took, with the status it
+//! left, the reason, the time and the command that made the change.
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
