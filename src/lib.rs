@@ -30,7 +30,8 @@
 //!   OpenAPI document; [`metrics`] holds what it reports, and
 //!   [`housekeeping`] measures the outbox backlog and purges expired rows.
 //!
-//! Around them: [`proto`] (generated wire types and conversions), [`backoff`]
+//! Around them: [`commands`] (the one place commands are built and checked
+//! before publishing), [`proto`] (generated wire types and conversions), [`backoff`]
 //! (the one retry backoff, with jitter), [`config`]
 //! (the service's typed settings from flags and env; how Kafka clients
 //! connect: TLS, SASL, properties file), [`kafka`] (client configurations, quiet error
@@ -44,6 +45,7 @@
 pub mod backoff;
 pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod consumers;
 pub mod db;

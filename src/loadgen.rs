@@ -8,6 +8,7 @@
 
 use uuid::Uuid;
 
+use crate::commands;
 use crate::proto::{self, OrderCommand, order_command::Command};
 
 /// One order's commands, in causal order, and where they must lead.
@@ -61,8 +62,8 @@ impl PlannedOrder {
     fn lifecycle(items: usize, rng: &mut fastrand::Rng) -> Self {
         let order_id = Uuid::new_v4();
         let id = order_id.to_string();
-        let mut commands = Vec::with_capacity(items + 4);
-        commands.push(command(
+        let mut planned = Vec::with_capacity(items + 4);
+        planned.push(commands::new(
             &id,
             Command::CreateOrder(proto::CreateOrder {
                 user_id: format!("user-{}", rng.u32(..10_000)),
@@ -75,7 +76,7 @@ impl PlannedOrder {
             let quantity = rng.i32(1..=5);
             let price_per_unit = rng.i64(1..=20_000);
             total += i64::from(quantity) * price_per_unit;
-            commands.push(command(
+            planned.push(commands::new(
                 &id,
                 Command::AddOrderItem(proto::AddOrderItem {
                     product_id: format!("sku-{}", rng.u32(..5_000)),
@@ -85,7 +86,7 @@ impl PlannedOrder {
             ));
         }
         let transaction_id = format!("tx-{}", Uuid::new_v4());
-        commands.push(command(
+        planned.push(commands::new(
             &id,
             Command::ProcessPayment(proto::ProcessPayment {
                 amount: total,
@@ -93,14 +94,14 @@ impl PlannedOrder {
                 transaction_id: transaction_id.clone(),
             }),
         ));
-        commands.push(command(
+        planned.push(commands::new(
             &id,
             Command::UpdatePaymentStatus(proto::UpdatePaymentStatus {
                 transaction_id,
                 status: proto::PaymentStatus::Completed.into(),
             }),
         ));
-        commands.push(command(
+        planned.push(commands::new(
             &id,
             Command::UpdateOrderStatus(proto::UpdateOrderStatus {
                 status: proto::OrderStatus::Confirmed.into(),
@@ -109,19 +110,9 @@ impl PlannedOrder {
         ));
         Self {
             order_id,
-            commands,
+            commands: planned,
             total,
         }
-    }
-}
-
-fn command(order_id: &str, command: Command) -> OrderCommand {
-    OrderCommand {
-        command_id: Uuid::new_v4().to_string(),
-        order_id: order_id.to_owned(),
-        correlation_id: String::new(),
-        issued_at: None,
-        command: Some(command),
     }
 }
 

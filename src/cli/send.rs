@@ -16,7 +16,8 @@ use serde_json::json;
 use super::progress::Progress;
 use super::reader::{Start, TopicReader};
 use super::{EnvelopeArgs, SendArgs, SendCommand};
-use crate::producers::{CommandPublisher, complete};
+use crate::commands::{self, Envelope, complete};
+use crate::producers::CommandPublisher;
 use crate::proto::{self, OrderCommand, OrderEvent, order_command::Command as Body};
 
 /// Commands in flight at once when sending many without `--wait`.
@@ -164,13 +165,14 @@ fn from_flags(command: SendCommand) -> anyhow::Result<OrderCommand> {
         command_id,
         correlation_id,
     } = envelope;
-    Ok(OrderCommand {
-        command_id: command_id.unwrap_or_default(),
+    Ok(commands::with_envelope(
         order_id,
-        correlation_id: correlation_id.unwrap_or_default(),
-        issued_at: None,
-        command: Some(body),
-    })
+        Envelope {
+            command_id,
+            correlation_id,
+        },
+        body,
+    ))
 }
 
 fn print_sent(command: &OrderCommand) {

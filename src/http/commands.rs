@@ -28,9 +28,10 @@ use super::requests::{
     AddItemRequest, CreateOrderRequest, ProcessPaymentRequest, UpdatePaymentStatusRequest,
     UpdateStatusRequest,
 };
-use super::submit::{Envelope, find, submit};
+use super::submit::{find, submit};
 use super::views::{Accepted, CommandView, OrderView};
 use super::{ApiError, AppState, RequestId};
+use crate::commands::Envelope;
 use crate::proto::{self, order_command::Command as Body};
 
 macro_rules! envelope {

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::commands::Invalid;
 use crate::db::DbError;
-use crate::proto::{EnvelopeError, UnknownStatus};
+use crate::proto::UnknownStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -140,9 +141,12 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-impl From<EnvelopeError> for ApiError {
-    fn from(error: EnvelopeError) -> Self {
-        Self::bad_request("invalid_command", error.to_string())
+impl From<Invalid> for ApiError {
+    fn from(error: Invalid) -> Self {
+        match error {
+            Invalid::Envelope(error) => Self::bad_request("invalid_command", error.to_string()),
+            Invalid::Field(message) => Self::bad_request("validation_failed", message),
+        }
     }
 }
 

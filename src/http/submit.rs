@@ -13,12 +13,12 @@ use uuid::Uuid;
 use super::orders::{load, parse_id};
 use super::views::{Accepted, OrderView};
 use super::{ApiError, AppState, RequestId};
+use crate::commands::{self, Envelope};
 use crate::db::DbError;
 use crate::db::models::ProcessedCommand;
 use crate::domain::{self, Command};
 use crate::processor;
-use crate::producers::complete;
-use crate::proto::{OrderCommand, order_command::Command as Body};
+use crate::proto::order_command::Command as Body;
 use crate::telemetry;
 
 /// The longest `Prefer: wait` honoured, in seconds.
@@ -30,12 +30,6 @@ const IDEMPOTENCY_KEY_NAMESPACE: Uuid = Uuid::from_u128(0x7c2e_41d8_93b5_4f0a_a6
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
-
-/// The envelope fields every command request may carry.
-pub(super) struct Envelope {
-    pub command_id: Option<String>,
-    pub correlation_id: Option<String>,
-}
 
 /// `Prefer: wait=N` (RFC 7240), capped at [`MAX_WAIT_SECS`]; other
 /// preferences, and a malformed wait, are ignored.
@@ -117,16 +111,15 @@ pub(super) async fn submit(
     let correlation_id = envelope
         .correlation_id
         .unwrap_or_else(|| request_id.as_correlation_id());
-    let command = OrderCommand {
-        command_id,
+    let command = commands::with_envelope(
         order_id,
-        correlation_id,
-        issued_at: None,
-        command: Some(body),
-    };
-    let (command, checked) = complete(command)?;
-    domain::validate(&checked.body)
-        .map_err(|rejection| ApiError::bad_request("validation_failed", rejection.message))?;
+        Envelope {
+            command_id: Some(command_id).filter(|id| !id.is_empty()),
+            correlation_id: Some(correlation_id),
+        },
+        body,
+    );
+    let (command, checked) = commands::complete(command)?;
     let submission = Submission {
         wait: preferred_wait(headers),
         keyed: key.is_some(),

@@ -5,6 +5,6 @@ mod commands;
 mod dlq;
 mod relay;
 
-pub use commands::{CommandPublisher, Published, complete};
+pub use commands::{CommandPublisher, Published};
 pub use dlq::{DeadLetter, DeadLetterProducer, headers as dead_letter_headers};
 pub use relay::OutboxRelay;

@@ -513,13 +513,7 @@ pub fn new_id() -> String {
 }
 
 pub fn command(order_id: &str, command: Command) -> OrderCommand {
-    OrderCommand {
-        command_id: new_id(),
-        order_id: order_id.to_owned(),
-        correlation_id: String::new(),
-        issued_at: None,
-        command: Some(command),
-    }
+    order_service::commands::new(order_id, command)
 }
 
 pub fn create_order(order_id: &str, user_id: &str) -> OrderCommand {
