@@ -15,6 +15,9 @@ use crate::proto::{self, EnvelopeError, OrderCommand, order_command::Command as 
 
 /// Namespace of the order ids derived from a `createOrder`'s `command_id`.
 const ORDER_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5d1c_7f0e_8a43_4a55_9c1e_0b7e_2f3d_6a91);
+/// Namespace of the transaction ids derived from a `processPayment`'s
+/// `command_id`.
+const TRANSACTION_ID_NAMESPACE: Uuid = Uuid::from_u128(0x2b9e_6c41_d07a_4f3e_8e15_73c2_a9d4_0f68);
 
 /// The ids a caller may give with a command; absent ones are filled in by
 /// [`complete`] (a new command id) or left empty (no correlation id).
@@ -60,9 +63,10 @@ pub enum Invalid {
 }
 
 /// Fills in what a person or a REST client may leave out — `command_id` (a
-/// new UUID), `order_id` for `createOrder` (derived from the command id, so
-/// a retry with the same command id gets the same order), `issued_at`
-/// (now) — then checks the command. Returns the command to publish and
+/// new UUID), `order_id` for `createOrder` and `transaction_id` for
+/// `processPayment` (derived from the command id, so a retry with the same
+/// command id is the same command), `issued_at` (now) — then checks the
+/// command. Returns the command to publish and
 /// the command the service will see.
 pub fn complete(mut command: OrderCommand) -> Result<(OrderCommand, Command), Invalid> {
     if command.command_id.is_empty() {
@@ -71,6 +75,12 @@ pub fn complete(mut command: OrderCommand) -> Result<(OrderCommand, Command), In
     if command.order_id.is_empty() && matches!(command.command, Some(Body::CreateOrder(_))) {
         command.order_id =
             Uuid::new_v5(&ORDER_ID_NAMESPACE, command.command_id.as_bytes()).to_string();
+    }
+    if let Some(Body::ProcessPayment(payment)) = &mut command.command {
+        if payment.transaction_id.is_empty() {
+            payment.transaction_id =
+                Uuid::new_v5(&TRANSACTION_ID_NAMESPACE, command.command_id.as_bytes()).to_string();
+        }
     }
     if command.issued_at.is_none() {
         command.issued_at = Some(proto::timestamp(Utc::now()));

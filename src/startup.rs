@@ -92,6 +92,7 @@ impl Application {
             &settings,
             http::Parts {
                 reads: reads.clone(),
+                probes: db.clone(),
                 metrics: metrics.clone(),
                 commands,
                 outcomes: outcomes.clone(),

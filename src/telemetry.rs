@@ -3,7 +3,8 @@
 //! so the CLI's output on stdout stays machine-readable; with an OTLP
 //! endpoint, spans are also exported (OTLP over HTTP, protobuf) and joined
 //! to the W3C trace context (`traceparent`) of the request or record that
-//! caused them.
+//! caused them. Sampling follows `OTEL_TRACES_SAMPLER` and
+//! `OTEL_TRACES_SAMPLER_ARG` (the SDK reads them; default: every trace).
 
 use std::io::IsTerminal;
 
@@ -38,8 +39,10 @@ impl Drop for Telemetry {
 /// Installs the global subscriber; with `otlp_endpoint`, a span exporter
 /// too. A second call (tests) installs nothing.
 pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Telemetry {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn,librdkafka=warn"));
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn,librdkafka=warn"))
+    };
     let logs = match format {
         LogFormat::Pretty => fmt::layer()
             .with_ansi(std::io::stderr().is_terminal())
@@ -57,10 +60,13 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Telemetry {
         None => (None, None),
     };
     let traces = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer().with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
+        // The spans RUST_LOG lets through, no more.
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
+            .with_filter(filter())
     });
     let installed = tracing_subscriber::registry()
-        .with(logs.with_filter(filter))
+        .with(logs.with_filter(filter()))
         .with(traces)
         .try_init()
         .is_ok();

@@ -125,7 +125,8 @@ fn from_flags(command: SendCommand) -> anyhow::Result<OrderCommand> {
             Body::ProcessPayment(proto::ProcessPayment {
                 amount,
                 payment_method,
-                transaction_id: transaction_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                // When absent, derived from the command id (`commands::complete`).
+                transaction_id: transaction_id.unwrap_or_default(),
             }),
         ),
         SendCommand::UpdatePaymentStatus {

@@ -35,8 +35,10 @@ pub struct HttpSettings {
     pub request_timeout_ms: u64,
 
     /// Longest a client may take to send a request's headers, in ms (slow
-    /// clients holding connections open).
-    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// clients holding connections open). It also ends a keep-alive
+    /// connection idle for as long: keep it above the idle timeout of a
+    /// load balancer in front (60 s on most).
+    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT_MS", default_value_t = 65_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout_ms: u64,
 
     /// Largest request body, in bytes; larger ones get 413.
@@ -139,12 +141,19 @@ impl ApiTokens {
     }
 }
 
-/// Equality whose time depends only on the lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut difference = u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0xff);
+/// The longest token; candidates are compared over this many bytes.
+const MAX_TOKEN: usize = 512;
+
+/// Equality in a time that depends on neither value: always `MAX_TOKEN`
+/// byte comparisons (a longer candidate is no token).
+fn constant_time_eq(token: &[u8], candidate: &[u8]) -> bool {
+    if candidate.len() > MAX_TOKEN {
+        return false;
+    }
+    let mut difference = u8::from(token.len() != candidate.len());
+    for i in 0..MAX_TOKEN {
+        let x = token.get(i).copied().unwrap_or(0);
+        let y = candidate.get(i).copied().unwrap_or(0);
         difference |= x ^ y;
     }
     std::hint::black_box(difference) == 0

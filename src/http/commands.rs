@@ -20,7 +20,6 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use uuid::Uuid;
 
 use super::error::ErrorBody;
 use super::orders::parse_id;
@@ -171,9 +170,8 @@ pub async fn process_payment(
     let body = Body::ProcessPayment(proto::ProcessPayment {
         amount: request.amount,
         payment_method: request.payment_method,
-        transaction_id: request
-            .transaction_id
-            .unwrap_or_else(|| Uuid::new_v4().to_string()),
+        // When absent, derived from the command id (`commands::complete`).
+        transaction_id: request.transaction_id.unwrap_or_default(),
     });
     submit(
         &state,

@@ -42,7 +42,7 @@ pub async fn healthz() -> Json<serde_json::Value> {
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let (database, outbox) =
-        match tokio::time::timeout(DB_CHECK_TIMEOUT, Backlog::measure(&state.reads)).await {
+        match tokio::time::timeout(DB_CHECK_TIMEOUT, Backlog::measure(&state.probes)).await {
             Ok(Ok(backlog)) => {
                 backlog.record(&state.metrics);
                 let ok = backlog.rows <= state.max_outbox_backlog

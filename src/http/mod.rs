@@ -9,11 +9,13 @@
 //! so an HTTP client gets exactly the guarantees of a Kafka producer
 //! (ordering per order, at-most-once application by `command_id`).
 //!
-//! Every request passes, outermost first: [`observe`] (request id, span,
-//! access log, metrics), load shedding at `HTTP_CONCURRENCY_LIMIT` (503 +
-//! Retry-After), the request timeout, the body limit, response compression,
-//! then — on `/orders` and `/commands` — the bearer-token check ([`auth`]).
-//! The connection itself has a header-read timeout against slow clients.
+//! Every request passes [`observe`] (request id, span, access log,
+//! metrics) and response compression; a request to `/orders` or
+//! `/commands` then load shedding at `HTTP_CONCURRENCY_LIMIT` (503 +
+//! Retry-After), the request timeout, the body limit and the bearer-token
+//! check ([`auth`]). The probes, `/metrics` and `/openapi.json` are not
+//! shed. The connection itself has a header-read timeout against slow
+//! clients.
 
 mod auth;
 mod commands;
@@ -66,6 +68,15 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub struct AppState {
     /// The read pool (DATABASE_READ_POOL_SIZE), apart from the consumer's.
     reads: Database,
+    /// The consumer's pool, for `/readyz` only: a flood of reads must not
+    /// make every instance look unready.
+    probes: Database,
+    /// Requests that may wait (`Prefer: wait`) at once; past it, a command
+    /// is answered 202 without waiting (RFC 7240 lets a server ignore a
+    /// preference).
+    waits: Arc<tokio::sync::Semaphore>,
+    /// HTTP_REQUEST_TIMEOUT_MS: a wait ends in time for the answer.
+    request_timeout: Duration,
     metrics: Arc<Metrics>,
     commands: CommandPublisher,
     outcomes: CommandOutcomes,
@@ -80,6 +91,7 @@ pub struct AppState {
 /// What [`AppState`] is made of.
 pub struct Parts {
     pub reads: Database,
+    pub probes: Database,
     pub metrics: Arc<Metrics>,
     pub commands: CommandPublisher,
     pub outcomes: CommandOutcomes,
@@ -154,6 +166,11 @@ pub fn router(settings: &ServeSettings, parts: Parts) -> Router {
     let openapi = Bytes::from(document.to_json().unwrap_or_else(|_| "{}".to_owned()));
     let state = AppState {
         reads: parts.reads,
+        probes: parts.probes,
+        waits: Arc::new(tokio::sync::Semaphore::new(
+            (http.concurrency_limit as usize / 2).max(1),
+        )),
+        request_timeout: http.request_timeout(),
         metrics: parts.metrics.clone(),
         commands: parts.commands,
         outcomes: parts.outcomes,
@@ -164,16 +181,12 @@ pub fn router(settings: &ServeSettings, parts: Parts) -> Router {
         max_outbox_backlog: settings.ready_max_outbox_backlog,
     };
     let (api, open) = routes();
-    let api: Router<AppState> = api
-        .split_for_parts()
-        .0
-        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
     let body_limit = usize::try_from(http.body_limit_bytes).unwrap_or(usize::MAX);
-    // Router::layer wraps each route after routing (so the route pattern is
-    // known to `observe`); the concurrency limit is shared by all of them.
+    // The API's limits: load shedding, the request timeout, the body limit.
+    // Router::layer wraps each route (after routing); the concurrency limit
+    // is shared by all of them. The probes and /metrics stay outside, so an
+    // API flood cannot fail a liveness probe or hide the metrics.
     let limits = ServiceBuilder::new()
-        .layer(CompressionLayer::new())
-        .layer(from_fn_with_state(parts.metrics, observe::observe))
         .layer(HandleErrorLayer::new(refused))
         .load_shed()
         .layer(GlobalConcurrencyLimitLayer::new(
@@ -182,10 +195,20 @@ pub fn router(settings: &ServeSettings, parts: Parts) -> Router {
         .timeout(http.request_timeout())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(DefaultBodyLimit::max(body_limit));
+    let api: Router<AppState> = api
+        .split_for_parts()
+        .0
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token))
+        .layer(limits);
+    // Around every route, the fallbacks too: observation (outermost, so it
+    // sees the final status) and compression.
+    let observed = ServiceBuilder::new()
+        .layer(from_fn_with_state(parts.metrics, observe::observe))
+        .layer(CompressionLayer::new());
     api.merge(open.split_for_parts().0)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(limits)
+        .layer(observed)
         .with_state(state)
 }
 

@@ -64,7 +64,13 @@ pub async fn observe(
     let id_header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("-"));
     request.headers_mut().insert(REQUEST_ID, id_header.clone());
     request.extensions_mut().insert(RequestId(id.clone()));
-    let method = request.method().as_str().to_owned();
+    // Known methods only: any token is a valid method to hyper, and each
+    // would be a metric series of its own.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => known,
+        _ => "OTHER",
+    }
+    .to_owned();
     // The route pattern, never the raw path: ids in paths would make a
     // metric series per order.
     let route = request

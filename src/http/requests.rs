@@ -51,7 +51,7 @@ pub struct ProcessPaymentRequest {
     pub amount: i64,
     #[schema(min_length = 1, max_length = 50)]
     pub payment_method: String,
-    /// The payment provider's id; a new UUID when absent.
+    /// The payment provider's id; when absent, derived from the command id.
     #[schema(min_length = 1, max_length = 100)]
     pub transaction_id: Option<String>,
     #[schema(format = Uuid)]

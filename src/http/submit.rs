@@ -3,7 +3,7 @@
 //! before with its outcome, publish (with the caller's trace context),
 //! wait for the outcome when asked to, and shape the answer.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -23,6 +23,10 @@ use crate::telemetry;
 
 /// The longest `Prefer: wait` honoured, in seconds.
 pub const MAX_WAIT_SECS: u64 = 30;
+
+/// What a wait leaves of HTTP_REQUEST_TIMEOUT_MS for reading the outcome
+/// and answering.
+const MARGIN: Duration = Duration::from_secs(1);
 
 /// Namespace of the command ids derived from an `Idempotency-Key` that is
 /// not a UUID.
@@ -93,6 +97,7 @@ pub(super) async fn submit(
     envelope: Envelope,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let started = Instant::now();
     if !order_id.is_empty() {
         parse_id(&order_id)?;
     }
@@ -120,8 +125,19 @@ pub(super) async fn submit(
         body,
     );
     let (command, checked) = commands::complete(command)?;
+    // A wait holds a slot of `state.waits`; when none is free the
+    // preference is not honoured (202 at once).
+    let permit = match preferred_wait(headers) {
+        Some(wait) => state
+            .waits
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|permit| (wait, permit)),
+        None => None,
+    };
     let submission = Submission {
-        wait: preferred_wait(headers),
+        wait: permit.as_ref().map(|(wait, _)| *wait),
         keyed: key.is_some(),
     };
     // A command id the client chose may have been processed already: the
@@ -154,22 +170,38 @@ pub(super) async fn submit(
         offset = published.offset,
         "command accepted over http"
     );
-    let processed = match (&mut waiter, submission.wait) {
-        (Some(waiter), Some(wait)) => {
+    // Published: from here on a failure is answered 202 (the command is on
+    // its way), never an error that would invite a retry under a new id.
+    let wait = submission.wait.map(|wait| {
+        wait.min(
+            state
+                .request_timeout
+                .saturating_sub(started.elapsed() + MARGIN),
+        )
+    });
+    let processed = match (&mut waiter, wait) {
+        (Some(waiter), Some(wait)) if !wait.is_zero() => {
             let mut shutdown = state.shutdown.clone();
             let woken = tokio::select! {
                 woken = waiter.wait(wait) => woken,
                 _ = shutdown.recv() => false,
             };
             if woken {
-                find(state, checked.command_id).await?
+                find(state, checked.command_id).await.unwrap_or_default()
             } else {
                 None
             }
         }
         _ => None,
     };
-    answer(state, &submission, &checked, processed).await
+    drop(permit);
+    match answer(state, &submission, &checked, processed).await {
+        Err(ApiError::Unavailable(error)) => {
+            tracing::warn!(%error, "answering with the outcome failed; answering 202");
+            answer(state, &submission, &checked, None).await
+        }
+        answered => answered,
+    }
 }
 
 pub(super) async fn find(state: &AppState, id: Uuid) -> Result<Option<ProcessedCommand>, ApiError> {

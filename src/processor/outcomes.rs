@@ -10,6 +10,7 @@
 //! `processed_commands`, the one record of it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -23,17 +24,21 @@ use crate::shutdown::Shutdown;
 /// Most ids one sweep looks up.
 const SWEEP_LIMIT: usize = 1_000;
 
-type Waiters = HashMap<Uuid, Vec<oneshot::Sender<()>>>;
+/// Who waits for which command: per command id, each registration's
+/// number and the sender that wakes it.
+type Waiters = HashMap<Uuid, Vec<(u64, oneshot::Sender<()>)>>;
 
 /// The registry of waiters; cheap to clone.
 #[derive(Clone, Default)]
 pub struct CommandOutcomes {
     waiters: Arc<Mutex<Waiters>>,
+    registrations: Arc<AtomicU64>,
 }
 
-/// One registration; dropping it unregisters.
+/// One registration; dropping it unregisters it (and only it).
 pub struct Waiter {
     command_id: Uuid,
+    registration: u64,
     woken: oneshot::Receiver<()>,
     outcomes: CommandOutcomes,
 }
@@ -47,9 +52,14 @@ impl CommandOutcomes {
     /// a fast commit cannot pass unseen.
     pub fn register(&self, command_id: Uuid) -> Waiter {
         let (sender, woken) = oneshot::channel();
-        self.lock().entry(command_id).or_default().push(sender);
+        let registration = self.registrations.fetch_add(1, Ordering::Relaxed);
+        self.lock()
+            .entry(command_id)
+            .or_default()
+            .push((registration, sender));
         Waiter {
             command_id,
+            registration,
             woken,
             outcomes: self.clone(),
         }
@@ -63,7 +73,7 @@ impl CommandOutcomes {
             return;
         }
         for id in ids {
-            for sender in waiters.remove(&id).into_iter().flatten() {
+            for (_, sender) in waiters.remove(&id).into_iter().flatten() {
                 let _ = sender.send(());
             }
         }
@@ -91,7 +101,7 @@ impl CommandOutcomes {
                 .await;
             match found {
                 Ok(found) => self.notify(found),
-                Err(error) => tracing::debug!(%error, "outcome sweep failed"),
+                Err(error) => tracing::warn!(%error, "looking up waited-for commands failed"),
             }
         }
     }
@@ -112,10 +122,8 @@ impl Drop for Waiter {
     fn drop(&mut self) {
         let mut waiters = self.outcomes.lock();
         if let Some(senders) = waiters.get_mut(&self.command_id) {
-            senders.retain(|sender| !sender.is_closed());
-            // This waiter's receiver is still open while it drops: forget
-            // its sender explicitly.
-            if senders.len() <= 1 {
+            senders.retain(|(registration, _)| *registration != self.registration);
+            if senders.is_empty() {
                 waiters.remove(&self.command_id);
             }
         }
@@ -149,6 +157,22 @@ mod tests {
         outcomes.notify([id]);
         assert!(first.wait(Duration::from_secs(1)).await);
         assert!(second.wait(Duration::from_secs(1)).await);
+    }
+
+    /// A retry registers again after the first was woken; the first one
+    /// going away must not take the retry's registration with it.
+    #[tokio::test]
+    async fn a_woken_waiter_dropped_late_leaves_a_new_one_registered() {
+        let outcomes = CommandOutcomes::default();
+        let id = Uuid::new_v4();
+        let mut first = outcomes.register(id);
+        outcomes.notify([id]);
+        assert!(first.wait(Duration::from_secs(1)).await);
+        let mut retry = outcomes.register(id);
+        drop(first);
+        assert_eq!(outcomes.waiting(), 1);
+        outcomes.notify([id]);
+        assert!(retry.wait(Duration::from_secs(1)).await);
     }
 
     #[tokio::test]

@@ -124,7 +124,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
             api_tokens: None,
             api_tokens_file: None,
             request_timeout_ms: 35_000,
-            header_read_timeout_ms: 10_000,
+            header_read_timeout_ms: 65_000,
             body_limit_bytes: 64 * 1024,
             concurrency_limit: 512,
             read_pool_size: 4,

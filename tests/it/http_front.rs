@@ -7,7 +7,6 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -171,17 +170,6 @@ async fn bodies_over_the_limit_get_413() {
     assert!(answer.contains("payload_too_large"), "{answer}");
 }
 
-/// Holds `order_id`'s row lock so that a command on it waits.
-fn lock_order(app: &TestApp, order_id: &str) -> PgConnection {
-    let mut blocker = app.db();
-    blocker
-        .batch_execute(&format!(
-            "BEGIN; SELECT 1 FROM orders WHERE id = '{order_id}' FOR UPDATE"
-        ))
-        .expect("lock the order");
-    blocker
-}
-
 async fn created_order(app: &TestApp) -> String {
     let response = Client::new()
         .post(app.url("/orders/create"))
@@ -196,41 +184,98 @@ async fn created_order(app: &TestApp) -> String {
 }
 
 #[tokio::test]
-async fn load_is_shed_at_the_limit_and_slow_requests_time_out() {
+async fn api_load_is_shed_at_the_limit_and_the_probes_stay_up() {
     let app = spawn_app_with(|s| {
-        s.http.concurrency_limit = 1;
-        s.http.request_timeout_ms = 1_500;
+        s.http.concurrency_limit = 2;
         s.database.lock_timeout_ms = 30_000;
     })
     .await;
     let order_id = created_order(&app).await;
-    let _blocker = lock_order(&app, &order_id);
     let http = Client::new();
-    let slow = tokio::spawn({
+    // The consumer and the reads of `orders` wait for this lock.
+    let mut table_lock = app.db();
+    table_lock
+        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        .expect("lock the table");
+    // A wait holds a slot; one of the two may wait at once (half the limit).
+    let waiting = tokio::spawn({
         let url = app.url(&format!("/orders/{order_id}/items/add"));
         let http = http.clone();
         async move {
             let started = Instant::now();
             let response = http
                 .post(url)
-                .header("prefer", "wait=20")
+                .header("prefer", "wait=3")
                 .json(&json!({"product_id": "p", "quantity": 1, "price_per_unit": 1}))
                 .send()
                 .await
-                .expect("slow request");
+                .expect("waiting request");
             (response, started.elapsed())
         }
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let shed = http.get(app.url("/healthz")).send().await.expect("shed");
+    // No wait slot left: the preference is not honoured, 202 at once.
+    let started = Instant::now();
+    let unwaited = http
+        .post(app.url(&format!("/orders/{order_id}/items/add")))
+        .header("prefer", "wait=3")
+        .json(&json!({"product_id": "q", "quantity": 1, "price_per_unit": 1}))
+        .send()
+        .await
+        .expect("second wait");
+    assert_eq!(unwaited.status(), StatusCode::ACCEPTED);
+    assert!(!unwaited.headers().contains_key("preference-applied"));
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // Fill the last API slot with a read that blocks on the lock.
+    let reading = tokio::spawn({
+        let url = app.url(&format!("/orders/{order_id}"));
+        let http = http.clone();
+        async move { http.get(url).send().await.expect("blocked read").status() }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let shed = http
+        .get(app.url(&format!("/orders/{}", new_id())))
+        .send()
+        .await
+        .expect("shed");
     assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(shed.headers()["retry-after"], "1");
     assert_eq!(code_of(shed).await, "unavailable");
+    // The probes and the metrics are not shed.
+    for path in ["/healthz", "/metrics"] {
+        let status = http.get(app.url(path)).send().await.unwrap().status();
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    let (response, took) = waiting.await.expect("waiting task");
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "its wait ran out");
+    assert!(took >= Duration::from_secs(3), "{took:?}");
+    table_lock.batch_execute("ROLLBACK").expect("unlock");
+    assert_eq!(reading.await.unwrap(), StatusCode::OK);
+}
 
-    let (response, took) = slow.await.expect("slow request task");
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(took < Duration::from_secs(5), "timed out after {took:?}");
-    let body: Value = response.json().await.unwrap();
+#[tokio::test]
+async fn a_request_past_the_timeout_gets_503_and_a_wait_ends_before_it() {
+    let app = spawn_app_with(|s| {
+        s.http.request_timeout_ms = 2_000;
+        s.database.lock_timeout_ms = 30_000;
+    })
+    .await;
+    let order_id = created_order(&app).await;
+    let http = Client::new();
+    let mut table_lock = app.db();
+    table_lock
+        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        .expect("lock the table");
+    let started = Instant::now();
+    let read = http
+        .get(app.url(&format!("/orders/{order_id}")))
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(read.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let body: Value = read.json().await.unwrap();
     assert!(
         body["error"]["message"]
             .as_str()
@@ -238,9 +283,45 @@ async fn load_is_shed_at_the_limit_and_slow_requests_time_out() {
             .contains("HTTP_REQUEST_TIMEOUT_MS"),
         "{body}"
     );
-    // Once it is gone, requests are served again.
-    let ok = http.get(app.url("/healthz")).send().await.expect("healthz");
-    assert_eq!(ok.status(), StatusCode::OK);
+    // A command published and waited for is answered 202 before the
+    // timeout, never 503 (a client would retry a command on its way).
+    let started = Instant::now();
+    let waited = http
+        .post(app.url(&format!("/orders/{order_id}/items/add")))
+        .header("prefer", "wait=30")
+        .json(&json!({"product_id": "p", "quantity": 1, "price_per_unit": 1}))
+        .send()
+        .await
+        .expect("waited command");
+    assert_eq!(waited.status(), StatusCode::ACCEPTED);
+    assert_eq!(waited.headers()["preference-applied"], "wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    table_lock.batch_execute("ROLLBACK").expect("unlock");
+}
+
+#[tokio::test]
+async fn a_made_up_method_is_counted_as_other() {
+    let app = spawn_app_with(|_| {}).await;
+    let http = Client::new();
+    for method in ["FOO1", "FOO2", "BREW"] {
+        http.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            app.url("/healthz"),
+        )
+        .send()
+        .await
+        .unwrap();
+    }
+    let metrics = app.metrics().await;
+    assert!(!metrics.contains("FOO1"), "{metrics}");
+    assert!(
+        metrics.contains("method=\"OTHER\",route=\"/healthz\",status=\"405\"} 3"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

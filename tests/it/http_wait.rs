@@ -333,3 +333,43 @@ async fn the_request_id_and_trace_context_reach_the_events() {
     let untraced = events.iter().find(|e| e.correlation_id == "mine").unwrap();
     assert!(!app.received_headers[&untraced.event_id].contains_key("traceparent"));
 }
+
+/// Found in review: a payment without `transaction_id` got a random one per
+/// request, so a retry with the same Idempotency-Key looked like another
+/// body.
+#[tokio::test]
+async fn a_keyed_payment_retry_without_a_transaction_id_is_the_same_command() {
+    let app = spawn_app().await;
+    let http = Client::new();
+    let created = http
+        .post(app.url("/orders/create"))
+        .header("prefer", "wait=10")
+        .json(&create_body("u-pay"))
+        .send()
+        .await
+        .expect("create");
+    let order_id = body(created).await["id"].as_str().unwrap().to_owned();
+    let added = http
+        .post(app.url(&format!("/orders/{order_id}/items/add")))
+        .header("prefer", "wait=10")
+        .json(&json!({"product_id": "p", "quantity": 2, "price_per_unit": 700}))
+        .send()
+        .await
+        .expect("add");
+    assert_eq!(added.status(), StatusCode::OK);
+    let pay = || {
+        http.post(app.url(&format!("/orders/{order_id}/payment")))
+            .header("prefer", "wait=10")
+            .header("idempotency-key", format!("pay-{order_id}"))
+            .json(&json!({"amount": 1400, "payment_method": "card"}))
+            .send()
+    };
+    let first = pay().await.expect("pay");
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = body(first).await;
+    let retry = pay().await.expect("pay again");
+    assert_eq!(retry.status(), StatusCode::OK, "the retry is answered");
+    let retry = body(retry).await;
+    assert_eq!(first["payments"], retry["payments"]);
+    assert_eq!(retry["payments"].as_array().unwrap().len(), 1);
+}
