@@ -7,15 +7,19 @@
 
 mod command;
 mod currency;
+mod rejection;
 mod rules;
+mod state;
 mod status;
+mod validate;
 
 #[cfg(test)]
 mod proptests;
 
 pub use command::{Command, CommandBody, limits};
 pub use currency::is_iso_4217;
-pub use rules::{
-    Change, Facts, OrderState, PaymentState, Rejection, RejectionCode, decide, validate,
-};
+pub use rejection::{Rejection, RejectionCode};
+pub use rules::decide;
+pub use state::{Change, Facts, OrderState, PaymentState};
 pub use status::{OrderStatus, PaymentStatus};
+pub use validate::validate;

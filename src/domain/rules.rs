@@ -1,124 +1,10 @@
-//! `decide`: the domain rules of DESIGN.md, and `OrderState::apply` to fold
-//! an accepted change into the state.
+//! `decide`: the domain rules of DESIGN.md, one function per command,
+//! over the order's [`OrderState`].
 
-use std::fmt;
-
-use super::command::limits;
-use super::{CommandBody, OrderStatus, PaymentStatus};
-
-/// What the rules need to know about one existing order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderState {
-    pub status: OrderStatus,
-    /// Follows the latest payment's status; `pending` before any payment.
-    pub payment_status: PaymentStatus,
-    /// Sum of the items' total prices, minor units.
-    pub total_amount: i64,
-    pub item_count: u32,
-    /// The sequence of the order's last event.
-    pub version: i64,
-    pub payments: Vec<PaymentState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentState {
-    pub transaction_id: String,
-    pub status: PaymentStatus,
-}
-
-/// Facts from outside the order that a rule depends on.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Facts {
-    /// The command's `transaction_id` is already used by some payment.
-    pub transaction_id_taken: bool,
-}
-
-/// An accepted command's effect on the order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    Created {
-        user_id: String,
-        shipping_address: String,
-        currency: String,
-    },
-    ItemAdded {
-        product_id: String,
-        quantity: i32,
-        price_per_unit: i64,
-        total_price: i64,
-        new_total: i64,
-    },
-    PaymentProcessed {
-        amount: i64,
-        payment_method: String,
-        transaction_id: String,
-    },
-    PaymentStatusChanged {
-        transaction_id: String,
-        from: PaymentStatus,
-        to: PaymentStatus,
-    },
-    OrderStatusChanged {
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: String,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RejectionCode {
-    OrderNotFound,
-    OrderAlreadyExists,
-    ValidationFailed,
-    InvalidTransition,
-    AmountMismatch,
-    PaymentNotFound,
-    OrderNotEditable,
-    /// The command_id was processed before for another order or body.
-    CommandIdConflict,
-}
-
-impl RejectionCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OrderNotFound => "ORDER_NOT_FOUND",
-            Self::OrderAlreadyExists => "ORDER_ALREADY_EXISTS",
-            Self::ValidationFailed => "VALIDATION_FAILED",
-            Self::InvalidTransition => "INVALID_TRANSITION",
-            Self::AmountMismatch => "AMOUNT_MISMATCH",
-            Self::PaymentNotFound => "PAYMENT_NOT_FOUND",
-            Self::OrderNotEditable => "ORDER_NOT_EDITABLE",
-            Self::CommandIdConflict => "COMMAND_ID_CONFLICT",
-        }
-    }
-}
-
-/// A broken rule: reported as a `CommandRejected` event, never an error of
-/// the service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub code: RejectionCode,
-    pub message: String,
-}
-
-impl Rejection {
-    pub fn new(code: RejectionCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn invalid(message: impl Into<String>) -> Self {
-        Self::new(RejectionCode::ValidationFailed, message)
-    }
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
-    }
-}
+use super::{
+    Change, CommandBody, Facts, OrderState, OrderStatus, PaymentStatus, Rejection, RejectionCode,
+    validate,
+};
 
 /// Applies the rules to one command against the order's current state
 /// (`None` when the order does not exist).
@@ -185,7 +71,7 @@ fn add_item(
             ),
         ));
     }
-    if order.payments.iter().any(|p| p.status.is_active()) {
+    if order.active_payments() > 0 {
         return Err(Rejection::new(
             RejectionCode::OrderNotEditable,
             "the order has a pending or completed payment",
@@ -226,7 +112,7 @@ fn process_payment(
     if order.item_count == 0 {
         return Err(Rejection::invalid("the order has no items"));
     }
-    if order.payments.iter().any(|p| p.status.is_active()) {
+    if order.active_payments() > 0 {
         return Err(Rejection::new(
             RejectionCode::InvalidTransition,
             "the order already has a pending or completed payment",
@@ -312,180 +198,6 @@ fn update_order_status(
         to,
         reason: reason.to_owned(),
     })
-}
-
-/// Field checks that need no state (the first thing [`decide`] does; the
-/// REST API also runs them before publishing).
-pub fn validate(body: &CommandBody) -> Result<(), Rejection> {
-    match body {
-        CommandBody::CreateOrder {
-            user_id,
-            shipping_address,
-            currency,
-        } => {
-            text("user_id", user_id, limits::USER_ID)?;
-            text(
-                "shipping_address",
-                shipping_address,
-                limits::SHIPPING_ADDRESS,
-            )?;
-            if !super::is_iso_4217(currency) {
-                return Err(Rejection::invalid(
-                    "currency must be an ISO 4217 code in upper case, e.g. EUR",
-                ));
-            }
-        }
-        CommandBody::AddItem {
-            product_id,
-            quantity,
-            price_per_unit,
-        } => {
-            text("product_id", product_id, limits::PRODUCT_ID)?;
-            if *quantity <= 0 {
-                return Err(Rejection::invalid("quantity must be greater than 0"));
-            }
-            if *price_per_unit < 0 {
-                return Err(Rejection::invalid("price_per_unit must not be negative"));
-            }
-        }
-        CommandBody::ProcessPayment {
-            amount,
-            payment_method,
-            transaction_id,
-        } => {
-            if *amount < 0 {
-                return Err(Rejection::invalid("amount must not be negative"));
-            }
-            text("payment_method", payment_method, limits::PAYMENT_METHOD)?;
-            text("transaction_id", transaction_id, limits::TRANSACTION_ID)?;
-        }
-        CommandBody::UpdatePaymentStatus {
-            transaction_id,
-            status,
-        } => {
-            text("transaction_id", transaction_id, limits::TRANSACTION_ID)?;
-            known_status(status.is_some())?;
-        }
-        CommandBody::UpdateOrderStatus { reason, status } => {
-            known_status(status.is_some())?;
-            if reason.chars().count() > limits::REASON {
-                return Err(Rejection::invalid(format!(
-                    "reason is longer than {} characters",
-                    limits::REASON
-                )));
-            }
-            if reason.contains('\0') {
-                return Err(Rejection::invalid("reason contains a NUL character"));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn known_status(known: bool) -> Result<(), Rejection> {
-    if known {
-        Ok(())
-    } else {
-        Err(Rejection::invalid("status is unspecified or unknown"))
-    }
-}
-
-/// Required text: not blank, at most `max` characters, no NUL (which
-/// PostgreSQL text cannot hold).
-fn text(field: &str, value: &str, max: usize) -> Result<(), Rejection> {
-    if value.trim().is_empty() {
-        return Err(Rejection::invalid(format!("{field} is required")));
-    }
-    if value.chars().count() > max {
-        return Err(Rejection::invalid(format!(
-            "{field} is longer than {max} characters"
-        )));
-    }
-    if value.contains('\0') {
-        return Err(Rejection::invalid(format!(
-            "{field} contains a NUL character"
-        )));
-    }
-    Ok(())
-}
-
-impl OrderState {
-    /// The state right after `Change::Created`.
-    pub fn created() -> Self {
-        Self {
-            status: OrderStatus::Pending,
-            payment_status: PaymentStatus::Pending,
-            total_amount: 0,
-            item_count: 0,
-            version: 1,
-            payments: Vec::new(),
-        }
-    }
-
-    /// The first invariant this state breaks, if any: what the rules must
-    /// never let happen (and the schema refuses too).
-    pub fn broken_invariant(&self) -> Option<&'static str> {
-        if self.total_amount < 0 {
-            return Some("negative total");
-        }
-        if self.version < 1 {
-            return Some("version below 1");
-        }
-        if self
-            .payments
-            .iter()
-            .filter(|p| p.status.is_active())
-            .count()
-            > 1
-        {
-            return Some("two pending or completed payments");
-        }
-        let paid = matches!(
-            self.payment_status,
-            PaymentStatus::Completed | PaymentStatus::Refunded
-        );
-        let past_confirmation = matches!(
-            self.status,
-            OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered
-        );
-        if past_confirmation && !paid {
-            return Some("confirmed without a completed payment");
-        }
-        None
-    }
-
-    /// Folds an accepted change into the state and bumps the version.
-    /// `Created` is not applied to an existing order; see [`Self::created`].
-    pub fn apply(&mut self, change: &Change) {
-        match change {
-            Change::Created { .. } => return,
-            Change::ItemAdded { new_total, .. } => {
-                self.total_amount = *new_total;
-                self.item_count += 1;
-            }
-            Change::PaymentProcessed { transaction_id, .. } => {
-                self.payments.push(PaymentState {
-                    transaction_id: transaction_id.clone(),
-                    status: PaymentStatus::Pending,
-                });
-                self.payment_status = PaymentStatus::Pending;
-            }
-            Change::PaymentStatusChanged {
-                transaction_id, to, ..
-            } => {
-                if let Some(p) = self
-                    .payments
-                    .iter_mut()
-                    .find(|p| &p.transaction_id == transaction_id)
-                {
-                    p.status = *to;
-                }
-                self.payment_status = *to;
-            }
-            Change::OrderStatusChanged { to, .. } => self.status = *to,
-        }
-        self.version += 1;
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::{PaymentState, limits};
 
 fn order(status: OrderStatus, payment_status: PaymentStatus) -> OrderState {
     OrderState {
