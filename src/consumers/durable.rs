@@ -1,0 +1,181 @@
+//! Making a batch durable: dead letters first, then the batch's lanes in
+//! their transactions (or, after `QUARANTINE_AFTER_ATTEMPTS` failures, one
+//! command per transaction, quarantining what keeps failing), retried with
+//! backoff until it holds or shutdown comes; then the Kafka offsets are
+//! stored and the metrics counted.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use rdkafka::consumer::Consumer;
+use tokio::time::Instant;
+
+use super::batch::Batch;
+use super::order_commands::{OrderCommandConsumer, RETRY_MAX, RETRY_MIN};
+use crate::backoff::Backoff;
+use crate::metrics::{KindLabels, ReasonLabels, RejectionLabels};
+use crate::processor::{BatchOutcome, Isolated};
+use crate::producers::DeadLetter;
+use crate::shutdown::Shutdown;
+
+impl OrderCommandConsumer {
+    /// Makes the batch durable, retrying with backoff, then stores its
+    /// offsets. Returns false when shutdown interrupted the retries (nothing
+    /// stored: the records will be delivered again).
+    pub(super) async fn handle(&self, batch: Batch, shutdown: &mut Shutdown) -> bool {
+        let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
+        let started = Instant::now();
+        self.metrics
+            .batch_size
+            .observe(batch.positions.len() as f64);
+        let mut dead_lettered = batch.dead_letters.is_empty();
+        let mut failures = 0;
+        loop {
+            if !dead_lettered {
+                // Raced with shutdown: with the broker gone a send waits
+                // up to its 30 s timeout, and nothing is stored meanwhile.
+                let sent = tokio::select! {
+                    _ = shutdown.recv() => return false,
+                    sent = self.dlq.send_all(&batch.dead_letters) => sent,
+                };
+                match sent {
+                    Ok(()) => dead_lettered = true,
+                    Err(e) => tracing::error!(error = %e, "dead-letter publish failed, will retry"),
+                }
+            }
+            if dead_lettered && failures >= self.quarantine_after {
+                let isolated = tokio::select! {
+                    _ = shutdown.recv() => return false,
+                    isolated = self.apply_isolating(&batch) => isolated,
+                };
+                match isolated {
+                    Ok(quarantined) => {
+                        self.relay_wakeup.notify_one();
+                        self.store_offsets(&batch);
+                        self.count(&batch, &quarantined.outcome, started.elapsed());
+                        self.metrics
+                            .dead_lettered
+                            .get_or_create(&ReasonLabels {
+                                reason: "quarantined".to_owned(),
+                            })
+                            .inc_by(quarantined.quarantined.len() as u64);
+                        return true;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "applying the batch command by command failed, will retry");
+                    }
+                }
+            } else if dead_lettered {
+                let lanes = batch.lanes(self.apply_concurrency);
+                let applied = join_all(
+                    lanes
+                        .into_iter()
+                        .map(|(commands, offsets)| self.processor.apply_batch(commands, offsets)),
+                )
+                .await;
+                match applied.into_iter().collect::<Result<Vec<_>, _>>() {
+                    Ok(outcomes) => {
+                        let mut outcome = BatchOutcome::default();
+                        for o in outcomes {
+                            outcome += o;
+                        }
+                        tracing::debug!(
+                            applied = outcome.applied,
+                            rejected = outcome.rejected,
+                            duplicates = outcome.duplicates,
+                            dead_lettered = batch.dead_letters.len(),
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "batch committed"
+                        );
+                        self.relay_wakeup.notify_one();
+                        self.store_offsets(&batch);
+                        self.count(&batch, &outcome, started.elapsed());
+                        return true;
+                    }
+                    // Lanes that did commit are found processed on the retry.
+                    Err(e) => tracing::error!(error = %e, "applying the batch failed, will retry"),
+                }
+            }
+            self.metrics.batch_failures.inc();
+            failures += 1;
+            tokio::select! {
+                _ = shutdown.recv() => return false,
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
+            }
+        }
+    }
+
+    /// The batch one command per transaction: the quarantined commands are
+    /// dead-lettered (as protobuf, with the reason), then the positions
+    /// saved. `Err` leaves everything to be retried (applied commands are
+    /// then found processed).
+    async fn apply_isolating(&self, batch: &Batch) -> anyhow::Result<Isolated> {
+        let commands = batch.commands.iter().map(|(_, _, c)| c.clone()).collect();
+        let isolated = self
+            .processor
+            .apply_isolated(commands, self.quarantine_after)
+            .await?;
+        let topic = batch
+            .positions
+            .first()
+            .map(|p| p.topic.clone())
+            .unwrap_or_default();
+        let letters: Vec<DeadLetter> = isolated
+            .quarantined
+            .iter()
+            .map(|q| {
+                let (partition, offset) = batch
+                    .commands
+                    .iter()
+                    .find(|(_, _, c)| c.command_id == q.command.command_id)
+                    .map_or((-1, -1), |(p, o, _)| (*p, *o));
+                DeadLetter::quarantined(&q.command, &q.reason, &topic, partition, offset)
+            })
+            .collect();
+        self.dlq.send_all(&letters).await?;
+        self.processor.save_offsets(batch.next_offsets()).await?;
+        Ok(isolated)
+    }
+
+    fn count(&self, batch: &Batch, outcome: &BatchOutcome, elapsed: Duration) {
+        let metrics = &self.metrics;
+        metrics.apply_seconds.observe(elapsed.as_secs_f64());
+        metrics.duplicates.inc_by(outcome.duplicates as u64);
+        for ((kind, code), count) in &outcome.tally {
+            let kind = (*kind).to_owned();
+            let count = *count as u64;
+            match code {
+                None => metrics
+                    .applied
+                    .get_or_create(&KindLabels { kind })
+                    .inc_by(count),
+                Some(code) => metrics
+                    .rejected
+                    .get_or_create(&RejectionLabels {
+                        kind,
+                        code: (*code).to_owned(),
+                    })
+                    .inc_by(count),
+            };
+        }
+        for reason in &batch.dead_letter_reasons {
+            metrics
+                .dead_lettered
+                .get_or_create(&ReasonLabels {
+                    reason: (*reason).to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    fn store_offsets(&self, batch: &Batch) {
+        for ((topic, partition), offset) in batch.last_offsets() {
+            // `store_offset` stores offset + 1: the next record to read.
+            if let Err(e) = self.consumer.store_offset(topic, partition, offset) {
+                // The partition was revoked meanwhile; its new owner resumes
+                // from `consumer_offsets`.
+                tracing::info!(topic, partition, offset, error = %e, "offset not stored");
+            }
+        }
+    }
+}
