@@ -21,8 +21,10 @@
 //!   the server's message text, which depends on its language.
 
 mod batch;
+mod load;
 mod offsets;
 mod outcomes;
+mod writes;
 
 pub use batch::body_hash as fingerprint;
 pub use offsets::{NextOffset, OffsetStore};

@@ -1,0 +1,82 @@
+//! What a batch reads before it decides: the orders it touches, row-locked
+//! (with their item counts and payments), and which of its transaction ids
+//! are taken.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use uuid::Uuid;
+
+use super::writes::WorkingOrder;
+use crate::db::models::{Order, OrderItem, Payment};
+use crate::domain::{Command, CommandBody, OrderState, OrderStatus, PaymentState, PaymentStatus};
+
+pub(super) fn load_orders(
+    conn: &mut PgConnection,
+    commands: &[Command],
+) -> QueryResult<HashMap<Uuid, WorkingOrder>> {
+    let mut ids: Vec<Uuid> = commands.iter().map(|c| c.order_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = Order::lock_many(conn, &ids)?;
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
+    let counts: HashMap<Uuid, i64> = OrderItem::count_by_order(conn, &ids)?.into_iter().collect();
+    let mut payments: HashMap<Uuid, Vec<PaymentState>> = HashMap::new();
+    for p in Payment::for_orders(conn, &ids)? {
+        payments.entry(p.order_id).or_default().push(PaymentState {
+            status: parse_status(PaymentStatus::parse(&p.status), &p.status)?,
+            transaction_id: p.transaction_id,
+        });
+    }
+    rows.into_iter()
+        .map(|o| {
+            let state = OrderState {
+                status: parse_status(OrderStatus::parse(&o.status), &o.status)?,
+                payment_status: parse_status(
+                    PaymentStatus::parse(&o.payment_status),
+                    &o.payment_status,
+                )?,
+                total_amount: o.total_amount,
+                item_count: u32::try_from(counts.get(&o.id).copied().unwrap_or(0))
+                    .unwrap_or(u32::MAX),
+                version: o.version,
+                payments: payments.remove(&o.id).unwrap_or_default(),
+            };
+            Ok((
+                o.id,
+                WorkingOrder {
+                    state,
+                    created: None,
+                    changed: false,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The CHECK constraints make an unknown status impossible; should one
+/// appear anyway, the batch fails rather than guessing.
+fn parse_status<T>(parsed: Option<T>, text: &str) -> QueryResult<T> {
+    parsed
+        .ok_or_else(|| DieselError::DeserializationError(format!("unknown status {text:?}").into()))
+}
+
+pub(super) fn taken_transaction_ids(
+    conn: &mut PgConnection,
+    commands: &[Command],
+) -> QueryResult<HashSet<String>> {
+    let wanted: Vec<&str> = commands
+        .iter()
+        .filter_map(|c| match &c.body {
+            CommandBody::ProcessPayment { transaction_id, .. } => Some(transaction_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    Ok(Payment::taken_transaction_ids(conn, &wanted)?
+        .into_iter()
+        .collect())
+}

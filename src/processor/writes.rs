@@ -1,0 +1,232 @@
+//! What a batch writes: the rows of each decided command gathered in
+//! memory ([`Writes`]), then written in foreign-key order with one
+//! multi-row statement per table.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::batch::body_hash;
+use crate::db::models::{
+    NewOrder, NewOrderItem, NewOutboxMessage, NewPayment, NewProcessedCommand, NewStatusChange,
+    Order, OrderUpdate, Payment,
+};
+use crate::domain::{Change, Command, OrderState, OrderStatus, PaymentStatus, Rejection};
+use crate::events;
+
+/// An order as the batch sees it: loaded or created in this batch.
+pub(super) struct WorkingOrder {
+    pub(super) state: OrderState,
+    /// Set for an order created in this batch: it is inserted, not updated.
+    pub(super) created: Option<Created>,
+    pub(super) changed: bool,
+}
+
+pub(super) struct Created {
+    pub(super) user_id: String,
+    pub(super) shipping_address: String,
+    pub(super) currency: String,
+    pub(super) order_date: DateTime<Utc>,
+}
+
+/// Rows to write at the end of the batch.
+#[derive(Default)]
+pub(super) struct Writes {
+    pub(super) items: Vec<NewOrderItem>,
+    pub(super) new_payments: Vec<NewPayment>,
+    /// Final status of payments that existed before the batch.
+    pub(super) payment_updates: HashMap<String, PaymentStatus>,
+    pub(super) history: Vec<NewStatusChange>,
+    pub(super) outbox: Vec<NewOutboxMessage>,
+    pub(super) processed: Vec<NewProcessedCommand>,
+}
+
+pub(super) fn record_change(
+    orders: &mut HashMap<Uuid, WorkingOrder>,
+    writes: &mut Writes,
+    command: &Command,
+    change: Change,
+    now: DateTime<Utc>,
+) {
+    let order_id = command.order_id;
+    let row_id = Uuid::new_v4();
+    if let Change::Created {
+        user_id,
+        shipping_address,
+        currency,
+    } = &change
+    {
+        writes.history.push(NewStatusChange {
+            id: row_id,
+            order_id,
+            from_status: None,
+            status: OrderStatus::Pending.as_str(),
+            reason: None,
+            timestamp: now,
+            command_id: command.command_id,
+        });
+        orders.insert(
+            order_id,
+            WorkingOrder {
+                state: OrderState::created(),
+                created: Some(Created {
+                    user_id: user_id.clone(),
+                    shipping_address: shipping_address.clone(),
+                    currency: currency.clone(),
+                    order_date: now,
+                }),
+                changed: true,
+            },
+        );
+    }
+    let Some(working) = orders.get_mut(&order_id) else {
+        unreachable!("decide accepts only CreateOrder for a missing order");
+    };
+    match &change {
+        Change::Created { .. } => {}
+        Change::ItemAdded {
+            product_id,
+            quantity,
+            price_per_unit,
+            total_price,
+            ..
+        } => writes.items.push(NewOrderItem {
+            id: row_id,
+            order_id,
+            product_id: product_id.clone(),
+            quantity: *quantity,
+            price_per_unit: *price_per_unit,
+            total_price: *total_price,
+        }),
+        Change::PaymentProcessed {
+            amount,
+            payment_method,
+            transaction_id,
+        } => writes.new_payments.push(NewPayment {
+            id: row_id,
+            order_id,
+            amount: *amount,
+            payment_method: payment_method.clone(),
+            status: PaymentStatus::Pending.as_str(),
+            transaction_id: transaction_id.clone(),
+            created_at: now,
+            updated_at: now,
+        }),
+        Change::PaymentStatusChanged {
+            transaction_id, to, ..
+        } => {
+            match writes
+                .new_payments
+                .iter_mut()
+                .find(|p| &p.transaction_id == transaction_id)
+            {
+                Some(new) => new.status = to.as_str(),
+                None => {
+                    writes.payment_updates.insert(transaction_id.clone(), *to);
+                }
+            }
+        }
+        Change::OrderStatusChanged { from, to, reason } => writes.history.push(NewStatusChange {
+            id: row_id,
+            order_id,
+            from_status: Some(from.as_str()),
+            status: to.as_str(),
+            reason: (!reason.is_empty()).then(|| reason.clone()),
+            timestamp: now,
+            command_id: command.command_id,
+        }),
+    }
+    working.state.apply(&change);
+    debug_assert_eq!(
+        working.state.broken_invariant(),
+        None,
+        "{:?}",
+        working.state
+    );
+    working.changed = true;
+    let event = events::applied(command, &change, row_id, working.state.version, now);
+    writes.processed.push(NewProcessedCommand {
+        command_id: command.command_id,
+        order_id,
+        outcome: "applied",
+        rejection_code: None,
+        processed_at: now,
+        body_hash: body_hash(command),
+        event_id: event.event_id,
+        event_type: event.event_type,
+        rejection_message: None,
+    });
+    writes.outbox.push(event);
+}
+
+pub(super) fn record_rejection(
+    writes: &mut Writes,
+    command: &Command,
+    rejection: &Rejection,
+    now: DateTime<Utc>,
+) {
+    let event = events::rejected(command, rejection, now);
+    writes.processed.push(NewProcessedCommand {
+        command_id: command.command_id,
+        order_id: command.order_id,
+        outcome: "rejected",
+        rejection_code: Some(rejection.code.as_str()),
+        processed_at: now,
+        body_hash: body_hash(command),
+        event_id: event.event_id,
+        event_type: event.event_type,
+        rejection_message: Some(rejection.message.clone()),
+    });
+    writes.outbox.push(event);
+}
+
+/// Writes in foreign-key order: orders before the rows that reference them.
+pub(super) fn write(
+    conn: &mut PgConnection,
+    orders: &HashMap<Uuid, WorkingOrder>,
+    writes: Writes,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let mut new_orders = Vec::new();
+    let mut updates = Vec::new();
+    for (id, working) in orders.iter().filter(|(_, w)| w.changed) {
+        let state = &working.state;
+        match &working.created {
+            Some(created) => new_orders.push(NewOrder {
+                id: *id,
+                user_id: &created.user_id,
+                status: state.status.as_str(),
+                payment_status: state.payment_status.as_str(),
+                total_amount: state.total_amount,
+                currency: &created.currency,
+                shipping_address: &created.shipping_address,
+                order_date: created.order_date,
+                updated_at: now,
+                version: state.version,
+            }),
+            None => updates.push(OrderUpdate {
+                id: *id,
+                status: state.status.as_str(),
+                payment_status: state.payment_status.as_str(),
+                total_amount: state.total_amount,
+                version: state.version,
+            }),
+        }
+    }
+    NewOrder::insert_all(conn, &new_orders)?;
+    Order::update_many(conn, &updates, now)?;
+    NewOrderItem::insert_all(conn, &writes.items)?;
+    let payment_updates: Vec<(&str, &str)> = writes
+        .payment_updates
+        .iter()
+        .map(|(transaction_id, status)| (transaction_id.as_str(), status.as_str()))
+        .collect();
+    Payment::set_statuses(conn, &payment_updates, now)?;
+    NewPayment::insert_all(conn, &writes.new_payments)?;
+    NewStatusChange::insert_all(conn, &writes.history)?;
+    NewOutboxMessage::insert_all(conn, &writes.outbox)?;
+    NewProcessedCommand::insert_all(conn, &writes.processed)?;
+    Ok(())
+}
