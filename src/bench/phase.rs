@@ -1,5 +1,5 @@
-//! One benchmark run: fresh database and topics, the service as a child
-//! process, load in, events out, checks and figures.
+//! One benchmark run: fresh database (a `ScratchDatabase`) and topics, the
+//! service as a child process, load in, events out, checks and figures.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::cli::BenchArgs;
 use crate::config::KafkaConnection;
+use crate::db::{ScratchDatabase, scratch};
 use crate::kafka;
 use crate::loadgen::Workload;
 use crate::proto::{self, OrderCommand, OrderEvent};
@@ -82,10 +83,12 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     let commands = workload.interleaved(&mut rng);
 
     let suffix = Uuid::new_v4().simple().to_string();
-    let database = ScratchDatabase::create(
-        &args.database.database_url,
-        &format!("order_service_bench_{suffix}"),
-    )?;
+    let admin_url = scratch::sibling_url(&args.database.database_url, "postgres");
+    let database = tokio::task::spawn_blocking(move || {
+        ScratchDatabase::migrated(&admin_url, "order_service_bench")
+    })
+    .await?
+    .context("creating the run's database")?;
     let topics = Topics {
         commands: format!("bench-commands-{suffix}"),
         events: format!("bench-events-{suffix}"),
@@ -107,7 +110,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         "service-{}.log",
         spec.name.replace([' ', ','], "-")
     ));
-    let mut service = start_service(args, spec, &database.url, &topics, &suffix, &log)?;
+    let mut service = start_service(args, spec, database.url(), &topics, &suffix, &log)?;
     let pid = service.id();
 
     // Events reader and RSS sampler run alongside the producer.
@@ -172,7 +175,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     stop(&mut service);
 
     verify(&workload, &received)?;
-    verify_rows(&database.url, &workload)?;
+    verify_rows(database.url(), &workload)?;
 
     let last = received.iter().map(|r| r.at).max().unwrap_or(started);
     let seconds = last.duration_since(started).as_secs_f64();
@@ -473,39 +476,4 @@ fn rss_mb(pid: u32, field: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
-}
-
-/// A database made for one run and dropped after it.
-struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create(server_url: &str, name: &str) -> anyhow::Result<Self> {
-        let (base, _) = server_url
-            .rsplit_once('/')
-            .context("DATABASE_URL has no database name")?;
-        let admin_url = format!("{base}/postgres");
-        let mut admin = PgConnection::establish(&admin_url).context("connecting to PostgreSQL")?;
-        diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin)?;
-        Ok(Self {
-            url: format!("{base}/{name}"),
-            admin_url,
-            name: name.to_owned(),
-        })
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
 }

@@ -7,6 +7,9 @@
 
 pub mod models;
 pub mod schema;
+pub mod scratch;
+
+pub use scratch::ScratchDatabase;
 
 use std::{sync::Arc, time::Duration};
 

@@ -357,8 +357,9 @@ async fn migrate_builds_the_schema_of_an_empty_database() {
     let app = spawn_app().await;
     let admin_url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("order_service_migrate_{}", uuid::Uuid::new_v4().simple());
-    let url = crate::helpers::create_database(&admin_url, &name);
+    let empty = order_service::db::ScratchDatabase::empty(&admin_url, "order_service_test")
+        .expect("an empty database");
+    let url = empty.url().to_owned();
 
     let mut ran = Vec::new();
     for _ in 0..2 {
@@ -379,10 +380,7 @@ async fn migrate_builds_the_schema_of_an_empty_database() {
         .get_result(&mut conn)
         .expect("count tables")
     };
-    let mut admin = PgConnection::establish(&admin_url).expect("connect");
-    diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
-        .execute(&mut admin)
-        .expect("drop database");
+    drop(empty);
     assert_eq!(
         ran,
         [true, true],

@@ -10,7 +10,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use order_service::config::{
     DatabaseSettings, HttpSettings, KafkaConnection, KafkaSettings, LogFormat, ServeSettings,
 };
-use order_service::db::Database;
+use order_service::db::ScratchDatabase;
 use order_service::proto::{self, OrderCommand, OrderEvent, order_command::Command};
 use order_service::shutdown::ShutdownTrigger;
 use order_service::startup::Application;
@@ -46,8 +46,8 @@ fn init_logging() {
 
 pub struct TestApp {
     pub settings: ServeSettings,
-    admin_url: String,
-    db_name: String,
+    /// Dropped (with the database) after the application stops.
+    _database: ScratchDatabase,
     producer: FutureProducer,
     events: StreamConsumer,
     dead_letters: StreamConsumer,
@@ -85,10 +85,10 @@ pub async fn spawn_env_with(configure: impl FnOnce(&mut ServeSettings)) -> TestA
 /// As [`spawn_env_with`], on the PostgreSQL server of `admin_url`.
 pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSettings)) -> TestApp {
     init_logging();
-    let admin_url = admin_url.to_owned();
     let suffix = Uuid::new_v4().simple().to_string();
-    let db_name = format!("order_service_test_{suffix}");
-    let database_url = create_database(&admin_url, &db_name);
+    let database = ScratchDatabase::migrated(admin_url, "order_service_test")
+        .expect("a scratch database on TEST_DATABASE_URL");
+    let database_url = database.url().to_owned();
     // Only when no test sets its own broker (the mock cluster) is one required.
     let bootstrap = std::env::var("TEST_KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
     let mut settings = ServeSettings {
@@ -141,10 +141,6 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         settings.kafka.connection.bootstrap_servers = bootstrap_servers();
     }
     let partitions = settings.topic_partitions;
-    Database::new(&settings.database)
-        .migrate()
-        .await
-        .expect("migrate the test database");
     // A test that turns topic creation off creates them itself.
     if settings.create_topics {
         let kafka = &settings.kafka;
@@ -171,27 +167,13 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         events: reader(connection, &settings.kafka.events_topic, partitions),
         dead_letters: reader(connection, &settings.kafka.dlq_topic, partitions),
         settings,
-        admin_url,
-        db_name,
+        _database: database,
         producer,
         received: Vec::new(),
         received_headers: HashMap::new(),
         trigger: None,
         task: None,
         http_addr: None,
-    }
-}
-
-/// Creates the empty database `name` on the server of `admin_url`; returns
-/// its URL.
-pub fn create_database(admin_url: &str, name: &str) -> String {
-    let mut admin = PgConnection::establish(admin_url).expect("connect to TEST_DATABASE_URL");
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut admin)
-        .expect("create test database");
-    match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("TEST_DATABASE_URL has no database name"),
     }
 }
 
@@ -428,15 +410,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // The application stops before its database (a field) is dropped.
         if let Some(trigger) = self.trigger.take() {
             trigger.fire();
-        }
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.db_name
-            ))
-            .execute(&mut admin);
         }
     }
 }

@@ -23,6 +23,7 @@ mod quarantine;
 mod rejections;
 mod retention;
 mod schema;
+mod scratch;
 mod security;
 mod topics;
 mod trace_export;

@@ -1,0 +1,63 @@
+//! Scratch databases: copies of the migrated template, dropped with their
+//! handle; those of killed runs are swept.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use order_service::db::ScratchDatabase;
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn exists(admin: &mut PgConnection, name: &str) -> bool {
+    diesel::select(diesel::dsl::sql::<BigInt>(&format!(
+        "(SELECT count(*) FROM pg_database WHERE datname = '{name}')"
+    )))
+    .get_result::<i64>(admin)
+    .expect("count")
+        == 1
+}
+
+#[test]
+fn a_scratch_database_is_migrated_and_dropped_with_its_handle() {
+    let mut admin = PgConnection::establish(&admin_url()).expect("connect");
+    let database = ScratchDatabase::migrated(&admin_url(), "order_service_test").expect("made");
+    let name = database.name().to_owned();
+    let tables: i64 = diesel::select(diesel::dsl::sql::<BigInt>(
+        "(SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' \
+          AND table_name IN ('orders', 'order_items', 'payments', 'order_status_history', \
+                             'processed_commands', 'outbox', 'consumer_offsets'))",
+    ))
+    .get_result(&mut PgConnection::establish(database.url()).expect("connect"))
+    .expect("count tables");
+    assert_eq!(tables, 7);
+    assert!(exists(&mut admin, &name));
+    drop(database);
+    assert!(!exists(&mut admin, &name));
+}
+
+#[test]
+fn databases_of_killed_runs_are_swept_and_live_ones_kept() {
+    let mut admin = PgConnection::establish(&admin_url()).expect("connect");
+    let mut gone = std::process::Command::new("true").spawn().expect("spawn");
+    let dead = gone.id();
+    gone.wait().expect("reap");
+    let leftover = format!("order_service_test_{dead}_0badf00d");
+    let live = format!("order_service_test_{}_0000beef", std::process::id());
+    for name in [&leftover, &live] {
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create");
+    }
+    ScratchDatabase::sweep(&admin_url(), "order_service_test").expect("sweep");
+    assert!(
+        !exists(&mut admin, &leftover),
+        "a dead run's database is dropped"
+    );
+    assert!(exists(&mut admin, &live), "a live run's database is kept");
+    admin
+        .batch_execute(&format!("DROP DATABASE \"{live}\""))
+        .expect("drop");
+}
