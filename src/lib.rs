@@ -39,10 +39,11 @@
 //! input), [`startup`] (wiring, shared by `main` and the tests),
 //! [`shutdown`], [`telemetry`], [`cli`] (the command line, and the verbs
 //! `send`, `tail`, `dlq`),
-//! [`loadgen`] (order lifecycles with known end states) and [`bench`]
-//! (`order-service bench`).
+//! and, with the `bench` feature, [`loadgen`] (order lifecycles with known
+//! end states) and [`bench`] (`order-service bench`).
 
 pub mod backoff;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
 pub mod commands;
@@ -55,6 +56,7 @@ pub mod excerpt;
 pub mod housekeeping;
 pub mod http;
 pub mod kafka;
+#[cfg(feature = "bench")]
 pub mod loadgen;
 pub mod metrics;
 pub mod processor;

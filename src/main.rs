@@ -49,6 +49,7 @@ async fn run(command: CliCommand) -> anyhow::Result<()> {
         CliCommand::Send(args) => cli::send(args).await,
         CliCommand::Tail(args) => cli::tail(args, on_signal()).await,
         CliCommand::Dlq(args) => cli::dlq(args).await,
+        #[cfg(feature = "bench")]
         CliCommand::Bench(args) => order_service::bench::run(args).await,
     }
 }

@@ -5,9 +5,9 @@
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{
-    DatabaseSettings, KafkaConnection, KafkaSettings, LogFormat, ServeSettings, parse_header,
-};
+#[cfg(feature = "bench")]
+use crate::config::KafkaConnection;
+use crate::config::{DatabaseSettings, KafkaSettings, LogFormat, ServeSettings, parse_header};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,6 +67,7 @@ pub enum CliCommand {
     /// Measure: run the service as a child process on fresh topics and a
     /// fresh database, drive it with generated order lifecycles, verify every
     /// event, and print throughput, latency and memory.
+    #[cfg(feature = "bench")]
     Bench(BenchArgs),
 }
 
@@ -262,6 +263,7 @@ fn parse_position(text: &str) -> Result<(i32, i64), String> {
 }
 
 #[derive(Debug, Clone, Args)]
+#[cfg(feature = "bench")]
 pub struct BenchArgs {
     /// The PostgreSQL server to make the benchmark's databases on (the
     /// database name in DATABASE_URL is ignored; each run makes and drops

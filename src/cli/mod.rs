@@ -8,8 +8,10 @@ mod reader;
 mod send;
 mod tail;
 
+#[cfg(feature = "bench")]
+pub use args::BenchArgs;
 pub use args::{
-    BenchArgs, Cli, CliCommand, DlqArgs, DlqCommand, EnvelopeArgs, SendArgs, SendCommand, TailArgs,
+    Cli, CliCommand, DlqArgs, DlqCommand, EnvelopeArgs, SendArgs, SendCommand, TailArgs,
 };
 pub use dlq::dlq;
 pub use send::{Rejected, prepare_command, send};

@@ -7,8 +7,10 @@
 
 pub mod models;
 pub mod schema;
+#[cfg(feature = "bench")]
 pub mod scratch;
 
+#[cfg(feature = "bench")]
 pub use scratch::ScratchDatabase;
 
 use std::{sync::Arc, time::Duration};
