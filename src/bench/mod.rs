@@ -12,6 +12,7 @@
 
 mod phase;
 mod report;
+mod verify;
 
 use anyhow::Context;
 
