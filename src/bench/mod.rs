@@ -10,8 +10,10 @@
 //! environment (`RUST_LOG`, `APPLY_CONCURRENCY`, `KAFKA_FETCH_WAIT_MAX_MS`,
 //! …), so its settings can be varied from run to run.
 
+mod measure;
 mod phase;
 mod report;
+mod service;
 mod verify;
 
 use anyhow::Context;

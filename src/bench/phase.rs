@@ -2,8 +2,6 @@
 //! service as a child process, load in, events out, checks and figures.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +15,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use uuid::Uuid;
 
+use super::measure::{percentile, rss_mb, timeline};
+use super::service::{Topics, start_service, stop};
 use super::verify::{verify, verify_rows};
 use crate::cli::BenchArgs;
 use crate::config::KafkaConnection;
@@ -201,54 +201,6 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     })
 }
 
-struct Topics {
-    commands: String,
-    events: String,
-    dlq: String,
-}
-
-fn start_service(
-    args: &BenchArgs,
-    spec: &PhaseSpec,
-    database_url: &str,
-    topics: &Topics,
-    suffix: &str,
-    log: &Path,
-) -> anyhow::Result<Child> {
-    let log = std::fs::File::create(log).context("creating the service log")?;
-    Command::new(std::env::current_exe().context("locating this binary")?)
-        .arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("KAFKA_BOOTSTRAP_SERVERS", &args.kafka.bootstrap_servers)
-        .env("KAFKA_COMMANDS_TOPIC", &topics.commands)
-        .env("KAFKA_EVENTS_TOPIC", &topics.events)
-        .env("KAFKA_DLQ_TOPIC", &topics.dlq)
-        .env("KAFKA_GROUP_ID", format!("bench-{suffix}"))
-        .env("KAFKA_CREATE_TOPICS", "false")
-        .env("HTTP_ADDR", "127.0.0.1:0")
-        .env("BATCH_SIZE", spec.batch_size.to_string())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .context("starting the service")
-}
-
-fn stop(service: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &service.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = service.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = service.kill();
-    let _ = service.wait();
-}
-
 /// Publishes the commands; returns when each was enqueued, by command_id.
 async fn produce(
     args: &BenchArgs,
@@ -365,51 +317,4 @@ async fn read_events(
         }
     }
     Ok(received)
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[index]
-}
-
-fn timeline(
-    received: &[Received],
-    sent: &HashMap<String, Instant>,
-    started: Instant,
-    rss: &[f64],
-) -> Vec<Sample> {
-    let mut buckets: Vec<Vec<f64>> = Vec::new();
-    for event in received {
-        let second = event.at.duration_since(started).as_secs() as usize;
-        if buckets.len() <= second {
-            buckets.resize(second + 1, Vec::new());
-        }
-        if let Some(at) = sent.get(&event.command_id) {
-            buckets[second].push(event.at.duration_since(*at).as_secs_f64() * 1e3);
-        }
-    }
-    buckets
-        .into_iter()
-        .enumerate()
-        .map(|(second, mut latencies)| {
-            latencies.sort_by(f64::total_cmp);
-            Sample {
-                events: latencies.len(),
-                p99_ms: percentile(&latencies, 0.99),
-                // Four samples a second.
-                rss_mb: rss.get(second * 4).or(rss.last()).copied().unwrap_or(0.0),
-            }
-        })
-        .collect()
-}
-
-/// A field of /proc/<pid>/status in MB (`VmRSS:` now, `VmHWM:` peak).
-fn rss_mb(pid: u32, field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
