@@ -1,0 +1,13 @@
+//! `TestApp`: a fresh database and fresh topics per test, the application
+//! running on them, a producer for commands and readers for events and dead
+//! letters. Dropping it stops the application and drops the database.
+//! app.rs: the application and its settings; kafka.rs: clients, sending
+//! and reading; commands.rs: commands and row counts.
+
+mod app;
+mod commands;
+mod kafka;
+
+pub use app::*;
+pub use commands::*;
+pub use kafka::*;
