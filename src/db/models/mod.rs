@@ -8,6 +8,7 @@ pub mod outbox;
 pub mod payment;
 pub mod processed_command;
 pub mod status_history;
+pub mod unnest;
 
 pub use consumer_offset::ConsumerOffset;
 pub use order::{NewOrder, Order, OrderUpdate};

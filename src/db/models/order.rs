@@ -126,25 +126,21 @@ impl NewOrder<'_> {
     /// keeps the statement text fixed and small, where a multi-row VALUES
     /// list costs PostgreSQL a parse and plan per size.
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOrder<'_>]) -> QueryResult<usize> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        diesel::sql_query(
-            "INSERT INTO orders (id, user_id, status, payment_status, total_amount, currency, \
-                                 shipping_address, order_date, updated_at, version) \
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
-                                  $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[])",
+        crate::insert_unnest!(
+            conn,
+            rows,
+            orders {
+                id: SqlUuid = |r| r.id,
+                user_id: Text = |r| r.user_id,
+                status: Text = |r| r.status,
+                payment_status: Text = |r| r.payment_status,
+                total_amount: BigInt = |r| r.total_amount,
+                currency: Text = |r| r.currency,
+                shipping_address: Text = |r| r.shipping_address,
+                order_date: Timestamptz = |r| r.order_date,
+                updated_at: Timestamptz = |r| r.updated_at,
+                version: BigInt = |r| r.version,
+            }
         )
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.payment_status).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.total_amount).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.currency).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.shipping_address).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.order_date).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.version).collect::<Vec<_>>())
-        .execute(conn)
     }
 }

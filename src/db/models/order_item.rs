@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, BigInt, Integer, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Integer, Text, Uuid as SqlUuid};
 
 use crate::db::schema::order_items;
 
@@ -51,19 +51,17 @@ impl OrderItem {
 impl NewOrderItem {
     /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOrderItem]) -> QueryResult<usize> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        diesel::sql_query(
-            "INSERT INTO order_items (id, order_id, product_id, quantity, price_per_unit, total_price) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::bigint[], $6::bigint[])",
+        crate::insert_unnest!(
+            conn,
+            rows,
+            order_items {
+                id: SqlUuid = |r| r.id,
+                order_id: SqlUuid = |r| r.order_id,
+                product_id: Text = |r| r.product_id.as_str(),
+                quantity: Integer = |r| r.quantity,
+                price_per_unit: BigInt = |r| r.price_per_unit,
+                total_price: BigInt = |r| r.total_price,
+            }
         )
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.product_id.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Integer>, _>(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.price_per_unit).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.total_price).collect::<Vec<_>>())
-        .execute(conn)
     }
 }

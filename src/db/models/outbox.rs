@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, BigInt, Bytea, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bytea, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
 
 use crate::db::schema::outbox;
 
@@ -99,29 +99,15 @@ impl OutboxMessage {
 impl NewOutboxMessage {
     /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOutboxMessage]) -> QueryResult<usize> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        diesel::sql_query(
-            // ORDER BY the array position: the ids (the relay's publishing
-            // order) must follow the order the events were written in.
-            "INSERT INTO outbox (event_id, order_id, event_type, payload, headers, created_at) \
-             SELECT event_id, order_id, event_type, payload, headers, created_at \
-             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[], \
-                         $6::timestamptz[]) WITH ORDINALITY \
-                  AS t(event_id, order_id, event_type, payload, headers, created_at, position) \
-             ORDER BY position",
-        )
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
-        .bind::<Array<Bytea>, _>(
-            rows.iter()
-                .map(|r| r.payload.as_slice())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.headers).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-        .execute(conn)
+        // Ordered: the ids (the relay's publishing order) must follow the
+        // order the events were written in.
+        crate::insert_unnest!(conn, rows, outbox ordered {
+            event_id: SqlUuid = |r| r.event_id,
+            order_id: SqlUuid = |r| r.order_id,
+            event_type: Text = |r| r.event_type,
+            payload: Bytea = |r| r.payload.as_slice(),
+            headers: Jsonb = |r| &r.headers,
+            created_at: Timestamptz = |r| r.created_at,
+        })
     }
 }

@@ -82,31 +82,19 @@ impl Payment {
 impl NewPayment {
     /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewPayment]) -> QueryResult<usize> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        diesel::sql_query(
-            "INSERT INTO payments (id, order_id, amount, payment_method, status, transaction_id, \
-                                   created_at, updated_at) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], \
-                                  $6::text[], $7::timestamptz[], $8::timestamptz[])",
+        crate::insert_unnest!(
+            conn,
+            rows,
+            payments {
+                id: SqlUuid = |r| r.id,
+                order_id: SqlUuid = |r| r.order_id,
+                amount: BigInt = |r| r.amount,
+                payment_method: Text = |r| r.payment_method.as_str(),
+                status: Text = |r| r.status,
+                transaction_id: Text = |r| r.transaction_id.as_str(),
+                created_at: Timestamptz = |r| r.created_at,
+                updated_at: Timestamptz = |r| r.updated_at,
+            }
         )
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(
-            rows.iter()
-                .map(|r| r.payment_method.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(
-            rows.iter()
-                .map(|r| r.transaction_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-        .execute(conn)
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
 use crate::db::schema::processed_commands;
 
@@ -114,28 +114,16 @@ impl NewProcessedCommand {
 
     /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewProcessedCommand]) -> QueryResult<usize> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        diesel::sql_query(
-            "INSERT INTO processed_commands (command_id, order_id, outcome, rejection_code, processed_at, body_hash, \
-                                             event_id, event_type, rejection_message) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], \
-                                  $7::uuid[], $8::text[], $9::text[])",
-        )
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.rejection_code).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.processed_at).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.body_hash).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(
-            rows.iter()
-                .map(|r| r.rejection_message.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .execute(conn)
+        crate::insert_unnest!(conn, rows, processed_commands {
+            command_id: SqlUuid = |r| r.command_id,
+            order_id: SqlUuid = |r| r.order_id,
+            outcome: Text = |r| r.outcome,
+            rejection_code: Nullable<Text> = |r| r.rejection_code,
+            processed_at: Timestamptz = |r| r.processed_at,
+            body_hash: Nullable<BigInt> = |r| Some(r.body_hash),
+            event_id: Nullable<SqlUuid> = |r| Some(r.event_id),
+            event_type: Nullable<Text> = |r| Some(r.event_type),
+            rejection_message: Nullable<Text> = |r| r.rejection_message.as_deref(),
+        })
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
 use crate::db::schema::order_status_history;
 
@@ -47,21 +47,14 @@ impl StatusChange {
 impl NewStatusChange {
     /// One statement for any number of rows (see `NewOrder::insert_all`).
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewStatusChange]) -> QueryResult<usize> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        diesel::sql_query(
-            "INSERT INTO order_status_history (id, order_id, from_status, status, reason, \"timestamp\", command_id) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
-                                  $6::timestamptz[], $7::uuid[])",
-        )
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.from_status).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.reason.as_deref()).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.timestamp).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
-        .execute(conn)
+        crate::insert_unnest!(conn, rows, order_status_history {
+            id: SqlUuid = |r| r.id,
+            order_id: SqlUuid = |r| r.order_id,
+            from_status: Nullable<Text> = |r| r.from_status,
+            status: Text = |r| r.status,
+            reason: Nullable<Text> = |r| r.reason.as_deref(),
+            timestamp: Timestamptz = |r| r.timestamp,
+            command_id: SqlUuid = |r| r.command_id,
+        })
     }
 }
