@@ -8,10 +8,14 @@ mod helpers;
 
 mod chaos;
 mod cli;
+mod cli_admin;
 mod dead_letters;
 mod hostile;
 mod http;
+mod http_auth;
 mod http_front;
+mod http_keys;
+mod http_probes;
 mod http_wait;
 mod idempotency;
 mod interleaving;
