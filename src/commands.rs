@@ -72,6 +72,11 @@ pub fn complete(mut command: OrderCommand) -> Result<(OrderCommand, Command), In
     if command.command_id.is_empty() {
         command.command_id = Uuid::new_v4().to_string();
     }
+    // One spelling of a UUID (upper case, braces, urn: all parse): the ids
+    // derived from it below must not depend on how a client wrote it.
+    if let Ok(id) = Uuid::parse_str(&command.command_id) {
+        command.command_id = id.to_string();
+    }
     if command.order_id.is_empty() && matches!(command.command, Some(Body::CreateOrder(_))) {
         command.order_id =
             Uuid::new_v5(&ORDER_ID_NAMESPACE, command.command_id.as_bytes()).to_string();
@@ -122,6 +127,34 @@ mod tests {
         .unwrap();
         assert!(Uuid::parse_str(&fresh.command_id).is_ok());
         assert_ne!(fresh.order_id, first.order_id);
+    }
+
+    #[test]
+    fn a_command_id_spelled_otherwise_derives_the_same_ids() {
+        let id = Uuid::new_v4();
+        let pay = || {
+            Body::ProcessPayment(proto::ProcessPayment {
+                amount: 1,
+                payment_method: "card".into(),
+                transaction_id: String::new(),
+            })
+        };
+        let order = Uuid::new_v4().to_string();
+        let spelled = |text: String| {
+            let envelope = Envelope {
+                command_id: Some(text),
+                correlation_id: None,
+            };
+            complete(with_envelope(order.clone(), envelope, pay()))
+                .unwrap()
+                .0
+        };
+        let plain = spelled(id.to_string());
+        let upper = spelled(id.to_string().to_uppercase());
+        let braced = spelled(format!("{{{id}}}"));
+        assert_eq!(plain.command_id, upper.command_id);
+        assert_eq!(plain.command, upper.command);
+        assert_eq!(plain.command, braced.command);
     }
 
     #[test]

@@ -39,8 +39,8 @@
 //! input), [`startup`] (wiring, shared by `main` and the tests),
 //! [`shutdown`], [`telemetry`], [`cli`] (the command line, and the verbs
 //! `send`, `tail`, `dlq`),
-//! and, with the `bench` feature, [`loadgen`] (order lifecycles with known
-//! end states) and [`bench`] (`order-service bench`).
+//! and, with the `bench` feature, `loadgen` (order lifecycles with known
+//! end states) and `bench` (`order-service bench`).
 
 pub mod backoff;
 #[cfg(feature = "bench")]

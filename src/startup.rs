@@ -92,7 +92,10 @@ impl Application {
             &settings,
             http::Parts {
                 reads: reads.clone(),
-                probes: db.clone(),
+                // One checked connection of their own: a flood of
+                // probes can neither take the consumer's connections nor
+                // the reads'.
+                probes: Database::for_reads(&settings.database, 1),
                 metrics: metrics.clone(),
                 commands,
                 outcomes: outcomes.clone(),

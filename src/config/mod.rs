@@ -197,8 +197,8 @@ impl ServeSettings {
         let invalid = |text: String| Err(InvalidSettings(text));
         if self.apply_concurrency >= self.database.pool_size {
             return invalid(format!(
-                "APPLY_CONCURRENCY ({}) must be below DATABASE_POOL_SIZE ({}): the relay, \
-                 the housekeeper and the HTTP reads need connections too",
+                "APPLY_CONCURRENCY ({}) must be below DATABASE_POOL_SIZE ({}): the \
+                 housekeeper and the position lookup on rebalance need connections too",
                 self.apply_concurrency, self.database.pool_size
             ));
         }

@@ -1,17 +1,15 @@
 //! Scratch databases for the tests and `order-service bench`, after
 //! crates.io's test-db: each is a copy of a template database migrated once
 //! per schema version (`CREATE DATABASE … TEMPLATE`, far quicker than
-//! migrating), dropped when its [`ScratchDatabase`] is dropped. Names carry
-//! the creating process's id, so databases left by a killed run are found
-//! and dropped the next time one is made (this assumes the runs share the
-//! machine with PostgreSQL's clients, as `scripts/test` and `scripts/bench`
-//! do). Blocking: call it from tests or `spawn_blocking`.
+//! migrating), dropped when its [`ScratchDatabase`] is dropped. Its maker
+//! holds a session advisory lock named after it for as long as it lives,
+//! so a database whose lock nobody holds was left by a run that died, and
+//! is dropped the next time one is made — whatever machine or container
+//! that run was in. Blocking: call it from tests or `spawn_blocking`.
 
 use std::sync::Once;
 
 use diesel::connection::SimpleConnection;
-use diesel::migration::MigrationSource;
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_migrations::MigrationHarness;
@@ -19,11 +17,19 @@ use diesel_migrations::MigrationHarness;
 use super::{DbError, MIGRATIONS};
 
 /// A database of its own, dropped with this value.
-#[derive(Debug)]
 pub struct ScratchDatabase {
-    admin_url: String,
+    /// The session holding the database's lock, which says it is in use.
+    holder: PgConnection,
     name: String,
     url: String,
+}
+
+impl std::fmt::Debug for ScratchDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScratchDatabase")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 #[derive(QueryableByName)]
@@ -32,8 +38,16 @@ struct Name {
     datname: String,
 }
 
-/// Serialises template builds across processes.
+/// Held exclusively to build or drop templates, shared to copy one.
 const TEMPLATE_LOCK: i64 = 0x6f72_6465_7274_6d70;
+
+/// The advisory lock key of a scratch database's name.
+fn lock_key(name: &str) -> i64 {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
 
 impl ScratchDatabase {
     /// A migrated database named `<prefix>_<pid>_<random>`, copied from the
@@ -59,11 +73,29 @@ impl ScratchDatabase {
         template: Option<&str>,
     ) -> Result<Self, DbError> {
         let name = format!("{prefix}_{}_{:08x}", std::process::id(), fastrand::u32(..));
-        let from = template.map_or(String::new(), |t| format!(" TEMPLATE \"{t}\""));
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"{from}"))?;
+        // In use from before it exists: a sweep never takes it for a leftover.
+        diesel::sql_query("SELECT pg_advisory_lock($1)")
+            .bind::<BigInt, _>(lock_key(&name))
+            .execute(&mut admin)?;
+        match template {
+            Some(template) => {
+                // Shared: no sweep drops the template while it is copied.
+                diesel::sql_query("SELECT pg_advisory_lock_shared($1)")
+                    .bind::<BigInt, _>(TEMPLATE_LOCK)
+                    .execute(&mut admin)?;
+                let made = admin.batch_execute(&format!(
+                    "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+                ));
+                diesel::sql_query("SELECT pg_advisory_unlock_shared($1)")
+                    .bind::<BigInt, _>(TEMPLATE_LOCK)
+                    .execute(&mut admin)?;
+                made?;
+            }
+            None => admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?,
+        }
         Ok(Self {
             url: sibling_url(admin_url, &name),
-            admin_url: admin_url.to_owned(),
+            holder: admin,
             name,
         })
     }
@@ -79,12 +111,11 @@ impl ScratchDatabase {
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ));
-        }
+        // The lock goes with the holder's session, after the database.
+        let _ = self.holder.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ));
     }
 }
 
@@ -105,7 +136,7 @@ fn ensure_template(
     admin_url: &str,
     prefix: &str,
 ) -> Result<String, DbError> {
-    let template = format!("{prefix}_template_{:016x}", schema_version());
+    let template = format!("{prefix}_template_{}", schema_version());
     diesel::sql_query("SELECT pg_advisory_lock($1)")
         .bind::<BigInt, _>(TEMPLATE_LOCK)
         .execute(admin)?;
@@ -143,24 +174,15 @@ fn build_template(
     Ok(())
 }
 
-/// A fingerprint of the embedded migrations' names.
-fn schema_version() -> u64 {
-    let names = MigrationSource::<Pg>::migrations(&MIGRATIONS)
-        .map(|all| {
-            all.iter()
-                .map(|m| m.name().to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
-    names.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// The schema version: a fingerprint of the migrations' files, names and
+/// contents (build.rs).
+fn schema_version() -> &'static str {
+    env!("MIGRATIONS_FINGERPRINT")
 }
 
 fn databases_like(admin: &mut PgConnection, pattern: &str) -> Result<Vec<String>, DbError> {
     Ok(
-        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE $1")
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE $1 ESCAPE '\\'")
             .bind::<Text, _>(pattern)
             .load::<Name>(admin)?
             .into_iter()
@@ -176,9 +198,9 @@ fn sweep_once(admin: &mut PgConnection, prefix: &str) {
 }
 
 impl ScratchDatabase {
-    /// Drops the databases `<prefix>_<pid>_…` of processes that are gone,
-    /// and templates of other schema versions. Making a scratch database
-    /// does this once per process.
+    /// Drops the databases `<prefix>_…` whose lock nobody holds (their
+    /// runs died), and templates of other schema versions. Making a
+    /// scratch database does this once per process.
     pub fn sweep(admin_url: &str, prefix: &str) -> Result<(), DbError> {
         sweep(&mut PgConnection::establish(admin_url)?, prefix);
         Ok(())
@@ -186,36 +208,36 @@ impl ScratchDatabase {
 }
 
 fn sweep(admin: &mut PgConnection, prefix: &str) {
-    let current = format!("{prefix}_template_{:016x}", schema_version());
+    let current = format!("{prefix}_template_{}", schema_version());
     let Ok(names) = databases_like(admin, &format!("{prefix}\\_%")) else {
         return;
     };
     for name in names {
         let rest = &name[prefix.len() + 1..];
-        let stale = if rest.starts_with("template_") {
-            name != current && !name.ends_with("_building")
+        let (key, unlock) = if rest.starts_with("template_") {
+            if name == current || name.ends_with("_building") {
+                continue;
+            }
+            // Another schema version's template: dropped only while no
+            // run copies or builds one.
+            (TEMPLATE_LOCK, "SELECT pg_advisory_unlock($1)")
         } else {
-            rest.split('_')
-                .next()
-                .and_then(|pid| pid.parse::<i32>().ok())
-                .is_some_and(|pid| !alive(pid))
+            (lock_key(&name), "SELECT pg_advisory_unlock($1)")
         };
-        if stale {
-            tracing::info!(database = %name, "dropping a scratch database left behind");
-            let _ =
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        let free = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "pg_try_advisory_lock({key})"
+        )))
+        .get_result::<bool>(admin)
+        .unwrap_or(false);
+        if !free {
+            continue;
         }
+        tracing::info!(database = %name, "dropping a scratch database left behind");
+        let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        let _ = diesel::sql_query(unlock)
+            .bind::<BigInt, _>(key)
+            .execute(admin);
     }
-}
-
-/// Whether process `pid` runs on this machine.
-fn alive(pid: i32) -> bool {
-    if pid <= 0 || u32::try_from(pid) == Ok(std::process::id()) {
-        return pid > 0;
-    }
-    // SAFETY: signal 0 only checks that the process exists.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]
@@ -232,14 +254,5 @@ mod tests {
             sibling_url("postgres://u@h/db?sslmode=require", "x"),
             "postgres://u@h/x?sslmode=require"
         );
-    }
-
-    #[test]
-    fn this_process_is_alive_and_a_reaped_one_is_not() {
-        assert!(alive(std::process::id() as i32));
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id() as i32;
-        child.wait().unwrap();
-        assert!(!alive(pid));
     }
 }

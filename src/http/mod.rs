@@ -68,8 +68,8 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub struct AppState {
     /// The read pool (DATABASE_READ_POOL_SIZE), apart from the consumer's.
     reads: Database,
-    /// The consumer's pool, for `/readyz` only: a flood of reads must not
-    /// make every instance look unready.
+    /// `/readyz`'s own connection: neither a flood of reads nor a flood of
+    /// probes touches the other's (or the consumer's) connections.
     probes: Database,
     /// Requests that may wait (`Prefer: wait`) at once; past it, a command
     /// is answered 202 without waiting (RFC 7240 lets a server ignore a

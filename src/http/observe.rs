@@ -23,13 +23,20 @@ use crate::telemetry;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The request's id, for handlers (a command's `correlation_id` when the
-/// body has none).
+/// body has none), and when it arrived (deadlines count from there).
 #[derive(Debug, Clone)]
-pub struct RequestId(String);
+pub struct RequestId {
+    id: String,
+    arrived: Instant,
+}
 
 impl RequestId {
     pub fn as_correlation_id(&self) -> String {
-        self.0.clone()
+        self.id.clone()
+    }
+
+    pub fn arrived(&self) -> Instant {
+        self.arrived
     }
 }
 
@@ -41,7 +48,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
             .extensions
             .get::<RequestId>()
             .cloned()
-            .unwrap_or_else(|| RequestId(Uuid::new_v4().to_string())))
+            .unwrap_or_else(|| RequestId {
+                id: Uuid::new_v4().to_string(),
+                arrived: Instant::now(),
+            }))
     }
 }
 
@@ -63,7 +73,10 @@ pub async fn observe(
         .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
     let id_header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("-"));
     request.headers_mut().insert(REQUEST_ID, id_header.clone());
-    request.extensions_mut().insert(RequestId(id.clone()));
+    request.extensions_mut().insert(RequestId {
+        id: id.clone(),
+        arrived: started,
+    });
     // Known methods only: any token is a valid method to hyper, and each
     // would be a metric series of its own.
     let method = match request.method().as_str() {

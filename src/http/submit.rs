@@ -3,7 +3,7 @@
 //! before with its outcome, publish (with the caller's trace context),
 //! wait for the outcome when asked to, and shape the answer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -97,7 +97,7 @@ pub(super) async fn submit(
     envelope: Envelope,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
+    let started = request_id.arrived();
     if !order_id.is_empty() {
         parse_id(&order_id)?;
     }
@@ -179,28 +179,41 @@ pub(super) async fn submit(
                 .saturating_sub(started.elapsed() + MARGIN),
         )
     });
-    let processed = match (&mut waiter, wait) {
-        (Some(waiter), Some(wait)) if !wait.is_zero() => {
-            let mut shutdown = state.shutdown.clone();
-            let woken = tokio::select! {
-                woken = waiter.wait(wait) => woken,
-                _ = shutdown.recv() => false,
-            };
-            if woken {
-                find(state, checked.command_id).await.unwrap_or_default()
-            } else {
-                None
+    // What follows reads the outcome on the read pool: bounded by the same
+    // deadline, with 202 as the answer when it runs out.
+    let deadline = state
+        .request_timeout
+        .saturating_sub(started.elapsed() + MARGIN / 2);
+    let outcome = async {
+        let processed = match (&mut waiter, wait) {
+            (Some(waiter), Some(wait)) if !wait.is_zero() => {
+                let mut shutdown = state.shutdown.clone();
+                let woken = tokio::select! {
+                    woken = waiter.wait(wait) => woken,
+                    _ = shutdown.recv() => false,
+                };
+                if woken {
+                    find(state, checked.command_id).await.unwrap_or_default()
+                } else {
+                    None
+                }
             }
-        }
-        _ => None,
+            _ => None,
+        };
+        answer(state, &submission, &checked, processed).await
     };
+    let answered = tokio::time::timeout(deadline, outcome).await;
     drop(permit);
-    match answer(state, &submission, &checked, processed).await {
-        Err(ApiError::Unavailable(error)) => {
+    match answered {
+        Ok(Err(ApiError::Unavailable(error))) => {
             tracing::warn!(%error, "answering with the outcome failed; answering 202");
             answer(state, &submission, &checked, None).await
         }
-        answered => answered,
+        Err(_) => {
+            tracing::warn!("no outcome within the request's deadline; answering 202");
+            answer(state, &submission, &checked, None).await
+        }
+        Ok(answered) => answered,
     }
 }
 

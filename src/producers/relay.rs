@@ -165,7 +165,7 @@ impl OutboxRelay {
         let mut leader: Option<Leader> = None;
         let mut next_attempt = Instant::now();
         // Rounds follow the poll interval; failed ones back off.
-        let mut retry = Backoff::new(self.poll, RETRY_MAX);
+        let mut retry = Backoff::new(self.poll, RETRY_MAX.max(self.poll));
         let mut wait = self.poll;
         let mut more = false;
         let mut last_mark = Instant::now();
