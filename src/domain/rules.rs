@@ -201,4 +201,6 @@ fn update_order_status(
 }
 
 #[cfg(test)]
+mod field_tests;
+#[cfg(test)]
 mod tests;

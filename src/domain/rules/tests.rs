@@ -1,7 +1,7 @@
 use super::*;
-use crate::domain::{PaymentState, limits};
+use crate::domain::PaymentState;
 
-fn order(status: OrderStatus, payment_status: PaymentStatus) -> OrderState {
+pub(super) fn order(status: OrderStatus, payment_status: PaymentStatus) -> OrderState {
     OrderState {
         status,
         payment_status,
@@ -12,7 +12,7 @@ fn order(status: OrderStatus, payment_status: PaymentStatus) -> OrderState {
     }
 }
 
-fn with_payment(mut o: OrderState, status: PaymentStatus) -> OrderState {
+pub(super) fn with_payment(mut o: OrderState, status: PaymentStatus) -> OrderState {
     o.payments.push(PaymentState {
         transaction_id: "tx-1".into(),
         status,
@@ -21,7 +21,7 @@ fn with_payment(mut o: OrderState, status: PaymentStatus) -> OrderState {
     o
 }
 
-fn create() -> CommandBody {
+pub(super) fn create() -> CommandBody {
     CommandBody::CreateOrder {
         user_id: "user-1".into(),
         shipping_address: "1 Main St".into(),
@@ -29,7 +29,7 @@ fn create() -> CommandBody {
     }
 }
 
-fn add_item(quantity: i32, price_per_unit: i64) -> CommandBody {
+pub(super) fn add_item(quantity: i32, price_per_unit: i64) -> CommandBody {
     CommandBody::AddItem {
         product_id: "sku-1".into(),
         quantity,
@@ -37,7 +37,7 @@ fn add_item(quantity: i32, price_per_unit: i64) -> CommandBody {
     }
 }
 
-fn pay(amount: i64) -> CommandBody {
+pub(super) fn pay(amount: i64) -> CommandBody {
     CommandBody::ProcessPayment {
         amount,
         payment_method: "card".into(),
@@ -45,21 +45,21 @@ fn pay(amount: i64) -> CommandBody {
     }
 }
 
-fn set_payment(status: Option<PaymentStatus>) -> CommandBody {
+pub(super) fn set_payment(status: Option<PaymentStatus>) -> CommandBody {
     CommandBody::UpdatePaymentStatus {
         transaction_id: "tx-1".into(),
         status,
     }
 }
 
-fn set_status(status: Option<OrderStatus>) -> CommandBody {
+pub(super) fn set_status(status: Option<OrderStatus>) -> CommandBody {
     CommandBody::UpdateOrderStatus {
         status,
         reason: "because".into(),
     }
 }
 
-fn code(result: Result<Change, Rejection>) -> RejectionCode {
+pub(super) fn code(result: Result<Change, Rejection>) -> RejectionCode {
     result.expect_err("expected a rejection").code
 }
 
@@ -109,40 +109,6 @@ fn every_other_command_on_a_missing_order_is_order_not_found() {
 }
 
 #[test]
-fn create_validates_its_fields() {
-    let cases = [
-        ("", "addr", "EUR"),
-        ("   ", "addr", "EUR"),
-        (&"u".repeat(limits::USER_ID + 1), "addr", "EUR"),
-        ("user", "", "EUR"),
-        ("user", &"a".repeat(limits::SHIPPING_ADDRESS + 1), "EUR"),
-        ("user", "addr", "eur"),
-        ("user", "addr", "EURO"),
-        ("user", "addr", ""),
-        ("us\0er", "addr", "EUR"),
-    ];
-    for (user_id, shipping_address, currency) in cases {
-        let body = CommandBody::CreateOrder {
-            user_id: user_id.into(),
-            shipping_address: shipping_address.into(),
-            currency: currency.into(),
-        };
-        assert_eq!(
-            code(decide(None, &body, Facts::default())),
-            RejectionCode::ValidationFailed,
-            "{body:?}"
-        );
-    }
-    // Limits count characters, not bytes.
-    let body = CommandBody::CreateOrder {
-        user_id: "ü".repeat(limits::USER_ID),
-        shipping_address: "addr".into(),
-        currency: "EUR".into(),
-    };
-    assert!(decide(None, &body, Facts::default()).is_ok());
-}
-
-#[test]
 fn add_item_computes_the_totals() {
     let o = order(OrderStatus::Pending, PaymentStatus::Pending);
     let change = decide(Some(&o), &add_item(3, 1_250), Facts::default()).unwrap();
@@ -168,34 +134,6 @@ fn add_item_computes_the_totals() {
 fn add_item_allows_a_free_item() {
     let o = order(OrderStatus::Pending, PaymentStatus::Pending);
     assert!(decide(Some(&o), &add_item(1, 0), Facts::default()).is_ok());
-}
-
-#[test]
-fn add_item_rejects_bad_quantities_prices_and_overflow() {
-    let o = order(OrderStatus::Pending, PaymentStatus::Pending);
-    for body in [
-        add_item(0, 100),
-        add_item(-1, 100),
-        add_item(1, -1),
-        add_item(i32::MAX, i64::MAX),
-        add_item(1, i64::MAX),
-        CommandBody::AddItem {
-            product_id: "".into(),
-            quantity: 1,
-            price_per_unit: 1,
-        },
-        CommandBody::AddItem {
-            product_id: "p".repeat(limits::PRODUCT_ID + 1),
-            quantity: 1,
-            price_per_unit: 1,
-        },
-    ] {
-        assert_eq!(
-            code(decide(Some(&o), &body, Facts::default())),
-            RejectionCode::ValidationFailed,
-            "{body:?}"
-        );
-    }
 }
 
 #[test]
@@ -328,24 +266,6 @@ fn every_payment_transition() {
 }
 
 #[test]
-fn payment_status_needs_a_known_payment_and_status() {
-    let o = order(OrderStatus::Pending, PaymentStatus::Pending);
-    assert_eq!(
-        code(decide(
-            Some(&o),
-            &set_payment(Some(PaymentStatus::Completed)),
-            Facts::default()
-        )),
-        RejectionCode::PaymentNotFound
-    );
-    let o = with_payment(o, PaymentStatus::Pending);
-    assert_eq!(
-        code(decide(Some(&o), &set_payment(None), Facts::default())),
-        RejectionCode::ValidationFailed
-    );
-}
-
-#[test]
 fn every_order_transition() {
     for from in OrderStatus::ALL {
         for to in OrderStatus::ALL {
@@ -388,28 +308,6 @@ fn every_order_transition() {
 }
 
 #[test]
-fn order_status_needs_a_known_status_and_a_bounded_reason() {
-    let o = order(OrderStatus::Pending, PaymentStatus::Completed);
-    assert_eq!(
-        code(decide(Some(&o), &set_status(None), Facts::default())),
-        RejectionCode::ValidationFailed
-    );
-    let long = CommandBody::UpdateOrderStatus {
-        status: Some(OrderStatus::Cancelled),
-        reason: "r".repeat(limits::REASON + 1),
-    };
-    assert_eq!(
-        code(decide(Some(&o), &long, Facts::default())),
-        RejectionCode::ValidationFailed
-    );
-    let empty_reason = CommandBody::UpdateOrderStatus {
-        status: Some(OrderStatus::Cancelled),
-        reason: String::new(),
-    };
-    assert!(decide(Some(&o), &empty_reason, Facts::default()).is_ok());
-}
-
-#[test]
 fn status_text_round_trips() {
     for s in OrderStatus::ALL {
         assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
@@ -418,17 +316,6 @@ fn status_text_round_trips() {
         assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
     }
     assert_eq!(OrderStatus::parse("PENDING"), None);
-}
-
-#[test]
-fn field_checks_come_before_the_order_lookup() {
-    for body in [set_payment(None), set_status(None), add_item(0, 1), pay(-1)] {
-        assert_eq!(
-            code(decide(None, &body, Facts::default())),
-            RejectionCode::ValidationFailed,
-            "{body:?}"
-        );
-    }
 }
 
 #[test]
@@ -478,38 +365,5 @@ fn a_payment_cannot_complete_on_a_cancelled_order() {
             Facts::default()
         )
         .is_ok()
-    );
-}
-
-#[test]
-fn currency_must_be_a_real_iso_4217_code() {
-    for currency in ["ABC", "XXX", "eur", "EURO"] {
-        let body = CommandBody::CreateOrder {
-            user_id: "user-1".into(),
-            shipping_address: "1 Main St".into(),
-            currency: currency.into(),
-        };
-        assert_eq!(
-            code(decide(None, &body, Facts::default())),
-            RejectionCode::ValidationFailed,
-            "{currency}"
-        );
-    }
-    assert!(decide(None, &create(), Facts::default()).is_ok());
-}
-
-#[test]
-fn a_reason_with_a_nul_is_refused_before_any_sql() {
-    let body = CommandBody::UpdateOrderStatus {
-        status: Some(OrderStatus::Cancelled),
-        reason: "changed\0mind".into(),
-    };
-    assert_eq!(
-        code(decide(
-            Some(&order(OrderStatus::Pending, PaymentStatus::Pending)),
-            &body,
-            Facts::default()
-        )),
-        RejectionCode::ValidationFailed
     );
 }
