@@ -66,6 +66,15 @@ async fn bodies_over_the_limit_get_413() {
     assert!(answer.contains("payload_too_large"), "{answer}");
 }
 
+/// Holds `orders` locked until the connection rolls back: the consumer and
+/// every read of an order wait for it.
+fn lock_orders_table(app: &TestApp) -> diesel::PgConnection {
+    let mut lock = app.db();
+    lock.batch_execute("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        .expect("lock the table");
+    lock
+}
+
 async fn created_order(app: &TestApp) -> String {
     let response = Client::new()
         .post(app.url("/orders/create"))
@@ -88,11 +97,7 @@ async fn api_load_is_shed_at_the_limit_and_the_probes_stay_up() {
     .await;
     let order_id = created_order(&app).await;
     let http = Client::new();
-    // The consumer and the reads of `orders` wait for this lock.
-    let mut table_lock = app.db();
-    table_lock
-        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
-        .expect("lock the table");
+    let mut table_lock = lock_orders_table(&app);
     // A wait holds a slot; one of the two may wait at once (half the limit).
     let waiting = tokio::spawn({
         let url = app.url(&format!("/orders/{order_id}/items/add"));
@@ -159,10 +164,7 @@ async fn a_request_past_the_timeout_gets_503_and_a_wait_ends_before_it() {
     .await;
     let order_id = created_order(&app).await;
     let http = Client::new();
-    let mut table_lock = app.db();
-    table_lock
-        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
-        .expect("lock the table");
+    let mut table_lock = lock_orders_table(&app);
     let started = Instant::now();
     let read = http
         .get(app.url(&format!("/orders/{order_id}")))
