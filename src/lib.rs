@@ -21,8 +21,11 @@
 //!   pool and [`db::Database::run`], embedded migrations.
 //! - [`events`]: the `OrderEvent` and CloudEvents headers written to the
 //!   outbox for each processed command.
+//! - [`handover`]: a committed batch's outbox rows, passed in process from
+//!   the processor to the relay.
 //! - [`producers`]: [`producers::OutboxRelay`] publishes the outbox to
-//!   `order-events` (no Kafka wait inside a transaction);
+//!   `order-events` (handed-over rows as they come, the table for the rest;
+//!   no Kafka wait inside a transaction);
 //!   [`producers::DeadLetterProducer`] writes `order-commands-dlq`;
 //!   [`producers::CommandPublisher`] publishes commands for `send` and the
 //!   REST API.
@@ -53,6 +56,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod excerpt;
+pub mod handover;
 pub mod housekeeping;
 pub mod http;
 pub mod kafka;

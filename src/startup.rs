@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::sync::Notify;
 
 use crate::config::ServeSettings;
 use crate::consumers::OrderCommandConsumer;
 use crate::db::Database;
+use crate::handover;
 use crate::housekeeping::Housekeeper;
 use crate::http::{self, HttpServer};
 use crate::kafka;
@@ -71,8 +71,8 @@ impl Application {
             async move { warn_if_dedup_outlived(&settings).await }
         });
         let metrics = Arc::new(Metrics::new());
-        let relay_wakeup = Arc::new(Notify::new());
-        let relay = OutboxRelay::new(&settings, db.clone(), relay_wakeup.clone(), metrics.clone())
+        let (handover, committed) = handover::channel();
+        let relay = OutboxRelay::new(&settings, db.clone(), committed, metrics.clone())
             .context("creating the event producer")?;
         let dlq = DeadLetterProducer::new(&settings.kafka)
             .context("creating the dead-letter producer")?;
@@ -111,10 +111,9 @@ impl Application {
         let offsets = OffsetStore::new(db.clone(), settings.group_id.clone());
         let consumer = OrderCommandConsumer::new(
             &settings,
-            CommandProcessor::new(db, offsets.clone(), outcomes.clone()),
+            CommandProcessor::new(db, offsets.clone(), outcomes.clone(), handover),
             offsets,
             dlq,
-            relay_wakeup,
             metrics,
         )
         .context("creating the command consumer")?;

@@ -50,7 +50,6 @@ impl OrderCommandConsumer {
                 };
                 match isolated {
                     Ok(quarantined) => {
-                        self.relay_wakeup.notify_one();
                         self.store_offsets(&batch);
                         self.count(&batch, &quarantined.outcome, started.elapsed());
                         self.metrics
@@ -87,7 +86,6 @@ impl OrderCommandConsumer {
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "batch committed"
                         );
-                        self.relay_wakeup.notify_one();
                         self.store_offsets(&batch);
                         self.count(&batch, &outcome, started.elapsed());
                         return true;

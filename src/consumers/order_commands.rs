@@ -24,7 +24,6 @@ use std::time::Duration;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Message};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -50,8 +49,6 @@ pub struct OrderCommandConsumer {
     pub(super) consumer: StreamConsumer<CommandConsumerContext>,
     pub(super) processor: CommandProcessor,
     pub(super) dlq: DeadLetterProducer,
-    /// Woken after each committed batch so the relay publishes at once.
-    pub(super) relay_wakeup: Arc<Notify>,
     pub(super) batch_size: usize,
     pub(super) linger: Duration,
     /// Transactions applied at once, each over its own partitions.
@@ -73,7 +70,6 @@ impl OrderCommandConsumer {
         processor: CommandProcessor,
         offsets: OffsetStore,
         dlq: DeadLetterProducer,
-        relay_wakeup: Arc<Notify>,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
         let context = CommandConsumerContext::new(offsets, metrics.clone());
@@ -105,7 +101,6 @@ impl OrderCommandConsumer {
             consumer,
             processor,
             dlq,
-            relay_wakeup,
             batch_size: settings.batch_size as usize,
             linger: settings.batch_linger(),
             apply_concurrency: settings.apply_concurrency as usize,

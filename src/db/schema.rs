@@ -69,7 +69,14 @@ diesel::table! {
         payload -> Bytea,
         headers -> Jsonb,
         created_at -> Timestamptz,
-        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox_relay (singleton) {
+        singleton -> Bool,
+        published_through -> Int8,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -116,6 +123,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_status_history,
     orders,
     outbox,
+    outbox_relay,
     payments,
     processed_commands,
 );

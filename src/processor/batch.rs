@@ -10,7 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
 use super::BatchOutcome;
-use crate::db::models::{ConsumerOffset, NewProcessedCommand, ProcessedFingerprint};
+use crate::db::models::{ConsumerOffset, NewProcessedCommand, OutboxMessage, ProcessedFingerprint};
 use crate::domain::{self, Change, Command, CommandBody, Facts, Rejection, RejectionCode};
 use crate::events;
 use crate::proto::OrderCommand;
@@ -18,11 +18,13 @@ use crate::proto::OrderCommand;
 use super::load::{load_orders, taken_transaction_ids};
 use super::writes::{Writes, record_change, record_rejection, write};
 
+/// Applies `commands` and saves `offsets` in one transaction; returns what
+/// happened and the outbox rows it committed.
 pub(super) fn apply(
     conn: &mut PgConnection,
     commands: &[Command],
     offsets: &[ConsumerOffset],
-) -> QueryResult<BatchOutcome> {
+) -> QueryResult<(BatchOutcome, Vec<OutboxMessage>)> {
     conn.transaction(|conn| {
         // Lock first: a concurrent batch holding these orders (another
         // instance, mid-rebalance) commits before the dedup check below.
@@ -85,9 +87,9 @@ pub(super) fn apply(
                 }
             }
         }
-        write(conn, &orders, writes, Utc::now())?;
+        let events = write(conn, &orders, writes, Utc::now())?;
         ConsumerOffset::save_all(conn, offsets)?;
-        Ok(outcome)
+        Ok((outcome, events))
     })
 }
 
@@ -120,22 +122,23 @@ pub(super) fn record_refusal(
     conn: &mut PgConnection,
     command: &Command,
     error: &DieselError,
-) -> QueryResult<BatchOutcome> {
+) -> QueryResult<(BatchOutcome, Vec<OutboxMessage>)> {
     let rejection = Rejection::new(RejectionCode::ValidationFailed, refusal_text(error));
     conn.transaction(|conn| {
         let now = Utc::now();
         if !NewProcessedCommand::known(conn, &[command.command_id])?.is_empty() {
-            return Ok(BatchOutcome {
+            let outcome = BatchOutcome {
                 duplicates: 1,
                 ..BatchOutcome::default()
-            });
+            };
+            return Ok((outcome, Vec::new()));
         }
         let mut writes = Writes::default();
         record_rejection(&mut writes, command, &rejection, now);
-        write(conn, &HashMap::new(), writes, now)?;
+        let events = write(conn, &HashMap::new(), writes, now)?;
         let mut outcome = BatchOutcome::default();
         outcome.count_rejected(command.body.kind(), rejection.code.as_str());
-        Ok(outcome)
+        Ok((outcome, events))
     })
 }
 

@@ -36,10 +36,11 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::backoff::Backoff;
-use crate::db::models::ConsumerOffset;
+use crate::db::models::{ConsumerOffset, OutboxMessage};
 use crate::db::{Database, DbError};
 use crate::domain::Command;
 use crate::excerpt;
+use crate::handover::Handover;
 
 /// Waits between the tries of a command applied alone: doubling from the
 /// first to the second, jittered.
@@ -104,14 +105,22 @@ pub struct CommandProcessor {
     offsets: OffsetStore,
     /// Told which commands a committed transaction processed.
     outcomes: CommandOutcomes,
+    /// Given the outbox rows of each committed transaction.
+    handover: Handover,
 }
 
 impl CommandProcessor {
-    pub fn new(db: Database, offsets: OffsetStore, outcomes: CommandOutcomes) -> Self {
+    pub fn new(
+        db: Database,
+        offsets: OffsetStore,
+        outcomes: CommandOutcomes,
+        handover: Handover,
+    ) -> Self {
         Self {
             db,
             offsets,
             outcomes,
+            handover,
         }
     }
 
@@ -125,9 +134,11 @@ impl CommandProcessor {
     ) -> Result<BatchOutcome, DbError> {
         let offsets = self.offsets.rows(&positions);
         let outcomes = self.outcomes.clone();
+        let handover = self.handover.clone();
         self.db
             .run(move |conn| match batch::apply(conn, &commands, &offsets) {
-                Ok(outcome) => {
+                Ok((outcome, events)) => {
+                    handover.committed(events);
                     outcomes.notify(commands.iter().map(|c| c.command_id));
                     Ok(outcome)
                 }
@@ -135,7 +146,9 @@ impl CommandProcessor {
                     tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
                     let mut total = BatchOutcome::default();
                     for command in &commands {
-                        total += apply_alone(conn, command)?;
+                        let (outcome, events) = apply_alone(conn, command)?;
+                        handover.committed(events);
+                        total += outcome;
                     }
                     // After the commands: a crash in between replays them, harmlessly.
                     ConsumerOffset::save_all(conn, &offsets)?;
@@ -167,6 +180,7 @@ impl CommandProcessor {
         attempts: u32,
     ) -> Result<Isolated, DbError> {
         let outcomes = self.outcomes.clone();
+        let handover = self.handover.clone();
         self.db
             .run(move |conn| {
                 let mut isolated = Isolated::default();
@@ -175,7 +189,8 @@ impl CommandProcessor {
                     let mut backoff = Backoff::new(ISOLATED_RETRY, ISOLATED_RETRY_MAX);
                     loop {
                         match apply_alone(conn, &command) {
-                            Ok(outcome) => {
+                            Ok((outcome, events)) => {
+                                handover.committed(events);
                                 outcomes.notify([command.command_id]);
                                 isolated.outcome += outcome;
                                 break;
@@ -255,7 +270,10 @@ fn server_answered(kind: &DatabaseErrorKind) -> bool {
 
 /// One command in a transaction of its own; if the schema refuses it, it is
 /// recorded as rejected.
-fn apply_alone(conn: &mut PgConnection, command: &Command) -> Result<BatchOutcome, DbError> {
+fn apply_alone(
+    conn: &mut PgConnection,
+    command: &Command,
+) -> Result<(BatchOutcome, Vec<OutboxMessage>), DbError> {
     match batch::apply(conn, std::slice::from_ref(command), &[]) {
         Ok(outcome) => Ok(outcome),
         Err(e) if is_refusal(&e) => {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::batch::body_hash;
 use crate::db::models::{
     NewOrder, NewOrderItem, NewOutboxMessage, NewPayment, NewProcessedCommand, NewStatusChange,
-    Order, OrderUpdate, Payment,
+    Order, OrderUpdate, OutboxMessage, Payment,
 };
 use crate::domain::{Change, Command, OrderState, OrderStatus, PaymentStatus, Rejection};
 use crate::events;
@@ -183,12 +183,13 @@ pub(super) fn record_rejection(
 }
 
 /// Writes in foreign-key order: orders before the rows that reference them.
+/// Returns the outbox rows with the ids they were given.
 pub(super) fn write(
     conn: &mut PgConnection,
     orders: &HashMap<Uuid, WorkingOrder>,
     writes: Writes,
     now: DateTime<Utc>,
-) -> QueryResult<()> {
+) -> QueryResult<Vec<OutboxMessage>> {
     let mut new_orders = Vec::new();
     let mut updates = Vec::new();
     for (id, working) in orders.iter().filter(|(_, w)| w.changed) {
@@ -226,7 +227,12 @@ pub(super) fn write(
     Payment::set_statuses(conn, &payment_updates, now)?;
     NewPayment::insert_all(conn, &writes.new_payments)?;
     NewStatusChange::insert_all(conn, &writes.history)?;
-    NewOutboxMessage::insert_all(conn, &writes.outbox)?;
+    let ids = NewOutboxMessage::insert_all(conn, &writes.outbox)?;
     NewProcessedCommand::insert_all(conn, &writes.processed)?;
-    Ok(())
+    Ok(writes
+        .outbox
+        .into_iter()
+        .zip(ids)
+        .map(|(row, id)| row.with_id(id))
+        .collect())
 }

@@ -1,30 +1,45 @@
-//! `OutboxRelay`: publishes outbox rows to `order-events` and stamps them
-//! `published_at`.
+//! `OutboxRelay`: publishes outbox rows to `order-events` and advances the
+//! watermark `outbox_relay.published_through` over what the broker
+//! acknowledged.
 //!
-//! Guarantees: at-least-once, in order per order. Rows are read in id order
-//! (an order's rows get increasing ids, as its commands are applied one after
-//! the other under its row lock) and sent through an idempotent producer
-//! whose records never time out; a row is marked once the broker has
-//! acknowledged it. A crash between acknowledgement and mark re-publishes
-//! the same bytes: same `event_id`, same `sequence`, so consumers can drop
-//! the repeat.
+//! Guarantees: at-least-once, in order per order. Rows come two ways: handed
+//! over in process right after their transaction committed
+//! ([`crate::handover`]), and read from the table (at start, on taking over
+//! the role, for other instances' rows and whatever a handover dropped).
+//! Both go through one cursor: every id below `next` is published, in
+//! flight, or a gap. Each round is one statement that returns, in one
+//! snapshot, the visible ids from `next` up to the highest id handed over
+//! (or up to a batch when polling) and the gaps; rows not in hand are then
+//! fetched by id, and everything is sent in id order. An id that is not
+//! visible is a gap: a transaction still running (it committed late) or one
+//! that rolled back. A gap is looked up again each round until it appears,
+//! or until every transaction that was running when it was first missed has
+//! ended (the snapshot's `xmin` passed the `xmax` of that first look; a
+//! writer takes its transaction id before its rows take theirs), so a row
+//! that commits late is never skipped. Per-order order holds because an
+//! order's later rows are written under its row lock after the earlier ones
+//! committed: a round that sees a later row sees the earlier one too.
 //!
-//! No Kafka wait happens inside a database transaction: reading pending rows
-//! is one statement, publishing happens outside any transaction, marking is
-//! one short statement per group of acknowledgements. A row handed to the
-//! producer stays "in flight" until the broker answers and is never handed
-//! over again meanwhile, so a broker outage of any length adds no copy of an
-//! event (only a crash between ack and mark repeats one, once).
+//! The watermark is the lowest id still in flight or missing, minus one: it
+//! never passes a row that is not acknowledged. Reading resumes above it,
+//! through the primary key, without walking published rows. A crash
+//! between acknowledgement and the next watermark update re-publishes the
+//! rows above the watermark: same bytes, same `event_id`, same `sequence`.
+//!
+//! No Kafka wait happens inside a database transaction, and a row handed to
+//! the producer stays in flight until the broker answers and is never
+//! handed over again meanwhile: a broker outage of any length adds no copy
+//! of an event (the producer's idempotence covers its own retries); only a
+//! crash or a lost role repeats rows above the watermark, once each.
 //!
 //! One relay publishes at a time across all instances: the publisher holds
 //! a session-level advisory lock on a connection of its own (with TCP
 //! keepalives); losing that connection loses the role, and the lock with it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 use futures_util::stream::FuturesUnordered;
@@ -32,13 +47,14 @@ use futures_util::{FutureExt, StreamExt};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer, PurgeConfig};
-use tokio::sync::Notify;
+use rdkafka::types::RDKafkaErrorCode;
 use tokio::time::Instant;
 
 use crate::backoff::{self, Backoff};
 use crate::config::ServeSettings;
 use crate::db::models::OutboxMessage;
 use crate::db::{Database, DbError};
+use crate::handover::Committed;
 use crate::kafka;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
@@ -48,10 +64,12 @@ const RELAY_LOCK: i64 = 0x6f72_6465_725f_726c;
 const RETRY_MAX: Duration = Duration::from_secs(5);
 /// How often an instance that is not the publisher tries to become it.
 const LEADERSHIP_RETRY: Duration = Duration::from_secs(2);
-/// Longest acknowledged rows wait to be marked while events stream.
+/// Longest the watermark lags behind acknowledgements while events stream.
 const MARK_EVERY: Duration = Duration::from_millis(20);
 /// Longest the final flush at shutdown may take.
 const FINAL_FLUSH: Duration = Duration::from_secs(4);
+/// A gap that must be found: it was seen, and its send failed.
+const FOUND: i64 = i64::MAX;
 
 #[derive(QueryableByName)]
 struct Locked {
@@ -80,15 +98,98 @@ impl Leader {
     }
 }
 
+/// Where publishing stands, while this instance holds the role.
+struct Cursor {
+    /// Every id below is published, in flight, or in a gap.
+    next: i64,
+    /// Runs of ids below `next` not seen yet: first id → (last id, the
+    /// `xmax` of the snapshot that first missed them, or [`FOUND`]).
+    gaps: BTreeMap<i64, (i64, i64)>,
+    /// The watermark as last saved.
+    saved: i64,
+}
+
+impl Cursor {
+    fn resume_after(published_through: i64) -> Self {
+        Self {
+            next: published_through + 1,
+            gaps: BTreeMap::new(),
+            saved: published_through,
+        }
+    }
+
+    /// The highest id at and below which every row is acknowledged.
+    fn watermark(&self, flight: &InFlight) -> i64 {
+        let gap = self.gaps.keys().next().copied().unwrap_or(i64::MAX);
+        let sending = flight.ids.first().copied().unwrap_or(i64::MAX);
+        self.next.min(gap).min(sending) - 1
+    }
+
+    /// Whether `id` lies in a gap.
+    fn in_gap(&self, id: i64) -> bool {
+        self.gaps
+            .range(..=id)
+            .next_back()
+            .is_some_and(|(_, (last, _))| id <= *last)
+    }
+
+    /// The gaps as two arrays, first ids and last ids.
+    fn gap_bounds(&self) -> (Vec<i64>, Vec<i64>) {
+        self.gaps
+            .iter()
+            .map(|(first, (last, _))| (*first, *last))
+            .unzip()
+    }
+
+    /// Takes in what one round saw (`seen`, sorted): ids from `from` up to
+    /// `top` that were not visible become gaps; ids of gaps that appeared,
+    /// and gaps that can no longer fill (every transaction running when
+    /// they were first missed has ended: `xmin` passed their mark), leave.
+    fn observe(&mut self, from: i64, top: i64, seen: &[i64], xmin: i64, xmax: i64) {
+        for (first, (last, first_missed)) in std::mem::take(&mut self.gaps) {
+            if first_missed >= xmin {
+                self.add_unseen(first, last, seen, first_missed);
+            }
+        }
+        if top >= from {
+            self.add_unseen(from, top, seen, xmax);
+        }
+        self.next = self.next.max(top + 1);
+    }
+
+    /// Adds the runs of `first..=last` that are not in `seen` as gaps.
+    fn add_unseen(&mut self, first: i64, last: i64, seen: &[i64], mark: i64) {
+        let mut run = first;
+        for &id in &seen[seen.partition_point(|id| *id < first)..] {
+            if id > last {
+                break;
+            }
+            if id > run {
+                self.gaps.insert(run, (id - 1, mark));
+            }
+            run = id + 1;
+        }
+        if run <= last {
+            self.gaps.insert(run, (last, mark));
+        }
+    }
+
+    /// A row that was seen but not sent (or whose send failed): found again
+    /// by the next round.
+    fn retry(&mut self, id: i64) {
+        if id < self.next {
+            self.gaps.insert(id, (id, FOUND));
+        }
+    }
+}
+
 /// Rows handed to the producer and not yet answered. Answers are taken as
 /// they come (the producer keeps each partition's order), so a slow
-/// partition does not hold back the marks of the others.
+/// partition does not hold back the others.
 #[derive(Default)]
 struct InFlight {
     deliveries: FuturesUnordered<Delivery>,
-    ids: HashSet<i64>,
-    /// Acknowledged, not yet marked.
-    acked: Vec<i64>,
+    ids: BTreeSet<i64>,
 }
 
 type Delivery = std::pin::Pin<Box<dyn Future<Output = (i64, bool)> + Send>>;
@@ -109,22 +210,12 @@ impl InFlight {
             }
         }));
     }
+}
 
-    /// Records an answer: an acknowledged row waits to be marked, a failed
-    /// one leaves the flight and is read again.
-    fn settle(&mut self, (id, acked): (i64, bool)) {
-        self.ids.remove(&id);
-        if acked {
-            self.acked.push(id);
-        }
-    }
-
-    /// Settles every answer that is already in, without waiting.
-    fn settle_ready(&mut self) {
-        while let Some(Some(answer)) = self.deliveries.next().now_or_never() {
-            self.settle(answer);
-        }
-    }
+/// The role and where it stands.
+struct Lead {
+    conn: Leader,
+    cursor: Cursor,
 }
 
 pub struct OutboxRelay {
@@ -133,7 +224,7 @@ pub struct OutboxRelay {
     topic: String,
     batch_size: i64,
     poll: Duration,
-    wakeup: Arc<Notify>,
+    committed: Committed,
     metrics: Arc<Metrics>,
 }
 
@@ -141,7 +232,7 @@ impl OutboxRelay {
     pub fn new(
         settings: &ServeSettings,
         db: Database,
-        wakeup: Arc<Notify>,
+        committed: Committed,
         metrics: Arc<Metrics>,
     ) -> Result<Self, KafkaError> {
         Ok(Self {
@@ -152,109 +243,158 @@ impl OutboxRelay {
             topic: settings.kafka.events_topic.clone(),
             batch_size: i64::from(settings.relay_batch_size),
             poll: settings.relay_poll(),
-            wakeup,
+            committed,
             metrics,
         })
     }
 
     /// Publishes until `shutdown` fires, then waits a bounded time for the
-    /// answers in flight and marks them (rows left unmarked are published
-    /// by the next relay).
-    pub async fn run(self, mut shutdown: Shutdown) {
+    /// answers in flight and saves the watermark (rows above it are
+    /// published by the next relay).
+    pub async fn run(mut self, mut shutdown: Shutdown) {
         let mut flight = InFlight::default();
-        let mut leader: Option<Leader> = None;
+        let mut lead: Option<Lead> = None;
         let mut next_attempt = Instant::now();
-        // Rounds follow the poll interval; failed ones back off.
+        // Reads of the table follow the poll interval; failed ones back off.
         let mut retry = Backoff::new(self.poll, RETRY_MAX.max(self.poll));
-        let mut wait = self.poll;
+        let mut next_poll = Instant::now();
         let mut more = false;
         let mut last_mark = Instant::now();
         // Rows in flight at once: enough to keep the producer busy, few
-        // enough to bound memory.
+        // enough to bound memory. Past it, handed-over rows are left to
+        // the table.
         let max_in_flight = (self.batch_size as usize) * 10;
         loop {
-            if leader.is_none() && Instant::now() >= next_attempt {
-                leader = self.try_lead().await;
+            if lead.is_none() && Instant::now() >= next_attempt {
+                lead = self.try_lead().await;
                 next_attempt = Instant::now() + backoff::jittered(LEADERSHIP_RETRY);
+                next_poll = Instant::now();
             }
+            let mut handed = Vec::new();
             let mut read = more;
+            let mut answered = Vec::new();
             tokio::select! {
                 _ = shutdown.recv() => break,
                 Some(answer) = flight.deliveries.next(), if !flight.deliveries.is_empty() => {
-                    flight.settle(answer);
+                    answered.push(answer);
                 }
-                _ = self.wakeup.notified() => read = true,
-                _ = tokio::time::sleep(wait) => read = true,
+                Some(rows) = self.committed.recv() => {
+                    handed = rows;
+                    read = true;
+                }
+                _ = tokio::time::sleep_until(next_poll) => read = true,
             }
-            flight.settle_ready();
-            let Some(conn) = leader.clone() else {
+            while let Ok(rows) = self.committed.try_recv() {
+                handed.extend(rows);
+            }
+            while let Some(Some(answer)) = flight.deliveries.next().now_or_never() {
+                answered.push(answer);
+            }
+            self.settle(&mut flight, lead.as_mut(), answered);
+            let Some(current) = lead.as_mut() else {
+                // Not the publisher: the one who is reads these rows from
+                // the table.
                 continue;
             };
-            // Marks go in groups: at most one statement per MARK_EVERY
-            // while events stream, at once when nothing else is in flight.
-            let due = flight.acked.len() >= self.batch_size as usize
-                || flight.deliveries.is_empty()
-                || last_mark.elapsed() >= MARK_EVERY;
-            if due {
+            // The watermark moves at most once per MARK_EVERY while events
+            // stream, at once when nothing else is in flight.
+            let watermark = current.cursor.watermark(&flight);
+            if watermark > current.cursor.saved
+                && (flight.ids.is_empty() || last_mark.elapsed() >= MARK_EVERY)
+            {
                 last_mark = Instant::now();
-                if let Err(e) = self.mark(&conn, &mut flight).await {
+                if let Err(e) = self.save(current, watermark).await {
                     tracing::error!(error = %e, "outbox relay lost its database connection, will retry");
-                    leader = None;
-                    self.abandon_queue();
-                    wait = retry.next_delay();
+                    self.resign(&mut lead, &mut flight);
+                    next_poll = Instant::now() + retry.next_delay();
                     continue;
                 }
             }
             if !read || flight.ids.len() >= max_in_flight {
                 continue;
             }
-            match self.send_pending(&conn, &mut flight).await {
-                Ok(sent) => {
-                    more = sent == self.batch_size as usize;
+            let polled = handed.is_empty();
+            match self.round(current, &mut flight, handed).await {
+                Ok(full) => {
+                    more = full;
                     retry.reset();
-                    wait = self.poll;
+                    if polled {
+                        next_poll = Instant::now() + self.poll;
+                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "outbox relay round failed, will retry");
-                    leader = None;
-                    self.abandon_queue();
+                    self.resign(&mut lead, &mut flight);
                     more = false;
-                    wait = retry.next_delay();
+                    next_poll = Instant::now() + retry.next_delay();
                 }
             }
         }
-        self.final_flush(leader, &mut flight).await;
+        self.final_flush(lead, &mut flight).await;
         tracing::info!("outbox relay stopped");
     }
 
+    /// Records the broker's answers: acknowledged rows leave the flight
+    /// (and count), failed ones are read again.
+    fn settle(&self, flight: &mut InFlight, lead: Option<&mut Lead>, answers: Vec<(i64, bool)>) {
+        let mut acked = 0;
+        let mut failed = Vec::new();
+        for (id, ok) in answers {
+            flight.ids.remove(&id);
+            if ok {
+                acked += 1;
+            } else {
+                failed.push(id);
+            }
+        }
+        self.metrics.events_published.inc_by(acked);
+        if let Some(lead) = lead {
+            for id in failed {
+                lead.cursor.retry(id);
+            }
+        }
+    }
+
     /// With the role lost, rows still queued in the producer are taken back
-    /// (they fail as purged and are read again by whoever publishes next),
-    /// so a new publisher's copies are not joined by late ones from here.
+    /// (they fail as purged), so a new publisher's copies are not joined by
+    /// late ones from here, and the answers of this term are forgotten.
     /// Rows already on the wire may still arrive: a repeat, same event_id.
-    fn abandon_queue(&self) {
+    fn resign(&self, lead: &mut Option<Lead>, flight: &mut InFlight) {
+        *lead = None;
+        *flight = InFlight::default();
         self.producer.purge(PurgeConfig::default().queue());
     }
 
     /// Connects and tries the publisher lock; `None` when another instance
     /// holds it or the database cannot be reached.
-    async fn try_lead(&self) -> Option<Leader> {
+    async fn try_lead(&self) -> Option<Lead> {
         let db = self.db.clone();
-        let attempt = tokio::task::spawn_blocking(move || -> Result<Option<Leader>, DbError> {
+        let attempt = tokio::task::spawn_blocking(move || -> Result<Option<Lead>, DbError> {
             let mut conn = db.dedicated_connection()?;
-            // A mark lost in a crash only re-publishes its events (repeats
-            // with the same event_id, which at-least-once allows): the
-            // relay's statements need not wait for the WAL flush.
+            // A watermark lost in a crash only re-publishes its events
+            // (repeats with the same event_id, which at-least-once allows):
+            // the relay's statements need not wait for the WAL flush.
             diesel::sql_query("SET synchronous_commit = off").execute(&mut conn)?;
             let lock = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
                 .bind::<BigInt, _>(RELAY_LOCK)
                 .get_result::<Locked>(&mut conn)?;
-            Ok(lock.locked.then(|| Leader(Arc::new(Mutex::new(conn)))))
+            if !lock.locked {
+                return Ok(None);
+            }
+            let published_through = OutboxMessage::published_through(&mut conn)?;
+            Ok(Some(Lead {
+                conn: Leader(Arc::new(Mutex::new(conn))),
+                cursor: Cursor::resume_after(published_through),
+            }))
         })
         .await;
         match attempt {
-            Ok(Ok(Some(leader))) => {
-                tracing::info!("this instance publishes the outbox");
-                Some(leader)
+            Ok(Ok(Some(lead))) => {
+                tracing::info!(
+                    published_through = lead.cursor.saved,
+                    "this instance publishes the outbox"
+                );
+                Some(lead)
             }
             Ok(Ok(None)) => None,
             Ok(Err(e)) => {
@@ -265,84 +405,129 @@ impl OutboxRelay {
         }
     }
 
-    /// Reads up to a batch of pending rows not already in flight and hands
-    /// them to the producer. Returns how many were sent.
-    async fn send_pending(&self, leader: &Leader, flight: &mut InFlight) -> Result<usize, DbError> {
-        // In flight, and acknowledged but not marked yet: neither is sent
-        // again.
-        let skip: Vec<i64> = flight.ids.iter().chain(&flight.acked).copied().collect();
+    /// One round: finds, in one statement, which ids are visible from the
+    /// cursor up to the highest id handed over (up to a batch when none
+    /// was) and among the gaps; fetches the visible rows not in hand; sends
+    /// them all in id order. Returns whether the read was cut at a batch
+    /// (more may be waiting).
+    async fn round(
+        &self,
+        lead: &mut Lead,
+        flight: &mut InFlight,
+        handed: Vec<OutboxMessage>,
+    ) -> Result<bool, DbError> {
+        let cursor = &lead.cursor;
+        let mut in_hand: HashMap<i64, OutboxMessage> = handed
+            .into_iter()
+            .filter(|row| row.id >= cursor.next || cursor.in_gap(row.id))
+            .map(|row| (row.id, row))
+            .collect();
+        let from = cursor.next;
+        let through = in_hand.keys().max().copied().filter(|id| *id >= from);
+        let (gap_firsts, gap_lasts) = cursor.gap_bounds();
         let limit = self.batch_size;
-        let rows = leader
-            .run(move |conn| OutboxMessage::pending(conn, limit, &skip))
+        let visible = lead
+            .conn
+            .run(move |conn| {
+                let through = through.unwrap_or(i64::MAX);
+                OutboxMessage::visible(conn, from, through, &gap_firsts, &gap_lasts, limit)
+            })
             .await?;
-        let mut sent = 0;
-        for row in &rows {
+        // Visible ids are sorted, the gaps' (below `from`) first.
+        let in_range = &visible.ids[visible.ids.partition_point(|id| *id < from)..];
+        let full = in_range.len() as i64 >= limit;
+        let last_seen = in_range.last().copied();
+        // Up to where the read accounts for every id: the handed-over rows'
+        // top, or the last one read when the read was cut or polled.
+        let top = match (full, through) {
+            (false, Some(through)) => through,
+            _ => last_seen.unwrap_or(from - 1),
+        };
+        let missing: Vec<i64> = visible
+            .ids
+            .iter()
+            .filter(|id| **id <= top && !in_hand.contains_key(id))
+            .copied()
+            .collect();
+        let mut fetched: HashMap<i64, OutboxMessage> = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            lead.conn
+                .run(move |conn| OutboxMessage::by_ids(conn, &missing))
+                .await?
+                .into_iter()
+                .map(|row| (row.id, row))
+                .collect()
+        };
+        lead.cursor
+            .observe(from, top, &visible.ids, visible.xmin, visible.xmax);
+        let mut refused = false;
+        for id in visible.ids.iter().copied().filter(|id| *id <= top) {
+            let Some(row) = in_hand.remove(&id).or_else(|| fetched.remove(&id)) else {
+                continue;
+            };
+            if refused {
+                lead.cursor.retry(id);
+                continue;
+            }
             match self
                 .producer
-                .send_result(record(&self.topic, row, &row.order_id.to_string()))
+                .send_result(record(&self.topic, &row, &row.order_id.to_string()))
             {
-                Ok(delivery) => {
-                    flight.push(row.id, delivery);
-                    sent += 1;
-                }
+                Ok(delivery) => flight.push(id, delivery),
                 Err((e, _)) => {
-                    // The local queue is full (or the producer is closing):
-                    // the rest waits for the next round, in order.
-                    tracing::warn!(error = %e, "event producer refused a record, will retry");
-                    break;
+                    kafka::ErrorLog.log(
+                        &e,
+                        "handing an event to the producer; it will be sent again",
+                    );
+                    lead.cursor.retry(id);
+                    // A full local queue drains as answers come in: this
+                    // row and the rest wait for the next round, in order.
+                    // A record that can never go (larger than
+                    // message.max.bytes) is retried each round without
+                    // holding up the others; it holds the watermark, so
+                    // the backlog and /readyz show it.
+                    refused = e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull);
                 }
             }
         }
-        Ok(sent)
+        Ok(full && !refused)
     }
 
-    /// Marks what the broker acknowledged, in one short statement.
-    async fn mark(&self, leader: &Leader, flight: &mut InFlight) -> Result<(), DbError> {
-        if flight.acked.is_empty() {
-            return Ok(());
-        }
-        let ids = std::mem::take(&mut flight.acked);
-        let count = ids.len();
-        let result = leader
-            .run({
-                let ids = ids.clone();
-                move |conn| OutboxMessage::mark_published(conn, &ids, Utc::now())
-            })
-            .await;
-        match result {
-            Ok(_) => {
-                self.metrics.events_published.inc_by(count as u64);
-                Ok(())
-            }
-            Err(e) => {
-                // Kept for the next attempt; if this instance dies first,
-                // the rows are published again (repeats, same event_id).
-                flight.acked = ids;
-                Err(e)
-            }
-        }
+    /// Saves the watermark in one short statement.
+    async fn save(&self, lead: &mut Lead, watermark: i64) -> Result<(), DbError> {
+        lead.conn
+            .run(move |conn| OutboxMessage::advance_published(conn, watermark))
+            .await?;
+        lead.cursor.saved = watermark;
+        Ok(())
     }
 
-    /// At shutdown: waits up to FINAL_FLUSH for the rows in flight and marks
-    /// the acknowledged ones; what is left stays unpublished in the outbox.
-    async fn final_flush(&self, leader: Option<Leader>, flight: &mut InFlight) {
-        let Some(leader) = leader else {
+    /// At shutdown: waits up to FINAL_FLUSH for the rows in flight and saves
+    /// the watermark; what is above it stays for the next relay.
+    async fn final_flush(&self, lead: Option<Lead>, flight: &mut InFlight) {
+        let Some(mut lead) = lead else {
             return;
         };
+        let mut answers = Vec::new();
         let flush = async {
             while let Some(answer) = flight.deliveries.next().await {
-                flight.settle(answer);
+                answers.push(answer);
             }
         };
-        if tokio::time::timeout(FINAL_FLUSH, flush).await.is_err() {
+        let gave_up = tokio::time::timeout(FINAL_FLUSH, flush).await.is_err();
+        self.settle(flight, Some(&mut lead), answers);
+        if gave_up {
             tracing::warn!(
                 in_flight = flight.ids.len(),
                 "outbox relay final flush gave up; those rows stay for the next relay"
             );
         }
-        flight.settle_ready();
-        if let Err(e) = self.mark(&leader, flight).await {
-            tracing::warn!(error = %e, "outbox relay could not mark its last events; they will be published again");
+        let watermark = lead.cursor.watermark(flight);
+        if watermark > lead.cursor.saved
+            && let Err(e) = self.save(&mut lead, watermark).await
+        {
+            tracing::warn!(error = %e, "outbox relay could not save its watermark; events above it will be published again");
         }
     }
 }
@@ -362,4 +547,68 @@ fn record<'a>(topic: &'a str, row: &'a OutboxMessage, key: &'a str) -> FutureRec
         .key(key)
         .payload(row.payload.as_slice())
         .headers(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gaps(cursor: &Cursor) -> Vec<(i64, i64)> {
+        cursor.gaps.iter().map(|(f, (l, _))| (*f, *l)).collect()
+    }
+
+    #[test]
+    fn ids_not_visible_become_gaps_and_hold_the_watermark() {
+        let mut cursor = Cursor::resume_after(10);
+        // Ids 11..=17 were asked for; 12 and 14..=16 are not visible.
+        cursor.observe(11, 17, &[11, 13, 17], 100, 105);
+        assert_eq!(cursor.next, 18);
+        assert_eq!(gaps(&cursor), [(12, 12), (14, 16)]);
+        assert!(cursor.in_gap(15) && !cursor.in_gap(13) && !cursor.in_gap(17));
+        assert_eq!(cursor.watermark(&InFlight::default()), 11);
+    }
+
+    #[test]
+    fn a_jump_in_the_ids_is_one_gap() {
+        let mut cursor = Cursor::resume_after(0);
+        cursor.observe(1, 1 << 60, &[1, 1 << 60], 100, 105);
+        assert_eq!(gaps(&cursor), [(2, (1 << 60) - 1)]);
+    }
+
+    #[test]
+    fn a_gap_stays_while_a_transaction_that_ran_when_it_was_missed_may_commit() {
+        let mut cursor = Cursor::resume_after(0);
+        cursor.observe(1, 2, &[2], 100, 105);
+        // Transactions from 100 on may still run (xmin 104 <= 105): kept.
+        cursor.observe(3, 2, &[], 104, 110);
+        assert_eq!(gaps(&cursor), [(1, 1)]);
+        // All that ran at the first look have ended (xmin 106 > 105) and
+        // the row is still not there: it never will be.
+        cursor.observe(3, 2, &[], 106, 110);
+        assert!(cursor.gaps.is_empty());
+        assert_eq!(cursor.watermark(&InFlight::default()), 2);
+    }
+
+    #[test]
+    fn ids_that_appear_leave_their_gap() {
+        let mut cursor = Cursor::resume_after(0);
+        cursor.observe(1, 6, &[1, 6], 100, 105);
+        assert_eq!(gaps(&cursor), [(2, 5)]);
+        cursor.observe(7, 6, &[3, 4], 100, 106);
+        assert_eq!(gaps(&cursor), [(2, 2), (5, 5)]);
+        assert_eq!(cursor.next, 7);
+    }
+
+    #[test]
+    fn a_row_to_send_again_is_a_gap_that_never_expires() {
+        let mut cursor = Cursor::resume_after(0);
+        cursor.observe(1, 3, &[1, 2, 3], 100, 105);
+        cursor.retry(2);
+        cursor.observe(4, 3, &[], i64::MAX - 1, i64::MAX);
+        assert_eq!(gaps(&cursor), [(2, 2)]);
+        assert_eq!(cursor.watermark(&InFlight::default()), 1);
+        // Ids the cursor has not reached are not gaps.
+        cursor.retry(9);
+        assert!(!cursor.in_gap(9));
+    }
 }

@@ -1,7 +1,7 @@
 //! Retention: published outbox rows and processed_commands rows older than
 //! RETENTION_SECS are purged in the background, in small batches; younger
-//! ones stay (unpublished rows are never candidates: the purge selects on
-//! `published_at <`, which NULL never is).
+//! ones stay, and unpublished rows (above the relay's watermark) are never
+//! candidates, however old.
 
 use std::time::Duration;
 
@@ -32,29 +32,39 @@ async fn expired_rows_are_purged_in_the_background() {
     }
     app.events(5).await;
     let mut db = app.db();
-    // A row written long ago but published after the others (its
-    // timestamp set ahead): retention counts from publication, so it stays.
+    // A row written long ago that cannot be published (larger than any
+    // record the producer takes): it holds the watermark, so it stays.
     diesel::sql_query(
-        "INSERT INTO outbox (event_id, order_id, event_type, payload, headers, created_at, published_at) \
-         VALUES (gen_random_uuid(), gen_random_uuid(), 'test', '\\x00', '{}', \
-                 now() - interval '1 hour', now() + interval '1 hour')",
+        "INSERT INTO outbox (event_id, order_id, event_type, payload, headers, created_at) \
+         VALUES (gen_random_uuid(), gen_random_uuid(), 'test', \
+                 decode(repeat('00', 2000000), 'hex'), '{}', now() - interval '1 hour')",
     )
     .execute(&mut db)
-    .expect("insert a recently published row");
+    .expect("insert an old row that cannot be published");
+    // Events written after it are still published.
+    for _ in 0..5 {
+        app.send(&create_order(&new_id(), "u-retention")).await;
+    }
+    app.events(10).await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while outbox_count(&mut db, "event_type <> 'test'") > 0 || processed_count(&mut db) > 0 {
+    let below = "id < (SELECT id FROM outbox WHERE event_type = 'test')";
+    while outbox_count(&mut db, below) > 0 || processed_count(&mut db) > 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "expired rows still there after 20 s"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The watermark never passes a row that is not published: the rows
+    // after it were published but stay until it goes (a restart would
+    // publish them again, as repeats).
     assert_eq!(
-        outbox_count(&mut db, "event_type = 'test'"),
-        1,
-        "a row published after the cutoff is kept"
+        outbox_count(&mut db, "true"),
+        6,
+        "the unpublished row and those after it are kept, however old"
     );
+    assert_eq!(crate::helpers::unpublished_count(&mut db), 6);
 
     let metrics = reqwest::get(app.url("/metrics"))
         .await
@@ -62,8 +72,9 @@ async fn expired_rows_are_purged_in_the_background() {
         .text()
         .await
         .expect("text");
-    for table in ["outbox", "processed_commands"] {
-        let line = format!("order_service_retention_purged_rows_total{{table=\"{table}\"}} 5");
+    for (table, purged) in [("outbox", 5), ("processed_commands", 10)] {
+        let line =
+            format!("order_service_retention_purged_rows_total{{table=\"{table}\"}} {purged}");
         assert!(metrics.contains(&line), "{line} in\n{metrics}");
     }
 }

@@ -1,16 +1,18 @@
 //! `outbox`: one row per event, written in the transaction of the command
-//! that caused it (protobuf bytes, key, CloudEvents headers) and marked
-//! `published_at` by the relay once the broker acknowledged it.
+//! that caused it (protobuf bytes, key, CloudEvents headers), and
+//! `outbox_relay`: the watermark below which every row has been
+//! acknowledged by the broker (see the relay for how it advances).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{BigInt, Bytea, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bytea, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
 
-use crate::db::schema::outbox;
+use crate::db::schema::{outbox, outbox_relay};
 
-/// An event waiting for (or done with) publication.
+/// An event to publish: as written (with the id the insert gave it) or as
+/// read back.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
 pub struct OutboxMessage {
@@ -32,27 +34,71 @@ pub struct NewOutboxMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// What one statement saw of the outbox: the ids of the rows it asked for
+/// that are visible (committed), and the bounds of its snapshot as
+/// transaction ids: every transaction below `xmin` had ended, none from
+/// `xmax` on had started.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Visible {
+    #[diesel(sql_type = BigInt)]
+    pub xmin: i64,
+    #[diesel(sql_type = BigInt)]
+    pub xmax: i64,
+    #[diesel(sql_type = Array<BigInt>)]
+    pub ids: Vec<i64>,
+}
+
 impl OutboxMessage {
-    /// The oldest unpublished events, in the order they were written,
-    /// leaving out `skip` (the relay's rows already on their way).
-    pub fn pending(
+    /// In one statement (one snapshot): the visible ids from `from` to
+    /// `through` (at most `limit` of them, the lowest), and those in the
+    /// ranges `firsts[i]..=lasts[i]` below `from`; in id order.
+    pub fn visible(
         conn: &mut PgConnection,
+        from: i64,
+        through: i64,
+        firsts: &[i64],
+        lasts: &[i64],
         limit: i64,
-        skip: &[i64],
-    ) -> QueryResult<Vec<OutboxMessage>> {
+    ) -> QueryResult<Visible> {
+        // pg_current_snapshot() is the snapshot the statement reads with.
+        diesel::sql_query(
+            "SELECT pg_snapshot_xmin(s.snap)::text::bigint AS xmin, \
+                    pg_snapshot_xmax(s.snap)::text::bigint AS xmax, \
+                    ARRAY(SELECT id FROM ( \
+                        (SELECT id FROM outbox WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT $4) \
+                        UNION ALL \
+                        (SELECT o.id FROM unnest($3::bigint[], $5::bigint[]) AS g(first, last), \
+                           LATERAL (SELECT id FROM outbox \
+                                    WHERE id BETWEEN g.first AND g.last AND id < $1) o)) v \
+                      ORDER BY id) AS ids \
+             FROM (SELECT pg_current_snapshot() AS snap) s",
+        )
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(through)
+        .bind::<Array<BigInt>, _>(firsts)
+        .bind::<BigInt, _>(limit)
+        .bind::<Array<BigInt>, _>(lasts)
+        .get_result(conn)
+    }
+
+    /// The rows with these ids, in id order.
+    pub fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<OutboxMessage>> {
         outbox::table
-            .filter(outbox::published_at.is_null())
-            .filter(diesel::dsl::not(outbox::id.eq_any(skip)))
+            .filter(outbox::id.eq_any(ids))
             .order(outbox::id)
-            .limit(limit)
             .select(OutboxMessage::as_select())
             .load(conn)
     }
 
-    /// Unpublished rows: how many, and when the oldest was written.
+    /// Unpublished rows (above the watermark): how many, and when the
+    /// oldest was written.
     pub fn backlog(conn: &mut PgConnection) -> QueryResult<(i64, Option<DateTime<Utc>>)> {
         outbox::table
-            .filter(outbox::published_at.is_null())
+            .filter(
+                outbox::id.nullable().gt(outbox_relay::table
+                    .select(outbox_relay::published_through)
+                    .single_value()),
+            )
             .select((
                 diesel::dsl::count_star(),
                 diesel::dsl::min(outbox::created_at),
@@ -60,48 +106,60 @@ impl OutboxMessage {
             .get_result(conn)
     }
 
-    /// Deletes rows published before `before`: of the `limit` oldest rows,
-    /// those before the first one that is unpublished or younger.
-    ///
-    /// The relay publishes in id order, so `published_at` grows with the id
-    /// and the expired rows are a prefix of the table. Reading a bounded head
-    /// keeps every purge statement cheap, also when nothing has expired
-    /// (`published_at` has no index, which would cost the relay's updates
-    /// their HOT path).
+    /// Deletes published rows (at or below the watermark) written before
+    /// `before`, among the `limit` oldest rows: reading a bounded head keeps
+    /// every purge statement cheap, also when nothing has expired.
     pub fn purge_published(
         conn: &mut PgConnection,
         before: DateTime<Utc>,
         limit: i64,
     ) -> QueryResult<usize> {
         diesel::sql_query(
-            "WITH head AS (SELECT id, published_at FROM outbox ORDER BY id LIMIT $2), \
-                  keep AS (SELECT min(id) AS id FROM head \
-                           WHERE published_at IS NULL OR published_at >= $1) \
+            "WITH head AS (SELECT id, created_at FROM outbox ORDER BY id LIMIT $2) \
              DELETE FROM outbox WHERE id IN \
-               (SELECT head.id FROM head, keep WHERE keep.id IS NULL OR head.id < keep.id)",
+               (SELECT id FROM head \
+                WHERE created_at < $1 \
+                  AND id <= (SELECT published_through FROM outbox_relay))",
         )
         .bind::<Timestamptz, _>(before)
         .bind::<BigInt, _>(limit)
         .execute(conn)
     }
 
-    pub fn mark_published(
-        conn: &mut PgConnection,
-        ids: &[i64],
-        at: DateTime<Utc>,
-    ) -> QueryResult<usize> {
-        diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-            .set(outbox::published_at.eq(at))
+    /// The watermark: every row with an id up to it has been published.
+    pub fn published_through(conn: &mut PgConnection) -> QueryResult<i64> {
+        outbox_relay::table
+            .select(outbox_relay::published_through)
+            .get_result(conn)
+    }
+
+    /// Raises the watermark to `through` (never lowers it).
+    pub fn advance_published(conn: &mut PgConnection, through: i64) -> QueryResult<usize> {
+        diesel::update(outbox_relay::table.filter(outbox_relay::published_through.lt(through)))
+            .set((
+                outbox_relay::published_through.eq(through),
+                outbox_relay::updated_at.eq(diesel::dsl::now),
+            ))
             .execute(conn)
     }
 }
 
 impl NewOutboxMessage {
-    /// One statement for any number of rows (see `NewOrder::insert_all`).
-    pub fn insert_all(conn: &mut PgConnection, rows: &[NewOutboxMessage]) -> QueryResult<usize> {
+    /// One statement for any number of rows (see `NewOrder::insert_all`);
+    /// returns the ids the rows were given, in row order.
+    pub fn insert_all(conn: &mut PgConnection, rows: &[NewOutboxMessage]) -> QueryResult<Vec<i64>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The transaction takes its id before the rows take theirs: the
+        // relay tells an id that is not visible yet from one that never
+        // will be by the transaction ids that were running when it looked
+        // (see `Visible`), which holds only if a row's writer had its id
+        // when the row's id was drawn.
+        diesel::sql_query("SELECT pg_current_xact_id()").execute(conn)?;
         // Ordered: the ids (the relay's publishing order) must follow the
         // order the events were written in.
-        crate::insert_unnest!(conn, rows, outbox ordered {
+        crate::insert_unnest!(conn, rows, outbox ordered returning ids {
             event_id: SqlUuid = |r| r.event_id,
             order_id: SqlUuid = |r| r.order_id,
             event_type: Text = |r| r.event_type,
@@ -109,5 +167,17 @@ impl NewOutboxMessage {
             headers: Jsonb = |r| &r.headers,
             created_at: Timestamptz = |r| r.created_at,
         })
+    }
+
+    /// The row as the relay publishes it, with the id the insert gave it.
+    pub fn with_id(self, id: i64) -> OutboxMessage {
+        OutboxMessage {
+            id,
+            event_id: self.event_id,
+            order_id: self.order_id,
+            event_type: self.event_type.to_owned(),
+            payload: self.payload,
+            headers: self.headers,
+        }
     }
 }

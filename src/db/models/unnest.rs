@@ -67,11 +67,13 @@ pub fn statement(table: &str, columns: &[(&str, &str)], ordered: bool) -> String
 }
 
 /// `insert_unnest!(conn, rows, table { column: SqlType = |row| value, … })`
-/// (or `table ordered { … }`): inserts `rows` in one statement; nothing
-/// when there are none.
+/// (or `table ordered { … }`): inserts `rows` in one statement and returns
+/// how many; nothing when there are none. `table ordered returning ids
+/// { … }` returns the ids (a `bigserial id`) the rows were given, in row
+/// order.
 #[macro_export]
 macro_rules! insert_unnest {
-    (@run $conn:expr, $rows:expr, $table:ident, $ordered:expr,
+    (@run $conn:expr, $rows:expr, $table:ident, $ordered:expr, $mode:ident,
      { $($column:ident : $sql:ty = |$row:ident| $value:expr),+ $(,)? }) => {{
         $(
             $crate::db::models::unnest::same_sql_type(
@@ -83,7 +85,7 @@ macro_rules! insert_unnest {
         )+
         let rows = $rows;
         if rows.is_empty() {
-            Ok(0)
+            Ok(::std::default::Default::default())
         } else {
             let sql = $crate::db::models::unnest::statement(
                 stringify!($table),
@@ -93,21 +95,44 @@ macro_rules! insert_unnest {
                 )),+],
                 $ordered,
             );
-            ::diesel::RunQueryDsl::execute(
-                ::diesel::sql_query(sql)
-                    $(.bind::<::diesel::sql_types::Array<$sql>, _>(
-                        rows.iter().map(|$row| $value).collect::<Vec<_>>()
-                    ))+,
-                $conn,
-            )
+            $crate::insert_unnest!(@finish $mode, $conn, sql
+                $(, ::diesel::sql_types::Array<$sql>, rows.iter().map(|$row| $value).collect::<Vec<_>>())+)
         }
     }};
+    (@finish count, $conn:expr, $sql:expr $(, $array:ty, $values:expr)+) => {
+        ::diesel::RunQueryDsl::execute(
+            ::diesel::sql_query($sql)$(.bind::<$array, _>($values))+,
+            $conn,
+        )
+    };
+    (@finish ids, $conn:expr, $sql:expr $(, $array:ty, $values:expr)+) => {
+        ::diesel::RunQueryDsl::load::<$crate::db::models::unnest::ReturnedId>(
+            ::diesel::sql_query(format!("{} RETURNING id", $sql))$(.bind::<$array, _>($values))+,
+            $conn,
+        )
+        .map(|returned| {
+            // Ids come from the sequence in insertion (row) order.
+            let mut ids: Vec<i64> = returned.into_iter().map(|r| r.id).collect();
+            ids.sort_unstable();
+            ids
+        })
+    };
+    ($conn:expr, $rows:expr, $table:ident ordered returning ids { $($body:tt)+ }) => {
+        $crate::insert_unnest!(@run $conn, $rows, $table, true, ids, { $($body)+ })
+    };
     ($conn:expr, $rows:expr, $table:ident ordered { $($body:tt)+ }) => {
-        $crate::insert_unnest!(@run $conn, $rows, $table, true, { $($body)+ })
+        $crate::insert_unnest!(@run $conn, $rows, $table, true, count, { $($body)+ })
     };
     ($conn:expr, $rows:expr, $table:ident { $($body:tt)+ }) => {
-        $crate::insert_unnest!(@run $conn, $rows, $table, false, { $($body)+ })
+        $crate::insert_unnest!(@run $conn, $rows, $table, false, count, { $($body)+ })
     };
+}
+
+/// A row of `RETURNING id`.
+#[derive(diesel::QueryableByName)]
+pub struct ReturnedId {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
 }
 
 #[cfg(test)]

@@ -53,19 +53,26 @@ async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
     // A kill between the broker's ack and the relay's mark already repeats.
     let repeats_from_kills = result.repeats;
 
-    // A crash between the broker's ack and the relay's mark leaves published
-    // rows unmarked: simulated here for 100 rows. The relay publishes them
-    // again, and they must arrive as repeats of the same events.
-    let unmarked = diesel::sql_query(
-        "UPDATE outbox SET published_at = NULL WHERE id IN (SELECT id FROM outbox ORDER BY random() LIMIT 100)",
+    // A crash between the broker's acks and the relay's next watermark
+    // leaves published rows above the watermark: simulated here by a kill
+    // and a watermark lowered under the last 100 rows. The next relay
+    // publishes them again, and they must arrive as repeats of the same
+    // events.
+    service.kill9();
+    diesel::sql_query(
+        "UPDATE outbox_relay SET published_through = \
+           (SELECT id FROM outbox ORDER BY id DESC OFFSET 100 LIMIT 1)",
     )
     .execute(&mut conn)
     .unwrap();
+    let unmarked = crate::helpers::unpublished_count(&mut conn) as usize;
+    assert_eq!(unmarked, 100);
+    let service = ServiceProcess::start(&settings, &format!("crash-{}", kills + 1));
     let read = app.received.len();
     let _ = app
         .events_until(wait, |received| received.len() >= read + unmarked)
         .await;
-    let result = audit(&workload, &app.received, kills + 1, &mut conn);
+    let result = audit(&workload, &app.received, kills + 2, &mut conn);
     println!("crash: after re-publication: {result}");
     assert!(result.is_clean(), "{result}");
     assert_eq!(

@@ -15,16 +15,11 @@ pub fn processed_count(conn: &mut PgConnection) -> i64 {
         .expect("count processed commands")
 }
 
-/// Outbox rows the relay has not published yet.
+/// Outbox rows the relay has not published yet (above its watermark).
 pub fn unpublished_count(conn: &mut PgConnection) -> i64 {
-    use diesel::ExpressionMethods;
-    use diesel::QueryDsl;
-    use order_service::db::schema::outbox;
-    outbox::table
-        .filter(outbox::published_at.is_null())
-        .count()
-        .get_result(conn)
+    order_service::db::models::OutboxMessage::backlog(conn)
         .expect("count unpublished outbox rows")
+        .0
 }
 
 pub fn new_id() -> String {
