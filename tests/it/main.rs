@@ -25,6 +25,7 @@ mod openapi;
 mod oversized;
 mod quarantine;
 mod rejections;
+mod relay;
 mod retention;
 mod schema;
 mod scratch;

@@ -1,0 +1,106 @@
+//! The relay's cursor against writers it does not control: a row whose
+//! transaction commits after later rows were published is still published
+//! (not skipped), and the watermark waits for it; an id whose transaction
+//! rolled back holds nothing up for long.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use order_service::db::models::{NewOutboxMessage, OutboxMessage};
+use order_service::domain::{Command, CommandBody, Rejection, RejectionCode};
+use order_service::events;
+use uuid::Uuid;
+
+use crate::helpers::{create_order, new_id, spawn_app_with};
+
+/// Opens a transaction on `conn` and writes one outbox row in it, as
+/// another instance's batch would; returns the row's id and event id.
+fn write_in_open_transaction(conn: &mut PgConnection) -> (i64, String) {
+    let command = Command {
+        command_id: Uuid::new_v4(),
+        order_id: Uuid::new_v4(),
+        correlation_id: String::new(),
+        issued_at: None,
+        traceparent: None,
+        body: CommandBody::AddItem {
+            product_id: "sku".to_owned(),
+            quantity: 1,
+            price_per_unit: 1,
+        },
+    };
+    let rejection = Rejection::new(RejectionCode::OrderNotFound, "written by another writer");
+    let row = events::rejected(&command, &rejection, Utc::now());
+    let event_id = row.event_id.to_string();
+    conn.batch_execute("BEGIN").expect("begin");
+    let ids = NewOutboxMessage::insert_all(conn, &[row]).expect("insert an outbox row");
+    (ids[0], event_id)
+}
+
+fn watermark(conn: &mut PgConnection) -> i64 {
+    OutboxMessage::published_through(conn).expect("read the watermark")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_that_commits_late_is_published_and_a_rolled_back_one_holds_nothing_up() {
+    let mut app = spawn_app_with(|_| {}).await;
+    app.send(&create_order(&new_id(), "u-relay")).await;
+    app.events(1).await;
+
+    let mut late = app.db();
+    let mut rolled_back = app.db();
+    let (late_id, late_event) = write_in_open_transaction(&mut late);
+    let (rolled_back_id, _) = write_in_open_transaction(&mut rolled_back);
+
+    // Later rows commit and are published meanwhile.
+    for _ in 0..5 {
+        app.send(&create_order(&new_id(), "u-relay")).await;
+    }
+    app.events(6).await;
+    let mut conn = app.db();
+    // Let the relay poll a few times: it must not move past the open rows.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        watermark(&mut conn) < late_id.min(rolled_back_id),
+        "the watermark passed a row that may still commit"
+    );
+
+    late.batch_execute("COMMIT").expect("commit late");
+    rolled_back.batch_execute("ROLLBACK").expect("roll back");
+    let received = app
+        .events_until(Duration::from_secs(10), |received| {
+            received.iter().any(|e| e.event_id == late_event)
+        })
+        .await
+        .unwrap_or_else(|received| {
+            panic!(
+                "the late row was never published ({} events read)",
+                received.len()
+            )
+        });
+    assert_eq!(
+        received.iter().filter(|e| e.event_id == late_event).count(),
+        1
+    );
+
+    // With the late row published and the rolled-back id given up, the
+    // watermark reaches the last row.
+    let last: i64 = {
+        use order_service::db::schema::outbox;
+        outbox::table
+            .select(diesel::dsl::max(outbox::id))
+            .get_result::<Option<i64>>(&mut conn)
+            .expect("last id")
+            .expect("rows")
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while watermark(&mut conn) < last {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the watermark stays at {} below the last row {last}",
+            watermark(&mut conn)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
