@@ -51,7 +51,9 @@ pub(super) fn record_change(
     now: DateTime<Utc>,
 ) {
     let order_id = command.order_id;
-    let row_id = Uuid::new_v4();
+    // Time-ordered (v7), as the primary keys of items, payments and the
+    // status history grow at their right edge.
+    let row_id = Uuid::now_v7();
     if let Change::Created {
         user_id,
         shipping_address,
