@@ -1,5 +1,6 @@
 //! Builds the `OrderEvent` for each processed command and the outbox row that
-//! carries it: protobuf bytes, key = order_id, CloudEvents headers.
+//! carries it (protobuf bytes, key = order_id), and the CloudEvents headers
+//! the relay derives from that row when it publishes it.
 //!
 //! The event is encoded once, here, inside the command's transaction; the
 //! relay publishes the stored bytes unchanged, so a re-published event is the
@@ -7,10 +8,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use prost::Message;
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::models::NewOutboxMessage;
+use crate::db::models::{NewOutboxMessage, OutboxMessage};
 use crate::domain::{Change, Command, OrderStatus, PaymentStatus, Rejection};
 use crate::proto::{self, order_event::Event};
 use crate::telemetry;
@@ -126,24 +126,35 @@ fn outbox_message(
         occurred_at: Some(proto::timestamp(at)),
         event: Some(event),
     };
-    let mut headers = json!({
-        "content-type": proto::CONTENT_TYPE_PROTOBUF,
-        "ce_specversion": "1.0",
-        "ce_id": event_id.to_string(),
-        "ce_source": EVENT_SOURCE,
-        "ce_type": event_type,
-        "ce_time": at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        "ce_subject": command.order_id.to_string(),
-    });
-    if let Some(traceparent) = &command.traceparent {
-        headers[telemetry::TRACEPARENT] = json!(traceparent);
-    }
     NewOutboxMessage {
         event_id,
         order_id: command.order_id,
         event_type,
         payload: message.encode_to_vec(),
-        headers,
         created_at: at,
+        traceparent: command.traceparent.clone(),
     }
+}
+
+/// The Kafka headers of an outbox row, derived from its columns when it is
+/// published (a re-publication derives the same): content type, the
+/// CloudEvents binary-mode attributes, and the trace context if the
+/// command's record carried one.
+pub fn headers(row: &OutboxMessage) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("content-type", proto::CONTENT_TYPE_PROTOBUF.to_owned()),
+        ("ce_specversion", "1.0".to_owned()),
+        ("ce_id", row.event_id.to_string()),
+        ("ce_source", EVENT_SOURCE.to_owned()),
+        ("ce_type", row.event_type.clone()),
+        (
+            "ce_time",
+            row.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        ),
+        ("ce_subject", row.order_id.to_string()),
+    ];
+    if let Some(traceparent) = &row.traceparent {
+        headers.push((telemetry::TRACEPARENT, traceparent.clone()));
+    }
+    headers
 }

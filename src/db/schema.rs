@@ -67,8 +67,9 @@ diesel::table! {
         #[max_length = 64]
         event_type -> Varchar,
         payload -> Bytea,
-        headers -> Jsonb,
         created_at -> Timestamptz,
+        #[max_length = 55]
+        traceparent -> Nullable<Varchar>,
     }
 }
 

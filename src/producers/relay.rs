@@ -54,6 +54,7 @@ use crate::backoff::{self, Backoff};
 use crate::config::ServeSettings;
 use crate::db::models::OutboxMessage;
 use crate::db::{Database, DbError};
+use crate::events;
 use crate::handover::Committed;
 use crate::kafka;
 use crate::metrics::Metrics;
@@ -532,16 +533,15 @@ impl OutboxRelay {
     }
 }
 
-/// The Kafka record of an outbox row: key = order id, the stored headers.
+/// The Kafka record of an outbox row: key = order id, headers derived from
+/// the row.
 fn record<'a>(topic: &'a str, row: &'a OutboxMessage, key: &'a str) -> FutureRecord<'a, str, [u8]> {
     let mut headers = OwnedHeaders::new();
-    if let Some(map) = row.headers.as_object() {
-        for (name, value) in map {
-            headers = headers.insert(Header {
-                key: name,
-                value: value.as_str(),
-            });
-        }
+    for (name, value) in events::headers(row) {
+        headers = headers.insert(Header {
+            key: name,
+            value: Some(value.as_bytes()),
+        });
     }
     FutureRecord::to(topic)
         .key(key)

@@ -1,5 +1,5 @@
 //! `outbox`: one row per event, written in the transaction of the command
-//! that caused it (protobuf bytes, key, CloudEvents headers), and
+//! that caused it (protobuf bytes, key, what its headers derive from), and
 //! `outbox_relay`: the watermark below which every row has been
 //! acknowledged by the broker (see the relay for how it advances).
 
@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, BigInt, Bytea, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
 use crate::db::schema::{outbox, outbox_relay};
 
@@ -21,7 +21,8 @@ pub struct OutboxMessage {
     pub order_id: Uuid,
     pub event_type: String,
     pub payload: Vec<u8>,
-    pub headers: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub traceparent: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -30,8 +31,9 @@ pub struct NewOutboxMessage {
     pub order_id: Uuid,
     pub event_type: &'static str,
     pub payload: Vec<u8>,
-    pub headers: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// The W3C trace context of the command's record, if it had one.
+    pub traceparent: Option<String>,
 }
 
 /// What one statement saw of the outbox: the ids of the rows it asked for
@@ -164,8 +166,8 @@ impl NewOutboxMessage {
             order_id: SqlUuid = |r| r.order_id,
             event_type: Text = |r| r.event_type,
             payload: Bytea = |r| r.payload.as_slice(),
-            headers: Jsonb = |r| &r.headers,
             created_at: Timestamptz = |r| r.created_at,
+            traceparent: Nullable<Text> = |r| r.traceparent.as_deref(),
         })
     }
 
@@ -177,7 +179,8 @@ impl NewOutboxMessage {
             order_id: self.order_id,
             event_type: self.event_type.to_owned(),
             payload: self.payload,
-            headers: self.headers,
+            created_at: self.created_at,
+            traceparent: self.traceparent,
         }
     }
 }
