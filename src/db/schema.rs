@@ -56,6 +56,7 @@ diesel::table! {
         order_date -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int8,
+        item_count -> Int4,
     }
 }
 

@@ -1,6 +1,6 @@
 //! What a batch reads before it decides: the orders it touches, row-locked
-//! (with their item counts and payments), and which of its transaction ids
-//! are taken.
+//! (their rows carry the item counts), their payments, and which of its
+//! transaction ids are taken.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +9,7 @@ use diesel::result::Error as DieselError;
 use uuid::Uuid;
 
 use super::writes::WorkingOrder;
-use crate::db::models::{Order, OrderItem, Payment};
+use crate::db::models::{Order, Payment};
 use crate::domain::{Command, CommandBody, OrderState, OrderStatus, PaymentState, PaymentStatus};
 
 pub(super) fn load_orders(
@@ -24,7 +24,6 @@ pub(super) fn load_orders(
         return Ok(HashMap::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
-    let counts: HashMap<Uuid, i64> = OrderItem::count_by_order(conn, &ids)?.into_iter().collect();
     let mut payments: HashMap<Uuid, Vec<PaymentState>> = HashMap::new();
     for p in Payment::for_orders(conn, &ids)? {
         payments.entry(p.order_id).or_default().push(PaymentState {
@@ -41,8 +40,7 @@ pub(super) fn load_orders(
                     &o.payment_status,
                 )?,
                 total_amount: o.total_amount,
-                item_count: u32::try_from(counts.get(&o.id).copied().unwrap_or(0))
-                    .unwrap_or(u32::MAX),
+                item_count: u32::try_from(o.item_count).unwrap_or_default(),
                 version: o.version,
                 payments: payments.remove(&o.id).unwrap_or_default(),
             };

@@ -208,6 +208,7 @@ pub(super) fn write(
                 order_date: created.order_date,
                 updated_at: now,
                 version: state.version,
+                item_count: item_count(state),
             }),
             None => updates.push(OrderUpdate {
                 id: *id,
@@ -215,6 +216,7 @@ pub(super) fn write(
                 payment_status: state.payment_status.as_str(),
                 total_amount: state.total_amount,
                 version: state.version,
+                item_count: item_count(state),
             }),
         }
     }
@@ -237,4 +239,9 @@ pub(super) fn write(
         .zip(ids)
         .map(|(row, id)| row.with_id(id))
         .collect())
+}
+
+/// The column's value (`i32::MAX` items would take as many commands).
+fn item_count(state: &OrderState) -> i32 {
+    i32::try_from(state.item_count).unwrap_or(i32::MAX)
 }

@@ -1,5 +1,5 @@
-//! `orders`: one row per order, its status, payment status, total and
-//! version (the events' `sequence`); batches lock the rows they change
+//! `orders`: one row per order, its status, payment status, total, item
+//! count and version (the events' `sequence`); batches lock the rows they change
 //! (`lock_many`) and write them back in one statement each for inserts and
 //! updates.
 
@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz, Uuid as SqlUuid};
 
 use crate::db::schema::orders;
 
@@ -24,6 +24,7 @@ pub struct Order {
     pub order_date: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    pub item_count: i32,
 }
 
 #[derive(Debug)]
@@ -38,6 +39,7 @@ pub struct NewOrder<'a> {
     pub order_date: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    pub item_count: i32,
 }
 
 /// The columns a command can change on an existing order.
@@ -48,6 +50,7 @@ pub struct OrderUpdate<'a> {
     pub payment_status: &'a str,
     pub total_amount: i64,
     pub version: i64,
+    pub item_count: i32,
 }
 
 impl Order {
@@ -106,9 +109,11 @@ impl Order {
         diesel::sql_query(
             "UPDATE orders AS o \
              SET status = v.status, payment_status = v.payment_status, \
-                 total_amount = v.total_amount, version = v.version, updated_at = $6 \
-             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) \
-                  AS v(id, status, payment_status, total_amount, version) \
+                 total_amount = v.total_amount, version = v.version, \
+                 item_count = v.item_count, updated_at = $6 \
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
+                         $7::int[]) \
+                  AS v(id, status, payment_status, total_amount, version, item_count) \
              WHERE o.id = v.id",
         )
         .bind::<Array<SqlUuid>, _>(updates.iter().map(|u| u.id).collect::<Vec<_>>())
@@ -117,6 +122,7 @@ impl Order {
         .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.total_amount).collect::<Vec<_>>())
         .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.version).collect::<Vec<_>>())
         .bind::<Timestamptz, _>(at)
+        .bind::<Array<Integer>, _>(updates.iter().map(|u| u.item_count).collect::<Vec<_>>())
         .execute(conn)
     }
 }
@@ -140,6 +146,7 @@ impl NewOrder<'_> {
                 order_date: Timestamptz = |r| r.order_date,
                 updated_at: Timestamptz = |r| r.updated_at,
                 version: BigInt = |r| r.version,
+                item_count: Integer = |r| r.item_count,
             }
         )
     }

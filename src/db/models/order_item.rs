@@ -37,15 +37,6 @@ impl OrderItem {
             .select(OrderItem::as_select())
             .load(conn)
     }
-
-    /// `(order_id, number of items)` for those of the given orders that have items.
-    pub fn count_by_order(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, i64)>> {
-        order_items::table
-            .filter(order_items::order_id.eq_any(ids))
-            .group_by(order_items::order_id)
-            .select((order_items::order_id, diesel::dsl::count_star()))
-            .load(conn)
-    }
 }
 
 impl NewOrderItem {

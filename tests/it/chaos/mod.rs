@@ -202,6 +202,14 @@ pub fn audit(
     audit.losses += audit.commands.saturating_sub(processed as usize);
     let unpublished = unpublished_count(conn);
     audit.losses += unpublished as usize;
+    // The item count kept on an order's row is its items, counted.
+    let miscounted: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM orders o WHERE o.item_count <> \
+           (SELECT count(*) FROM order_items i WHERE i.order_id = o.id))",
+    ))
+    .get_result(conn)
+    .expect("count miscounted orders");
+    audit.losses += miscounted as usize;
     audit
 }
 
