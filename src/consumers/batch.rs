@@ -1,10 +1,12 @@
-//! A batch of records as the consumer takes them: the decoded commands with
-//! where each came from, the dead letters, and the positions to store once
-//! the batch is durable; split into lanes of whole partitions, so an
+//! A batch of records as a lane takes them: the decoded commands with where
+//! each came from, the dead letters, and the positions to store once the
+//! batch is durable. Each partition belongs to one lane ([`lane_of`]), so an
 //! order's commands (one partition, key = order_id) stay in one lane, in
 //! delivery order.
 
 use std::collections::HashMap;
+
+use tokio::sync::OwnedSemaphorePermit;
 
 use rdkafka::message::{BorrowedMessage, Message};
 
@@ -48,6 +50,25 @@ impl DeadLetterCause {
     }
 }
 
+/// One record as the consumer read it, on its way to its lane.
+pub(super) struct Record {
+    pub(super) position: Position,
+    pub(super) content: Content,
+    /// Its share of the bytes records may hold while they wait.
+    pub(super) permit: OwnedSemaphorePermit,
+}
+
+pub(super) enum Content {
+    Command(Box<Command>),
+    DeadLetter(Box<DeadLetter>, &'static str),
+}
+
+/// The lane of a partition: the same one for as long as the service runs,
+/// whoever held the partition before.
+pub(super) fn lane_of(partition: i32, lanes: usize) -> usize {
+    partition.unsigned_abs() as usize % lanes.max(1)
+}
+
 #[derive(Default)]
 pub(super) struct Batch {
     pub(super) positions: Vec<Position>,
@@ -56,9 +77,34 @@ pub(super) struct Batch {
     pub(super) dead_letters: Vec<DeadLetter>,
     /// Why each dead letter could not be decoded, for the metrics.
     pub(super) dead_letter_reasons: Vec<&'static str>,
+    /// Bytes of the records, held until the batch is done.
+    permits: Vec<OwnedSemaphorePermit>,
 }
 
 impl Batch {
+    pub(super) fn push(&mut self, record: Record) {
+        let Position {
+            partition, offset, ..
+        } = record.position;
+        match record.content {
+            Content::Command(command) => self.commands.push((partition, offset, *command)),
+            Content::DeadLetter(letter, reason) => {
+                self.dead_letters.push(*letter);
+                self.dead_letter_reasons.push(reason);
+            }
+        }
+        self.positions.push(record.position);
+        self.permits.push(record.permit);
+    }
+
+    /// Bytes of the records in the batch.
+    pub(super) fn bytes(&self) -> usize {
+        self.permits
+            .iter()
+            .map(OwnedSemaphorePermit::num_permits)
+            .sum()
+    }
+
     /// The last offset read per partition.
     pub(super) fn last_offsets(&self) -> HashMap<(&str, i32), i64> {
         let mut last: HashMap<(&str, i32), i64> = HashMap::new();
@@ -67,34 +113,6 @@ impl Batch {
             *entry = (*entry).max(p.offset);
         }
         last
-    }
-
-    /// Splits the batch into at most `lanes` transactions, each over whole
-    /// partitions: an order's commands share its partition (key =
-    /// order_id), so lanes touch different orders and keep each order's
-    /// commands in delivery order.
-    pub(super) fn lanes(&self, lanes: usize) -> Vec<(Vec<Command>, Vec<NextOffset>)> {
-        let offsets = self.next_offsets();
-        let mut partitions: Vec<i32> = offsets.iter().map(|o| o.partition).collect();
-        partitions.sort_unstable();
-        let count = lanes.clamp(1, partitions.len().max(1));
-        let lane_of: HashMap<i32, usize> = partitions
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (*p, i % count))
-            .collect();
-        let mut out: Vec<(Vec<Command>, Vec<NextOffset>)> = vec![(Vec::new(), Vec::new()); count];
-        for (partition, _, command) in &self.commands {
-            out[lane_of.get(partition).copied().unwrap_or(0)]
-                .0
-                .push(command.clone());
-        }
-        for offset in offsets {
-            out[lane_of.get(&offset.partition).copied().unwrap_or(0)]
-                .1
-                .push(offset);
-        }
-        out
     }
 
     /// The next offset to read per partition.
@@ -131,61 +149,35 @@ mod tests {
         }
     }
 
-    /// Commands of orders 1..=n spread over `partitions`, order i on
-    /// partition i % partitions, several commands per order.
-    fn batch(partitions: i32, orders: u128) -> Batch {
+    #[tokio::test]
+    async fn a_batch_holds_what_its_records_hold_until_it_is_dropped() {
+        let budget = std::sync::Arc::new(tokio::sync::Semaphore::new(10));
         let mut batch = Batch::default();
-        let mut offset = 0;
-        for round in 0..3 {
-            for order in 1..=orders {
-                let partition = (order % partitions as u128) as i32;
-                offset += 1;
-                batch.positions.push(Position {
+        for (offset, size) in [(1, 3), (2, 4)] {
+            batch.push(Record {
+                position: Position {
                     topic: "commands".into(),
-                    partition,
-                    offset: offset + round,
-                });
-                batch.commands.push((partition, offset, command(order)));
-            }
+                    partition: 2,
+                    offset,
+                },
+                content: Content::Command(Box::new(command(1))),
+                permit: budget.clone().acquire_many_owned(size).await.unwrap(),
+            });
         }
-        batch
+        assert_eq!(batch.commands.len(), 2);
+        assert_eq!(batch.bytes(), 7);
+        assert_eq!(budget.available_permits(), 3);
+        drop(batch);
+        assert_eq!(budget.available_permits(), 10);
     }
 
     #[test]
-    fn a_lane_holds_whole_partitions_and_keeps_delivery_order() {
-        let batch = batch(6, 20);
-        let lanes = batch.lanes(4);
-        assert_eq!(lanes.len(), 4);
-        let mut seen_partitions = Vec::new();
-        for (commands, offsets) in &lanes {
-            let partitions: Vec<i32> = offsets.iter().map(|o| o.partition).collect();
-            for partition in &partitions {
-                assert!(
-                    !seen_partitions.contains(partition),
-                    "partition {partition} in two lanes"
-                );
-            }
-            seen_partitions.extend(&partitions);
-            // Every command of the lane comes from one of its partitions,
-            // in the order the batch holds them.
-            let expected: Vec<Uuid> = batch
-                .commands
-                .iter()
-                .filter(|(p, _, _)| partitions.contains(p))
-                .map(|(_, _, c)| c.command_id)
-                .collect();
-            let actual: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
-            assert_eq!(actual, expected);
-        }
-        seen_partitions.sort_unstable();
-        assert_eq!(seen_partitions, (0..6).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn more_lanes_than_partitions_gives_one_lane_a_partition() {
-        let batch = batch(2, 5);
-        assert_eq!(batch.lanes(8).len(), 2);
-        assert_eq!(batch.lanes(1).len(), 1);
+    fn a_partition_always_has_the_same_lane_and_every_lane_gets_partitions() {
+        let lanes: Vec<usize> = (0..6).map(|p| lane_of(p, 4)).collect();
+        assert_eq!(lanes, [0, 1, 2, 3, 0, 1]);
+        assert_eq!(lane_of(5, 4), lane_of(5, 4));
+        assert_eq!(lane_of(7, 1), 0);
+        assert_eq!(lane_of(7, 0), 0, "no lanes means one");
     }
 
     #[test]

@@ -1,12 +1,11 @@
-//! Making a batch durable: dead letters first, then the batch's lanes in
-//! their transactions (or, after `QUARANTINE_AFTER_ATTEMPTS` failures, one
+//! Making a lane's batch durable: dead letters first, then the batch in one
+//! transaction (or, after `QUARANTINE_AFTER_ATTEMPTS` failures, one
 //! command per transaction, quarantining what keeps failing), retried with
 //! backoff until it holds or shutdown comes; then the Kafka offsets are
 //! stored and the metrics counted.
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use rdkafka::consumer::Consumer;
 use tokio::time::Instant;
 
@@ -65,19 +64,13 @@ impl OrderCommandConsumer {
                     }
                 }
             } else if dead_lettered {
-                let lanes = batch.lanes(self.apply_concurrency);
-                let applied = join_all(
-                    lanes
-                        .into_iter()
-                        .map(|(commands, offsets)| self.processor.apply_batch(commands, offsets)),
-                )
-                .await;
-                match applied.into_iter().collect::<Result<Vec<_>, _>>() {
-                    Ok(outcomes) => {
-                        let mut outcome = BatchOutcome::default();
-                        for o in outcomes {
-                            outcome += o;
-                        }
+                let commands = batch.commands.iter().map(|(_, _, c)| c.clone()).collect();
+                let applied = self
+                    .processor
+                    .apply_batch(commands, batch.next_offsets())
+                    .await;
+                match applied {
+                    Ok(outcome) => {
                         tracing::debug!(
                             applied = outcome.applied,
                             rejected = outcome.rejected,
@@ -90,7 +83,6 @@ impl OrderCommandConsumer {
                         self.count(&batch, &outcome, started.elapsed());
                         return true;
                     }
-                    // Lanes that did commit are found processed on the retry.
                     Err(e) => tracing::error!(error = %e, "applying the batch failed, will retry"),
                 }
             }

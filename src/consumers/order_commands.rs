@@ -11,23 +11,30 @@
 //! (`enable.auto.offset.store=false`, stored only after the commit) for lag
 //! monitoring, and used when the database has no row for a partition.
 //!
-//! A batch covers all assigned partitions; it is applied in up to
-//! `APPLY_CONCURRENCY` transactions at once, each over whole partitions, and
-//! the next batch is taken once all have committed. A partition revoked
-//! mid-batch is finished anyway (its new owner may replay part of it, which
-//! changes nothing).
+//! Partitions are spread over `APPLY_CONCURRENCY` lanes (partition modulo
+//! lanes). The consumer reads on while the lanes apply; each lane applies
+//! its records one batch (one transaction) after the other, in delivery
+//! order, and takes its next batch as soon as the previous one committed,
+//! so a lane's batch k+1 gathers while batch k commits and the lanes never
+//! wait for each other. A partition's commits, and so its stored positions,
+//! stay in order; an order's commands share a partition, so they stay in
+//! order too. Records waiting in the lanes are bounded in bytes. A
+//! partition revoked while its records wait is finished anyway (its new
+//! owner may replay part of it, which changes nothing).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Message};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::batch::{Batch, DeadLetterCause, Position, record_size};
+use super::batch::{Batch, Content, DeadLetterCause, Position, Record, lane_of, record_size};
 use super::context::CommandConsumerContext;
 use super::decode_command;
 use crate::backoff;
@@ -111,21 +118,22 @@ impl OrderCommandConsumer {
         })
     }
 
-    /// Runs until `shutdown` fires: the batch in hand is finished, stored
-    /// offsets are committed, then it returns.
-    pub async fn run(self, mut shutdown: Shutdown) {
+    /// Runs until `shutdown` fires: each lane finishes the batch in hand,
+    /// stored offsets are committed, then it returns.
+    pub async fn run(self, shutdown: Shutdown) {
         tracing::info!("order-command consumer started");
-        loop {
-            let batch = tokio::select! {
-                _ = shutdown.recv() => break,
-                batch = self.next_batch() => batch,
-            };
-            let size = batch.positions.len();
-            let span = tracing::info_span!("batch", size);
-            if !self.handle(batch, &mut shutdown).instrument(span).await {
-                break;
-            }
-        }
+        let lanes = self.apply_concurrency.max(1);
+        // Bytes of records read and not yet applied, across the lanes: a
+        // batch in each lane and as much again waiting.
+        let budget = Arc::new(Semaphore::new(self.batch_max_bytes * (lanes + 1)));
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            (0..lanes).map(|_| mpsc::channel(self.batch_size)).unzip();
+        let applying = join_all(
+            receivers
+                .into_iter()
+                .map(|records| self.lane(records, shutdown.clone())),
+        );
+        tokio::join!(self.read(senders, budget, shutdown), applying);
         // Asynchronous: the positions that matter are in consumer_offsets,
         // and a broker that is gone must not hold the shutdown.
         match self.consumer.commit_consumer_state(CommitMode::Async) {
@@ -151,38 +159,80 @@ impl OrderCommandConsumer {
         tracing::info!("order-command consumer stopped");
     }
 
-    /// Waits for one record, then takes what else arrives within the linger
-    /// time, up to the batch size.
-    async fn next_batch(&self) -> Batch {
-        let mut batch = Batch::default();
-        let first = loop {
-            match self.consumer.recv().await {
-                Ok(message) => break message,
+    /// Reads records and hands each to the lane of its partition, until
+    /// shutdown or a lane stops. Waits while the records in the lanes hold
+    /// the whole byte budget.
+    async fn read(
+        &self,
+        lanes: Vec<mpsc::Sender<Record>>,
+        budget: Arc<Semaphore>,
+        mut shutdown: Shutdown,
+    ) {
+        let most = u32::try_from(self.batch_max_bytes).unwrap_or(u32::MAX);
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.recv() => return,
+                message = self.consumer.recv() => message,
+            };
+            let message = match message {
+                Ok(message) => message,
                 Err(e) => {
                     kafka::ErrorLog.log(&e, "consuming");
                     tokio::time::sleep(backoff::jittered(RETRY_MIN)).await;
+                    continue;
                 }
-            }
-        };
-        let mut bytes = record_size(&first);
-        self.add(&mut batch, &first);
-        let deadline = Instant::now() + self.linger;
-        // Bounded in bytes as well as in count: a batch holds copies of
-        // the records it dead-letters, which may be a megabyte each.
-        while batch.positions.len() < self.batch_size && bytes < self.batch_max_bytes {
-            match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
-                Ok(Ok(message)) => {
-                    bytes += record_size(&message);
-                    self.add(&mut batch, &message);
+            };
+            // A record larger than a batch holds a batch's worth.
+            let size = u32::try_from(record_size(&message))
+                .unwrap_or(u32::MAX)
+                .min(most);
+            let permit = tokio::select! {
+                _ = shutdown.recv() => return,
+                permit = budget.clone().acquire_many_owned(size) => {
+                    permit.expect("the budget is never closed")
                 }
-                Ok(Err(e)) => kafka::ErrorLog.log(&e, "consuming"),
-                Err(_) => break,
+            };
+            let record = self.record(&message, permit);
+            let lane = &lanes[lane_of(message.partition(), lanes.len())];
+            drop(message);
+            if lane.send(record).await.is_err() {
+                return;
             }
         }
-        batch
     }
 
-    fn add(&self, batch: &mut Batch, message: &BorrowedMessage<'_>) {
+    /// Applies the records of its partitions, one batch after the other:
+    /// waits for one record, then takes what else is there or arrives
+    /// within the linger time, up to the batch size and bytes. While it
+    /// applies, the next batch gathers in its queue, and the other lanes
+    /// apply theirs.
+    async fn lane(&self, mut records: mpsc::Receiver<Record>, mut shutdown: Shutdown) {
+        loop {
+            let first = tokio::select! {
+                _ = shutdown.recv() => return,
+                record = records.recv() => record,
+            };
+            let Some(first) = first else {
+                return;
+            };
+            let mut batch = Batch::default();
+            batch.push(first);
+            let deadline = Instant::now() + self.linger;
+            while batch.positions.len() < self.batch_size && batch.bytes() < self.batch_max_bytes {
+                match tokio::time::timeout_at(deadline, records.recv()).await {
+                    Ok(Some(record)) => batch.push(record),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            let span = tracing::info_span!("batch", size = batch.positions.len());
+            if !self.handle(batch, &mut shutdown).instrument(span).await {
+                return;
+            }
+        }
+    }
+
+    /// Decodes a record (or says why it is dead-lettered).
+    fn record(&self, message: &BorrowedMessage<'_>, permit: OwnedSemaphorePermit) -> Record {
         let span = tracing::info_span!(
             "message",
             topic = message.topic(),
@@ -205,7 +255,7 @@ impl OrderCommandConsumer {
                 decode_command(message.payload(), content_type).map_err(DeadLetterCause::Decode)
             }
         };
-        match decoded {
+        let content = match decoded {
             Ok(mut command) => {
                 command.traceparent = headers
                     .iter()
@@ -237,21 +287,22 @@ impl OrderCommandConsumer {
                     }
                 }
                 tracing::trace!(kind = command.body.kind(), "command received");
-                batch
-                    .commands
-                    .push((message.partition(), message.offset(), command));
+                Content::Command(Box::new(command))
             }
             Err(error) => {
                 let letter = DeadLetter::from_message(message, &error.to_string());
                 tracing::warn!(error = %letter.error, "undecodable command, dead-lettering it");
-                batch.dead_letter_reasons.push(error.reason());
-                batch.dead_letters.push(letter);
+                Content::DeadLetter(Box::new(letter), error.reason())
             }
+        };
+        Record {
+            position: Position {
+                topic: message.topic().to_owned(),
+                partition: message.partition(),
+                offset: message.offset(),
+            },
+            content,
+            permit,
         }
-        batch.positions.push(Position {
-            topic: message.topic().to_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-        });
     }
 }
