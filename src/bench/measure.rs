@@ -52,3 +52,26 @@ pub(super) fn rss_mb(pid: u32, field: &str) -> Option<f64> {
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
+
+/// Events per second over the first and over the last `window` events of
+/// a run (fewer when the run has less than four windows: a quarter of it),
+/// with how many events each window counts: a rate that decays over a long
+/// run shows as a last window slower than the first.
+pub(super) fn window_rates(
+    received: &[Received],
+    started: Instant,
+    window: usize,
+) -> (usize, f64, f64) {
+    let mut at: Vec<Instant> = received.iter().map(|r| r.at).collect();
+    at.sort_unstable();
+    let window = window.min(at.len() / 4);
+    if window == 0 {
+        return (0, 0.0, 0.0);
+    }
+    let rate = |from: Instant, to: Instant| {
+        window as f64 / to.duration_since(from).as_secs_f64().max(1e-9)
+    };
+    let first = rate(started, at[window - 1]);
+    let last = rate(at[at.len() - 1 - window], at[at.len() - 1]);
+    (window, first, last)
+}

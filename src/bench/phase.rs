@@ -15,7 +15,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use uuid::Uuid;
 
-use super::measure::{percentile, rss_mb, timeline};
+use super::measure::{percentile, rss_mb, timeline, window_rates};
 use super::service::{Topics, start_service, stop};
 use super::verify::{verify, verify_rows};
 use crate::cli::BenchArgs;
@@ -52,9 +52,16 @@ pub struct PhaseResult {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub peak_rss_mb: f64,
+    /// Events per second over the first and the last `window` events.
+    pub window: usize,
+    pub first_window_rate: f64,
+    pub last_window_rate: f64,
     /// One sample per second of the run.
     pub timeline: Vec<Sample>,
 }
+
+/// Events in the windows whose rates are compared for decay.
+const DECAY_WINDOW: usize = 100_000;
 
 /// The n-th sample covers second n of the run.
 pub struct Sample {
@@ -185,6 +192,8 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         .collect();
     ensure!(latencies.len() == expected, "events for unknown commands");
     let timeline = timeline(&received, &sent, started, &rss_samples);
+    let (window, first_window_rate, last_window_rate) =
+        window_rates(&received, started, DECAY_WINDOW);
     latencies.sort_by(f64::total_cmp);
     Ok(PhaseResult {
         name: spec.name,
@@ -197,6 +206,9 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         p99_ms: percentile(&latencies, 0.99),
         max_ms: latencies.last().copied().unwrap_or_default(),
         peak_rss_mb,
+        window,
+        first_window_rate,
+        last_window_rate,
         timeline,
     })
 }

@@ -49,6 +49,18 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
             r.peak_rss_mb
         );
     }
+    for r in results.iter().filter(|r| r.batch_size > 1 && r.window > 0) {
+        let _ = writeln!(
+            out,
+            "\n{}: {:.0} events/s over the first {} events, {:.0} over the last {} ({:.0}%).",
+            r.name,
+            r.first_window_rate,
+            r.window,
+            r.last_window_rate,
+            r.window,
+            100.0 * r.last_window_rate / r.first_window_rate.max(1e-9)
+        );
+    }
     let batched = results.iter().find(|r| r.name == "burst");
     let single = results.iter().find(|r| r.batch_size == 1);
     if let (Some(b), Some(s)) = (batched, single) {

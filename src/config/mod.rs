@@ -134,10 +134,10 @@ pub struct ServeSettings {
     #[arg(long, env = "BATCH_LINGER_MS", default_value_t = 2)]
     pub batch_linger_ms: u64,
 
-    /// Transactions a batch is applied in at once, each over its own
-    /// partitions (orders never share one). More use more cores of the
-    /// database; keep it below DATABASE_POOL_SIZE.
-    #[arg(long, env = "APPLY_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    /// Lanes: transactions applied at once, each lane over its own
+    /// partitions (partition modulo lanes; orders never share one). More
+    /// use more cores of the database; keep it below DATABASE_POOL_SIZE.
+    #[arg(long, env = "APPLY_CONCURRENCY", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub apply_concurrency: u32,
 
     /// Failed attempts at a batch before it is applied one command per

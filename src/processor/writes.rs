@@ -231,8 +231,13 @@ pub(super) fn write(
     Payment::set_statuses(conn, &payment_updates, now)?;
     NewPayment::insert_all(conn, &writes.new_payments)?;
     NewStatusChange::insert_all(conn, &writes.history)?;
-    let ids = NewOutboxMessage::insert_all(conn, &writes.outbox)?;
+    // Before the outbox: writing these rows gives the transaction its id,
+    // which the outbox rows need before they draw theirs.
     NewProcessedCommand::insert_all(conn, &writes.processed)?;
+    if writes.processed.is_empty() && !writes.outbox.is_empty() {
+        OutboxMessage::take_transaction_id(conn)?;
+    }
+    let ids = NewOutboxMessage::insert_all(conn, &writes.outbox)?;
     Ok(writes
         .outbox
         .into_iter()

@@ -34,6 +34,7 @@ fn write_in_open_transaction(conn: &mut PgConnection) -> (i64, String) {
     let row = events::rejected(&command, &rejection, Utc::now());
     let event_id = row.event_id.to_string();
     conn.batch_execute("BEGIN").expect("begin");
+    OutboxMessage::take_transaction_id(conn).expect("a transaction id");
     let ids = NewOutboxMessage::insert_all(conn, &[row]).expect("insert an outbox row");
     (ids[0], event_id)
 }

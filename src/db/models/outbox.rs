@@ -128,6 +128,13 @@ impl OutboxMessage {
         .execute(conn)
     }
 
+    /// Gives the transaction its id now (see [`NewOutboxMessage::insert_all`]).
+    pub fn take_transaction_id(conn: &mut PgConnection) -> QueryResult<()> {
+        diesel::sql_query("SELECT pg_current_xact_id()")
+            .execute(conn)
+            .map(drop)
+    }
+
     /// The watermark: every row with an id up to it has been published.
     pub fn published_through(conn: &mut PgConnection) -> QueryResult<i64> {
         outbox_relay::table
@@ -149,16 +156,14 @@ impl OutboxMessage {
 impl NewOutboxMessage {
     /// One statement for any number of rows (see `NewOrder::insert_all`);
     /// returns the ids the rows were given, in row order.
+    ///
+    /// The transaction must have its transaction id already (it wrote
+    /// something, or called [`OutboxMessage::take_transaction_id`]): the
+    /// relay tells an id that is not visible yet from one that never will
+    /// be by the transactions that were running when it looked (see
+    /// [`Visible`]), which holds only if a row's writer had its transaction
+    /// id when the row's id was drawn.
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOutboxMessage]) -> QueryResult<Vec<i64>> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        // The transaction takes its id before the rows take theirs: the
-        // relay tells an id that is not visible yet from one that never
-        // will be by the transaction ids that were running when it looked
-        // (see `Visible`), which holds only if a row's writer had its id
-        // when the row's id was drawn.
-        diesel::sql_query("SELECT pg_current_xact_id()").execute(conn)?;
         // Ordered: the ids (the relay's publishing order) must follow the
         // order the events were written in.
         crate::insert_unnest!(conn, rows, outbox ordered returning ids {
