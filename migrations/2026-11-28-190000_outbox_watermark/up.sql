@@ -6,6 +6,9 @@
 -- walking the index entries of published rows. Marking published cost an
 -- UPDATE per event (a new row version, index entries, WAL); the watermark
 -- costs one single-row UPDATE per group of acknowledgements.
+-- No writer may commit a row below the watermark set here.
+LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE;
+
 CREATE TABLE outbox_relay (
     -- One row: the table holds the watermark and nothing else.
     singleton         boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -21,6 +24,9 @@ SELECT coalesce(
     0);
 
 DROP INDEX outbox_unpublished_idx;
+-- The relay's gaps rest on ids drawn in order, after the writer took its
+-- transaction id: no ids cached per session.
+ALTER SEQUENCE outbox_id_seq CACHE 1;
 ALTER TABLE outbox DROP COLUMN published_at;
 -- No more updates leave dead rows behind: the purge's deletes are the
 -- only ones, and the default autovacuum settings suit them.

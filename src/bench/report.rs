@@ -77,8 +77,13 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
             let _ = writeln!(
                 out,
                 "\nPostgreSQL ceiling (`scripts/pg-ceiling`, pgbench, the same SQL per command): \
-                 {} commands/s one per transaction, {} commands/s {} per transaction.",
-                c["single_commands_per_second"], c["batched_commands_per_second"], c["batch"]
+                 {} commands/s one per transaction, {} commands/s {} per transaction, \
+                 {} commands/s with {} clients (as many as lanes).",
+                c["single_commands_per_second"],
+                c["batched_commands_per_second"],
+                c["batch"],
+                c["lanes_commands_per_second"],
+                c["clients"]
             );
         }
         None => {

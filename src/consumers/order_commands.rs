@@ -15,10 +15,13 @@
 //! lanes). The consumer reads on while the lanes apply; each lane applies
 //! its records one batch (one transaction) after the other, in delivery
 //! order, and takes its next batch as soon as the previous one committed,
-//! so a lane's batch k+1 gathers while batch k commits and the lanes never
-//! wait for each other. A partition's commits, and so its stored positions,
-//! stay in order; an order's commands share a partition, so they stay in
-//! order too. Records waiting in the lanes are bounded in bytes. A
+//! so a lane's batch k+1 gathers while batch k commits, and a lane does not
+//! wait for the others' commits. A partition's commits, and so its stored
+//! positions, stay in order; an order's commands share a partition, so they
+//! stay in order too. Records waiting in the lanes are bounded in bytes and
+//! in count: a lane that cannot apply (its batch retried while the database
+//! is down, or on its way to quarantine) fills its queue and then holds up
+//! reading for all, as one batch did before there were lanes. A
 //! partition revoked while its records wait is finished anyway (its new
 //! owner may replay part of it, which changes nothing).
 
@@ -209,6 +212,7 @@ impl OrderCommandConsumer {
     async fn lane(&self, mut records: mpsc::Receiver<Record>, mut shutdown: Shutdown) {
         loop {
             let first = tokio::select! {
+                biased;
                 _ = shutdown.recv() => return,
                 record = records.recv() => record,
             };

@@ -13,10 +13,13 @@
 //! fetched by id, and everything is sent in id order. An id that is not
 //! visible is a gap: a transaction still running (it committed late) or one
 //! that rolled back. A gap is looked up again each round until it appears,
-//! or until every transaction that was running when it was first missed has
-//! ended (the snapshot's `xmin` passed the `xmax` of that first look; a
-//! writer takes its transaction id before its rows take theirs), so a row
-//! that commits late is never skipped. Per-order order holds because an
+//! or until every transaction that had an id when it was first missed has
+//! ended: that first look draws a transaction id of its own (its horizon),
+//! and the gap goes once a later look's `xmin` has passed it. A writer
+//! takes its transaction id before its rows take theirs (the outbox's
+//! sequence does not cache), so a row that commits late is never skipped.
+//! A transaction that stays open holds gaps, and so the watermark, for as
+//! long as it runs. Per-order order holds because an
 //! order's later rows are written under its row lock after the earlier ones
 //! committed: a round that sees a later row sees the earlier one too.
 //!
@@ -36,7 +39,7 @@
 //! a session-level advisory lock on a connection of its own (with TCP
 //! keepalives); losing that connection loses the role, and the lock with it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,6 +52,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer, PurgeConfig};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use crate::backoff::{self, Backoff};
 use crate::config::ServeSettings;
@@ -104,7 +108,7 @@ struct Cursor {
     /// Every id below is published, in flight, or in a gap.
     next: i64,
     /// Runs of ids below `next` not seen yet: first id → (last id, the
-    /// `xmax` of the snapshot that first missed them, or [`FOUND`]).
+    /// horizon of the round that first missed them, or [`FOUND`]).
     gaps: BTreeMap<i64, (i64, i64)>,
     /// The watermark as last saved.
     saved: i64,
@@ -143,17 +147,18 @@ impl Cursor {
     }
 
     /// Takes in what one round saw (`seen`, sorted): ids from `from` up to
-    /// `top` that were not visible become gaps; ids of gaps that appeared,
-    /// and gaps that can no longer fill (every transaction running when
-    /// they were first missed has ended: `xmin` passed their mark), leave.
-    fn observe(&mut self, from: i64, top: i64, seen: &[i64], xmin: i64, xmax: i64) {
+    /// `top` that were not visible become gaps, marked with the round's
+    /// `horizon`; ids of gaps that appeared, and gaps that can no longer
+    /// fill (`xmin` passed their mark: every transaction that had an id
+    /// when they were first missed has ended), leave.
+    fn observe(&mut self, from: i64, top: i64, seen: &[i64], xmin: i64, horizon: i64) {
         for (first, (last, first_missed)) in std::mem::take(&mut self.gaps) {
             if first_missed >= xmin {
                 self.add_unseen(first, last, seen, first_missed);
             }
         }
         if top >= from {
-            self.add_unseen(from, top, seen, xmax);
+            self.add_unseen(from, top, seen, horizon);
         }
         self.next = self.next.max(top + 1);
     }
@@ -269,7 +274,13 @@ impl OutboxRelay {
             if lead.is_none() && Instant::now() >= next_attempt {
                 lead = self.try_lead().await;
                 next_attempt = Instant::now() + backoff::jittered(LEADERSHIP_RETRY);
-                next_poll = Instant::now();
+                if lead.is_some() {
+                    next_poll = Instant::now();
+                }
+            }
+            if lead.is_none() {
+                // Nothing to read until the next attempt at the role.
+                next_poll = next_poll.max(next_attempt);
             }
             let mut handed = Vec::new();
             let mut read = more;
@@ -307,11 +318,16 @@ impl OutboxRelay {
                 if let Err(e) = self.save(current, watermark).await {
                     tracing::error!(error = %e, "outbox relay lost its database connection, will retry");
                     self.resign(&mut lead, &mut flight);
-                    next_poll = Instant::now() + retry.next_delay();
+                    next_attempt = Instant::now() + retry.next_delay();
                     continue;
                 }
             }
-            if !read || flight.ids.len() >= max_in_flight {
+            if !read {
+                continue;
+            }
+            if flight.ids.len() >= max_in_flight {
+                // Answers wake the loop; the table waits for the next poll.
+                next_poll = Instant::now() + self.poll;
                 continue;
             }
             let polled = handed.is_empty();
@@ -327,7 +343,7 @@ impl OutboxRelay {
                     tracing::error!(error = %e, "outbox relay round failed, will retry");
                     self.resign(&mut lead, &mut flight);
                     more = false;
-                    next_poll = Instant::now() + retry.next_delay();
+                    next_attempt = Instant::now() + retry.next_delay();
                 }
             }
         }
@@ -461,13 +477,20 @@ impl OutboxRelay {
                 .collect()
         };
         lead.cursor
-            .observe(from, top, &visible.ids, visible.xmin, visible.xmax);
-        let mut refused = false;
+            .observe(from, top, &visible.ids, visible.xmin, visible.horizon);
+        // A full local queue stops the round (the rest waits, in order);
+        // another refusal holds back the later rows of that row's order.
+        let mut queue_full = false;
+        let mut held: HashSet<Uuid> = HashSet::new();
         for id in visible.ids.iter().copied().filter(|id| *id <= top) {
             let Some(row) = in_hand.remove(&id).or_else(|| fetched.remove(&id)) else {
+                // Visible a moment ago, gone now: only a purge deletes rows,
+                // and it takes published ones; look again next round.
+                tracing::warn!(id, "outbox row vanished between two reads");
+                lead.cursor.retry(id);
                 continue;
             };
-            if refused {
+            if queue_full || held.contains(&row.order_id) {
                 lead.cursor.retry(id);
                 continue;
             }
@@ -482,17 +505,16 @@ impl OutboxRelay {
                         "handing an event to the producer; it will be sent again",
                     );
                     lead.cursor.retry(id);
-                    // A full local queue drains as answers come in: this
-                    // row and the rest wait for the next round, in order.
                     // A record that can never go (larger than
-                    // message.max.bytes) is retried each round without
-                    // holding up the others; it holds the watermark, so
-                    // the backlog and /readyz show it.
-                    refused = e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull);
+                    // message.max.bytes) is retried each round and holds
+                    // back its order's later events and the watermark (the
+                    // backlog and /readyz show it), not other orders.
+                    queue_full = e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull);
+                    held.insert(row.order_id);
                 }
             }
         }
-        Ok(full && !refused)
+        Ok(full && !queue_full)
     }
 
     /// Saves the watermark in one short statement.

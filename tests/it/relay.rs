@@ -15,9 +15,22 @@ use uuid::Uuid;
 
 use crate::helpers::{create_order, new_id, spawn_app_with};
 
+/// Opens a transaction on `conn` that has its transaction id, as a batch's
+/// has once it locked or wrote something.
+fn begin(conn: &mut PgConnection) {
+    conn.batch_execute("BEGIN").expect("begin");
+    OutboxMessage::take_transaction_id(conn).expect("a transaction id");
+}
+
 /// Opens a transaction on `conn` and writes one outbox row in it, as
 /// another instance's batch would; returns the row's id and event id.
 fn write_in_open_transaction(conn: &mut PgConnection) -> (i64, String) {
+    begin(conn);
+    write_event(conn)
+}
+
+/// Writes one outbox row (a `CommandRejected`) in the open transaction.
+fn write_event(conn: &mut PgConnection) -> (i64, String) {
     let command = Command {
         command_id: Uuid::new_v4(),
         order_id: Uuid::new_v4(),
@@ -33,8 +46,6 @@ fn write_in_open_transaction(conn: &mut PgConnection) -> (i64, String) {
     let rejection = Rejection::new(RejectionCode::OrderNotFound, "written by another writer");
     let row = events::rejected(&command, &rejection, Utc::now());
     let event_id = row.event_id.to_string();
-    conn.batch_execute("BEGIN").expect("begin");
-    OutboxMessage::take_transaction_id(conn).expect("a transaction id");
     let ids = NewOutboxMessage::insert_all(conn, &[row]).expect("insert an outbox row");
     (ids[0], event_id)
 }
@@ -104,4 +115,52 @@ async fn a_row_that_commits_late_is_published_and_a_rolled_back_one_holds_nothin
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Transaction ids u < v < t: t draws its row's id first, u draws a later
+/// one and commits, so the relay sees u's row and misses t's. Then v ends.
+/// The newest transaction that had ended when the relay first missed the
+/// row was u; t, younger than everything that had ended then, is not among
+/// the running ones a snapshot lists until a younger one ends. A gap given
+/// up once the running ones it lists have ended (the snapshot's `xmax` as
+/// its mark) is lost here, with t still to commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_outlives_every_transaction_that_had_an_id_when_it_was_missed() {
+    let mut app = spawn_app_with(|_| {}).await;
+    app.send(&create_order(&new_id(), "u-relay")).await;
+    app.events(1).await;
+
+    let (mut u, mut v, mut t) = (app.db(), app.db(), app.db());
+    begin(&mut u);
+    begin(&mut v);
+    begin(&mut t);
+    let (late_id, late_event) = write_event(&mut t);
+    let (early_id, early_event) = write_event(&mut u);
+    assert!(early_id > late_id);
+    u.batch_execute("COMMIT").expect("commit u");
+    app.events_until(Duration::from_secs(10), |received| {
+        received.iter().any(|e| e.event_id == early_event)
+    })
+    .await
+    .expect("u's row published");
+    v.batch_execute("COMMIT").expect("commit v");
+    // Rounds run meanwhile (one each RELAY_POLL_MS).
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut conn = app.db();
+    assert!(
+        watermark(&mut conn) < late_id,
+        "the watermark passed t's row"
+    );
+
+    t.batch_execute("COMMIT").expect("commit t");
+    app.events_until(Duration::from_secs(10), |received| {
+        received.iter().any(|e| e.event_id == late_event)
+    })
+    .await
+    .unwrap_or_else(|received| {
+        panic!(
+            "t's row was never published ({} events read)",
+            received.len()
+        )
+    });
 }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
 use diesel::dsl::sql;
 use diesel::sql_types::BigInt;
 
@@ -34,12 +35,14 @@ async fn expired_rows_are_purged_in_the_background() {
     let mut db = app.db();
     // A row written long ago that cannot be published (larger than any
     // record the producer takes): it holds the watermark, so it stays.
-    diesel::sql_query(
-        "INSERT INTO outbox (event_id, order_id, event_type, payload, created_at) \
+    // As the service writes outbox rows: the transaction takes its id first.
+    db.batch_execute(
+        "BEGIN; SELECT pg_current_xact_id(); \
+         INSERT INTO outbox (event_id, order_id, event_type, payload, created_at) \
          VALUES (gen_random_uuid(), gen_random_uuid(), 'test', \
-                 decode(repeat('00', 2000000), 'hex'), now() - interval '1 hour')",
+                 decode(repeat('00', 2000000), 'hex'), now() - interval '1 hour'); \
+         COMMIT",
     )
-    .execute(&mut db)
     .expect("insert an old row that cannot be published");
     // Events written after it are still published.
     for _ in 0..5 {

@@ -37,15 +37,18 @@ pub struct NewOutboxMessage {
 }
 
 /// What one statement saw of the outbox: the ids of the rows it asked for
-/// that are visible (committed), and the bounds of its snapshot as
-/// transaction ids: every transaction below `xmin` had ended, none from
-/// `xmax` on had started.
+/// that are visible (committed), in id order; `xmin`, below which every
+/// transaction had ended when it looked; and `horizon`, a transaction id
+/// drawn by the statement itself after its snapshot was taken, so above
+/// every transaction id handed out before it looked. (The snapshot's own
+/// `xmax` will not do: it is one past the last *completed* transaction,
+/// and transactions with ids above it may be running.)
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Visible {
     #[diesel(sql_type = BigInt)]
     pub xmin: i64,
     #[diesel(sql_type = BigInt)]
-    pub xmax: i64,
+    pub horizon: i64,
     #[diesel(sql_type = Array<BigInt>)]
     pub ids: Vec<i64>,
 }
@@ -65,7 +68,7 @@ impl OutboxMessage {
         // pg_current_snapshot() is the snapshot the statement reads with.
         diesel::sql_query(
             "SELECT pg_snapshot_xmin(s.snap)::text::bigint AS xmin, \
-                    pg_snapshot_xmax(s.snap)::text::bigint AS xmax, \
+                    pg_current_xact_id()::text::bigint AS horizon, \
                     ARRAY(SELECT id FROM ( \
                         (SELECT id FROM outbox WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT $4) \
                         UNION ALL \
