@@ -137,7 +137,7 @@ pub struct ServeSettings {
     /// Lanes: transactions applied at once, each lane over its own
     /// partitions (partition modulo lanes; orders never share one). More
     /// use more cores of the database; keep it below DATABASE_POOL_SIZE.
-    #[arg(long, env = "APPLY_CONCURRENCY", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, env = "APPLY_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub apply_concurrency: u32,
 
     /// Failed attempts at a batch before it is applied one command per
