@@ -212,6 +212,22 @@ impl TestApp {
             .expect("metrics text")
     }
 
+    /// `GET /metrics` until it contains every one of `lines` (a batch is
+    /// counted after its events may already have been read), for at most
+    /// 10 s; the last text read.
+    pub async fn metrics_with(&self, lines: &[&str]) -> String {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let metrics = self.metrics().await;
+            if lines.iter().all(|line| metrics.contains(line))
+                || tokio::time::Instant::now() >= deadline
+            {
+                return metrics;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// `GET /readyz` on the running application: status and body.
     pub async fn readiness(&self) -> (u16, serde_json::Value) {
         readiness_at(&self.url("")).await.expect("/readyz answers")
