@@ -39,17 +39,14 @@
 //! a session-level advisory lock on a connection of its own (with TCP
 //! keepalives); losing that connection loses the role, and the lock with it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool};
-use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer, PurgeConfig};
+use rdkafka::producer::{FutureRecord, Producer, PurgeConfig};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -64,8 +61,14 @@ use crate::kafka;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
-/// Key of the advisory lock that makes one relay the publisher.
-const RELAY_LOCK: i64 = 0x6f72_6465_725f_726c;
+mod cursor;
+mod flight;
+mod leader;
+
+use cursor::Cursor;
+use flight::InFlight;
+use leader::Leader;
+
 const RETRY_MAX: Duration = Duration::from_secs(5);
 /// How often an instance that is not the publisher tries to become it.
 const LEADERSHIP_RETRY: Duration = Duration::from_secs(2);
@@ -73,150 +76,6 @@ const LEADERSHIP_RETRY: Duration = Duration::from_secs(2);
 const MARK_EVERY: Duration = Duration::from_millis(20);
 /// Longest the final flush at shutdown may take.
 const FINAL_FLUSH: Duration = Duration::from_secs(4);
-/// A gap that must be found: it was seen, and its send failed.
-const FOUND: i64 = i64::MAX;
-
-#[derive(QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = Bool)]
-    locked: bool,
-}
-
-/// The publisher role: a connection holding the session-level lock.
-#[derive(Clone)]
-struct Leader(Arc<Mutex<PgConnection>>);
-
-impl Leader {
-    /// Runs `f` on the leader connection on the blocking pool.
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
-    ) -> Result<T, DbError> {
-        let conn = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| std::panic::resume_unwind(e.into_panic()))
-        .and_then(|result| result.map_err(DbError::from))
-    }
-}
-
-/// Where publishing stands, while this instance holds the role.
-struct Cursor {
-    /// Every id below is published, in flight, or in a gap.
-    next: i64,
-    /// Runs of ids below `next` not seen yet: first id → (last id, the
-    /// horizon of the round that first missed them, or [`FOUND`]).
-    gaps: BTreeMap<i64, (i64, i64)>,
-    /// The watermark as last saved.
-    saved: i64,
-}
-
-impl Cursor {
-    fn resume_after(published_through: i64) -> Self {
-        Self {
-            next: published_through + 1,
-            gaps: BTreeMap::new(),
-            saved: published_through,
-        }
-    }
-
-    /// The highest id at and below which every row is acknowledged.
-    fn watermark(&self, flight: &InFlight) -> i64 {
-        let gap = self.gaps.keys().next().copied().unwrap_or(i64::MAX);
-        let sending = flight.ids.first().copied().unwrap_or(i64::MAX);
-        self.next.min(gap).min(sending) - 1
-    }
-
-    /// Whether `id` lies in a gap.
-    fn in_gap(&self, id: i64) -> bool {
-        self.gaps
-            .range(..=id)
-            .next_back()
-            .is_some_and(|(_, (last, _))| id <= *last)
-    }
-
-    /// The gaps as two arrays, first ids and last ids.
-    fn gap_bounds(&self) -> (Vec<i64>, Vec<i64>) {
-        self.gaps
-            .iter()
-            .map(|(first, (last, _))| (*first, *last))
-            .unzip()
-    }
-
-    /// Takes in what one round saw (`seen`, sorted): ids from `from` up to
-    /// `top` that were not visible become gaps, marked with the round's
-    /// `horizon`; ids of gaps that appeared, and gaps that can no longer
-    /// fill (`xmin` passed their mark: every transaction that had an id
-    /// when they were first missed has ended), leave.
-    fn observe(&mut self, from: i64, top: i64, seen: &[i64], xmin: i64, horizon: i64) {
-        for (first, (last, first_missed)) in std::mem::take(&mut self.gaps) {
-            if first_missed >= xmin {
-                self.add_unseen(first, last, seen, first_missed);
-            }
-        }
-        if top >= from {
-            self.add_unseen(from, top, seen, horizon);
-        }
-        self.next = self.next.max(top + 1);
-    }
-
-    /// Adds the runs of `first..=last` that are not in `seen` as gaps.
-    fn add_unseen(&mut self, first: i64, last: i64, seen: &[i64], mark: i64) {
-        let mut run = first;
-        for &id in &seen[seen.partition_point(|id| *id < first)..] {
-            if id > last {
-                break;
-            }
-            if id > run {
-                self.gaps.insert(run, (id - 1, mark));
-            }
-            run = id + 1;
-        }
-        if run <= last {
-            self.gaps.insert(run, (last, mark));
-        }
-    }
-
-    /// A row that was seen but not sent (or whose send failed): found again
-    /// by the next round.
-    fn retry(&mut self, id: i64) {
-        if id < self.next {
-            self.gaps.insert(id, (id, FOUND));
-        }
-    }
-}
-
-/// Rows handed to the producer and not yet answered. Answers are taken as
-/// they come (the producer keeps each partition's order), so a slow
-/// partition does not hold back the others.
-#[derive(Default)]
-struct InFlight {
-    deliveries: FuturesUnordered<Delivery>,
-    ids: BTreeSet<i64>,
-}
-
-type Delivery = std::pin::Pin<Box<dyn Future<Output = (i64, bool)> + Send>>;
-
-impl InFlight {
-    fn push(&mut self, id: i64, delivery: DeliveryFuture) {
-        self.ids.insert(id);
-        self.deliveries.push(Box::pin(async move {
-            match delivery.await {
-                Ok(Ok(_)) => (id, true),
-                Ok(Err((error, _))) => {
-                    // Records never time out: this is an error no retry of
-                    // librdkafka's mends (too large, not authorised).
-                    kafka::ErrorLog.log(&error, "publishing an event; it will be sent again");
-                    (id, false)
-                }
-                Err(_) => (id, false),
-            }
-        }));
-    }
-}
 
 /// The role and where it stands.
 struct Lead {
@@ -310,7 +169,7 @@ impl OutboxRelay {
             };
             // The watermark moves at most once per MARK_EVERY while events
             // stream, at once when nothing else is in flight.
-            let watermark = current.cursor.watermark(&flight);
+            let watermark = current.cursor.watermark(flight.lowest());
             if watermark > current.cursor.saved
                 && (flight.ids.is_empty() || last_mark.elapsed() >= MARK_EVERY)
             {
@@ -386,25 +245,16 @@ impl OutboxRelay {
     /// holds it or the database cannot be reached.
     async fn try_lead(&self) -> Option<Lead> {
         let db = self.db.clone();
-        let attempt = tokio::task::spawn_blocking(move || -> Result<Option<Lead>, DbError> {
-            let mut conn = db.dedicated_connection()?;
-            // A watermark lost in a crash only re-publishes its events
-            // (repeats with the same event_id, which at-least-once allows):
-            // the relay's statements need not wait for the WAL flush.
-            diesel::sql_query("SET synchronous_commit = off").execute(&mut conn)?;
-            let lock = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
-                .bind::<BigInt, _>(RELAY_LOCK)
-                .get_result::<Locked>(&mut conn)?;
-            if !lock.locked {
-                return Ok(None);
-            }
-            let published_through = OutboxMessage::published_through(&mut conn)?;
-            Ok(Some(Lead {
-                conn: Leader(Arc::new(Mutex::new(conn))),
-                cursor: Cursor::resume_after(published_through),
-            }))
-        })
-        .await;
+        let attempt = tokio::task::spawn_blocking(move || Leader::claim(&db))
+            .await
+            .map(|claimed| {
+                claimed.map(|claimed| {
+                    claimed.map(|(conn, published_through)| Lead {
+                        conn,
+                        cursor: Cursor::resume_after(published_through),
+                    })
+                })
+            });
         match attempt {
             Ok(Ok(Some(lead))) => {
                 tracing::info!(
@@ -546,7 +396,7 @@ impl OutboxRelay {
                 "outbox relay final flush gave up; those rows stay for the next relay"
             );
         }
-        let watermark = lead.cursor.watermark(flight);
+        let watermark = lead.cursor.watermark(flight.lowest());
         if watermark > lead.cursor.saved
             && let Err(e) = self.save(&mut lead, watermark).await
         {
@@ -569,68 +419,4 @@ fn record<'a>(topic: &'a str, row: &'a OutboxMessage, key: &'a str) -> FutureRec
         .key(key)
         .payload(row.payload.as_slice())
         .headers(headers)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gaps(cursor: &Cursor) -> Vec<(i64, i64)> {
-        cursor.gaps.iter().map(|(f, (l, _))| (*f, *l)).collect()
-    }
-
-    #[test]
-    fn ids_not_visible_become_gaps_and_hold_the_watermark() {
-        let mut cursor = Cursor::resume_after(10);
-        // Ids 11..=17 were asked for; 12 and 14..=16 are not visible.
-        cursor.observe(11, 17, &[11, 13, 17], 100, 105);
-        assert_eq!(cursor.next, 18);
-        assert_eq!(gaps(&cursor), [(12, 12), (14, 16)]);
-        assert!(cursor.in_gap(15) && !cursor.in_gap(13) && !cursor.in_gap(17));
-        assert_eq!(cursor.watermark(&InFlight::default()), 11);
-    }
-
-    #[test]
-    fn a_jump_in_the_ids_is_one_gap() {
-        let mut cursor = Cursor::resume_after(0);
-        cursor.observe(1, 1 << 60, &[1, 1 << 60], 100, 105);
-        assert_eq!(gaps(&cursor), [(2, (1 << 60) - 1)]);
-    }
-
-    #[test]
-    fn a_gap_stays_while_a_transaction_that_ran_when_it_was_missed_may_commit() {
-        let mut cursor = Cursor::resume_after(0);
-        cursor.observe(1, 2, &[2], 100, 105);
-        // Transactions from 100 on may still run (xmin 104 <= 105): kept.
-        cursor.observe(3, 2, &[], 104, 110);
-        assert_eq!(gaps(&cursor), [(1, 1)]);
-        // All that ran at the first look have ended (xmin 106 > 105) and
-        // the row is still not there: it never will be.
-        cursor.observe(3, 2, &[], 106, 110);
-        assert!(cursor.gaps.is_empty());
-        assert_eq!(cursor.watermark(&InFlight::default()), 2);
-    }
-
-    #[test]
-    fn ids_that_appear_leave_their_gap() {
-        let mut cursor = Cursor::resume_after(0);
-        cursor.observe(1, 6, &[1, 6], 100, 105);
-        assert_eq!(gaps(&cursor), [(2, 5)]);
-        cursor.observe(7, 6, &[3, 4], 100, 106);
-        assert_eq!(gaps(&cursor), [(2, 2), (5, 5)]);
-        assert_eq!(cursor.next, 7);
-    }
-
-    #[test]
-    fn a_row_to_send_again_is_a_gap_that_never_expires() {
-        let mut cursor = Cursor::resume_after(0);
-        cursor.observe(1, 3, &[1, 2, 3], 100, 105);
-        cursor.retry(2);
-        cursor.observe(4, 3, &[], i64::MAX - 1, i64::MAX);
-        assert_eq!(gaps(&cursor), [(2, 2)]);
-        assert_eq!(cursor.watermark(&InFlight::default()), 1);
-        // Ids the cursor has not reached are not gaps.
-        cursor.retry(9);
-        assert!(!cursor.in_gap(9));
-    }
 }
