@@ -123,7 +123,7 @@ impl Metrics {
         let duplicates = Counter::default();
         registry.register(
             "commands_duplicate",
-            "Commands delivered again after they were processed (no effect); includes commands of a lane that committed before its batch failed and was retried",
+            "Commands delivered again after they were processed (no effect); includes commands committed one per transaction (a batch refused by the schema) before the batch failed and was retried",
             duplicates.clone(),
         );
         let key_mismatches = Counter::default();

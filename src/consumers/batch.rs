@@ -97,6 +97,11 @@ impl Batch {
         self.permits.push(record.permit);
     }
 
+    /// The decoded commands, in delivery order, for a transaction.
+    pub(super) fn command_list(&self) -> Vec<Command> {
+        self.commands.iter().map(|(_, _, c)| c.clone()).collect()
+    }
+
     /// Bytes of the records in the batch.
     pub(super) fn bytes(&self) -> usize {
         self.permits

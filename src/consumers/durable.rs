@@ -64,7 +64,7 @@ impl OrderCommandConsumer {
                     }
                 }
             } else if dead_lettered {
-                let commands = batch.commands.iter().map(|(_, _, c)| c.clone()).collect();
+                let commands = batch.command_list();
                 let applied = self
                     .processor
                     .apply_batch(commands, batch.next_offsets())
@@ -100,7 +100,7 @@ impl OrderCommandConsumer {
     /// saved. `Err` leaves everything to be retried (applied commands are
     /// then found processed).
     async fn apply_isolating(&self, batch: &Batch) -> anyhow::Result<Isolated> {
-        let commands = batch.commands.iter().map(|(_, _, c)| c.clone()).collect();
+        let commands = batch.command_list();
         let isolated = self
             .processor
             .apply_isolated(commands, self.quarantine_after)
