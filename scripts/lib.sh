@@ -15,7 +15,7 @@ SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SCRIPTS_DIR/kafka/pom.xml")"
 KAFKA_LIBS="$ORDER_SERVICE_CACHE/kafka-$KAFKA_VERSION/libs"
 
-log() { printf '==> %s\n' "$*" >&2; }
+log() { printf '==> [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 
 # Runs a command as root: directly when we are, else through sudo.
 as_root() {

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use order_service::cli::{Cli, CliCommand};
 use order_service::config::ServeSettings;
-use order_service::db::Database;
+use order_service::db::{Database, PoolUsage};
 use order_service::shutdown::{Shutdown, ShutdownTrigger};
 use order_service::startup::Application;
 use order_service::{cli, telemetry};
@@ -42,7 +42,9 @@ async fn run(command: CliCommand) -> anyhow::Result<()> {
             app.run_until_stopped(on_signal()).await
         }
         CliCommand::Migrate(settings) => {
-            let applied = Database::new(&settings).migrate().await?;
+            let applied = Database::new(&settings, PoolUsage::default())
+                .migrate()
+                .await?;
             tracing::info!(?applied, "database is migrated");
             Ok(())
         }

@@ -13,6 +13,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+use crate::db::PoolUsage;
+
 /// The media type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -56,6 +58,13 @@ pub struct HttpRouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabels {
+    /// `main` (the consumer, the relay, the housekeeper), `reads` (the
+    /// HTTP GETs), `probes` (`/readyz`).
+    pub pool: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildLabels {
     pub version: String,
 }
@@ -78,6 +87,9 @@ pub struct Metrics {
     pub purged: Family<TableLabels, Counter>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     pub assigned_partitions: Gauge,
+    db_pool_checkouts: Family<PoolLabels, Counter>,
+    db_pool_waits: Family<PoolLabels, Counter>,
+    db_pool_wait_seconds: Family<PoolLabels, Counter<f64, AtomicU64>>,
     /// Whether the consumer holds an assignment (possibly of no partition).
     in_group: AtomicBool,
     /// Whether the consumer reached no broker at its last statistics
@@ -201,6 +213,24 @@ impl Metrics {
             "Time to answer an HTTP request, by method and route",
             http_request_seconds.clone(),
         );
+        let db_pool_checkouts = Family::<PoolLabels, Counter>::default();
+        registry.register(
+            "db_pool_checkouts",
+            "Connections taken from a database pool, by pool",
+            db_pool_checkouts.clone(),
+        );
+        let db_pool_waits = Family::<PoolLabels, Counter>::default();
+        registry.register(
+            "db_pool_waits",
+            "Callers that found every connection of a pool taken and waited, by pool",
+            db_pool_waits.clone(),
+        );
+        let db_pool_wait_seconds = Family::<PoolLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "db_pool_wait_seconds",
+            "Time async callers waited for a connection, by pool",
+            db_pool_wait_seconds.clone(),
+        );
         // Rendered as `order_service_build_info{version="…"} 1`.
         registry.register(
             "build",
@@ -227,9 +257,25 @@ impl Metrics {
             purged,
             consumer_lag,
             assigned_partitions,
+            db_pool_checkouts,
+            db_pool_waits,
+            db_pool_wait_seconds,
             in_group: AtomicBool::new(false),
             brokers_down: AtomicBool::new(false),
             kafka_error: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The counters of the database pool named `pool`, for
+    /// [`crate::db::Database::new`] and its kin to count into.
+    pub fn pool_usage(&self, pool: &str) -> PoolUsage {
+        let labels = PoolLabels {
+            pool: pool.to_owned(),
+        };
+        PoolUsage {
+            checkouts: self.db_pool_checkouts.get_or_create(&labels).clone(),
+            waits: self.db_pool_waits.get_or_create(&labels).clone(),
+            wait_seconds: self.db_pool_wait_seconds.get_or_create(&labels).clone(),
         }
     }
 

@@ -39,7 +39,8 @@ impl Application {
     /// connects the consumer and producers, and binds the HTTP server.
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let db = Database::new(&settings.database);
+        let metrics = Arc::new(Metrics::new());
+        let db = Database::new(&settings.database, metrics.pool_usage("main"));
         let applied = db.migrate().await.context("migrating the database")?;
         if !applied.is_empty() {
             tracing::info!(?applied, "applied database migrations");
@@ -70,7 +71,6 @@ impl Application {
             let settings = settings.clone();
             async move { warn_if_dedup_outlived(&settings).await }
         });
-        let metrics = Arc::new(Metrics::new());
         let (handover, committed) = handover::channel();
         let relay = OutboxRelay::new(&settings, db.clone(), committed, metrics.clone())
             .context("creating the event producer")?;
@@ -85,7 +85,11 @@ impl Application {
                 "API_TOKENS is not set: anyone who reaches HTTP_ADDR may read orders and send commands"
             );
         }
-        let reads = Database::for_reads(&settings.database, settings.http.read_pool_size);
+        let reads = Database::for_reads(
+            &settings.database,
+            settings.http.read_pool_size,
+            metrics.pool_usage("reads"),
+        );
         let outcomes = CommandOutcomes::default();
         let (http_stop, http_shutdown) = ShutdownTrigger::new();
         let router = http::router(
@@ -95,7 +99,7 @@ impl Application {
                 // One checked connection of their own: a flood of
                 // probes can neither take the consumer's connections nor
                 // the reads'.
-                probes: Database::for_reads(&settings.database, 1),
+                probes: Database::for_reads(&settings.database, 1, metrics.pool_usage("probes")),
                 metrics: metrics.clone(),
                 commands,
                 outcomes: outcomes.clone(),

@@ -5,13 +5,16 @@
 //! lifecycles, reads every event back, checks count and content against the
 //! plan, and measures: commands per second from the first send to the last
 //! event, latency from send to event visible, and the service's peak RSS.
-//! Runs: a burst with batching, the same with `BATCH_SIZE=1`, and a steady
-//! rate for latency under normal load. The service inherits the bench's
+//! Runs: a burst with batching, the same with `BATCH_SIZE=1`, a steady
+//! rate for latency under normal load, and pairs of bursts with and
+//! without HTTP clients reading orders throughout (reads must leave
+//! command throughput at ≥ 80% of its rate without them). The service inherits the bench's
 //! environment (`RUST_LOG`, `APPLY_CONCURRENCY`, `KAFKA_FETCH_WAIT_MAX_MS`,
 //! …), so its settings can be varied from run to run.
 
 mod measure;
 mod phase;
+mod reads;
 mod report;
 mod service;
 mod verify;
@@ -32,6 +35,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             batch_size,
             load,
             seed,
+            readers: 0,
         }
     };
     let mut phases = vec![spec(
@@ -61,15 +65,46 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ));
     }
     for spec in phases {
-        eprintln!("==> bench: {} (BATCH_SIZE={})", spec.name, spec.batch_size);
-        let result = phase::run(&args, &spec)
-            .await
-            .with_context(|| format!("bench run {:?}", spec.name))?;
-        eprintln!("    {}", report::one_line(&result));
-        results.push(result);
+        results.push(run_phase(&args, &spec).await?);
+    }
+    // Alternating which run of a pair goes first: a drift of the machine's
+    // speed during a pair then favours each side as often.
+    let mut read_pairs = Vec::new();
+    for pair in 0..args.read_pairs {
+        let mut burst = |readers| PhaseSpec {
+            readers,
+            ..spec(
+                if readers > 0 {
+                    "burst beside reads"
+                } else {
+                    "burst, no reads"
+                },
+                args.batch_size,
+                Load::Burst {
+                    orders: args.read_orders,
+                },
+            )
+        };
+        let (first, second) = if pair % 2 == 0 {
+            (burst(0), burst(args.readers))
+        } else {
+            (burst(args.readers), burst(0))
+        };
+        let (first, second) = (
+            run_phase(&args, &first).await?,
+            run_phase(&args, &second).await?,
+        );
+        read_pairs.push(if pair % 2 == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        });
     }
     let ceiling = report::read_ceiling(&args.out_dir);
-    let text = report::markdown(&results, ceiling.as_ref());
+    let mut text = report::markdown(&results, ceiling.as_ref());
+    if !read_pairs.is_empty() {
+        text.push_str(&report::reads_beside_commands(&read_pairs, args.readers));
+    }
     println!("{text}");
     std::fs::write(args.out_dir.join("results.md"), &text).context("writing results.md")?;
     std::fs::write(args.out_dir.join("throughput.svg"), report::svg(&results))
@@ -80,4 +115,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.out_dir.join("throughput.svg").display()
     );
     Ok(())
+}
+
+async fn run_phase(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<phase::PhaseResult> {
+    eprintln!(
+        "==> bench: {} (BATCH_SIZE={}{})",
+        spec.name,
+        spec.batch_size,
+        if spec.readers > 0 {
+            format!(", {} HTTP readers", spec.readers)
+        } else {
+            String::new()
+        }
+    );
+    let result = phase::run(args, spec)
+        .await
+        .with_context(|| format!("bench run {:?}", spec.name))?;
+    eprintln!("    {}", report::one_line(&result));
+    Ok(result)
 }

@@ -16,7 +16,8 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use uuid::Uuid;
 
 use super::measure::{percentile, rss_mb, timeline, window_rates};
-use super::service::{Topics, start_service, stop};
+use super::reads::{ReadLoad, Reads};
+use super::service::{Topics, free_local_addr, start_service, stop};
 use super::verify::{verify, verify_rows};
 use crate::cli::BenchArgs;
 use crate::config::KafkaConnection;
@@ -37,6 +38,8 @@ pub struct PhaseSpec {
     pub batch_size: u32,
     pub load: Load,
     pub seed: u64,
+    /// HTTP clients reading orders while the commands go in (0: none).
+    pub readers: usize,
 }
 
 /// Figures of one run.
@@ -58,6 +61,8 @@ pub struct PhaseResult {
     pub last_window_rate: f64,
     /// One sample per second of the run.
     pub timeline: Vec<Sample>,
+    /// Orders read over HTTP during the run (with `PhaseSpec::readers`).
+    pub reads: Reads,
 }
 
 /// Events in the windows whose rates are compared for decay.
@@ -117,7 +122,16 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         "service-{}.log",
         spec.name.replace([' ', ','], "-")
     ));
-    let mut service = start_service(args, spec, database.url(), &topics, &suffix, &log)?;
+    let http_addr = free_local_addr()?;
+    let mut service = start_service(
+        args,
+        spec,
+        database.url(),
+        &topics,
+        &suffix,
+        http_addr,
+        &log,
+    )?;
     let pid = service.id();
 
     // Events reader and RSS sampler run alongside the producer.
@@ -163,6 +177,10 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         .context("the service did not answer the warm-up order within 60 s")??;
 
     let started = Instant::now();
+    let read_load = (spec.readers > 0).then(|| {
+        let orders = workload.orders.iter().map(|o| o.order_id).collect();
+        ReadLoad::start(http_addr, orders, spec.readers, spec.seed)
+    });
     let sent = produce(args, &topics.commands, &commands, &spec.load).await?;
     eprintln!(
         "    all commands acknowledged by the broker after {:.2} s",
@@ -172,6 +190,10 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     let received = tokio::time::timeout(timeout, reader)
         .await
         .context("timed out waiting for the events")???;
+    let reads = match read_load {
+        Some(load) => load.finish().await.context("the read load")?,
+        None => Reads::default(),
+    };
     let received: Vec<Received> = received
         .into_iter()
         .filter(|r| sent.contains_key(&r.command_id))
@@ -210,6 +232,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         first_window_rate,
         last_window_rate,
         timeline,
+        reads,
     })
 }
 

@@ -100,6 +100,60 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
     out
 }
 
+/// The reads-beside-commands comparison: per pair, the burst's rate with
+/// readers over its rate without; the median and the spread, beside the
+/// goal. Pairs are `(without reads, with reads)`.
+pub fn reads_beside_commands(pairs: &[(PhaseResult, PhaseResult)], readers: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n### Reads beside commands\n\n\
+         Each pair: the same burst twice on a fresh service, once alone and once while \
+         {readers} HTTP clients read orders back to back (`GET /orders/{{id}}`); which \
+         goes first alternates. Goal: command throughput during the reads at least 80% \
+         of its rate without them (the reads have a pool of their own).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| pair | commands | commands/s alone | commands/s beside reads | reads (200 + 404) | reads/s | ratio |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for (n, (alone, loaded)) in pairs.iter().enumerate() {
+        let ratio = loaded.commands_per_second / alone.commands_per_second.max(1e-9);
+        ratios.push(ratio);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} | {:.0} | {} + {} | {:.0} | {:.0}% |",
+            n + 1,
+            alone.commands,
+            alone.commands_per_second,
+            loaded.commands_per_second,
+            loaded.reads.found,
+            loaded.reads.missing,
+            loaded.reads.total() as f64 / loaded.seconds.max(1e-9),
+            100.0 * ratio
+        );
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = if ratios.len() % 2 == 1 {
+        ratios[ratios.len() / 2]
+    } else {
+        (ratios[ratios.len() / 2 - 1] + ratios[ratios.len() / 2]) / 2.0
+    };
+    let (low, high) = (ratios[0], ratios[ratios.len() - 1]);
+    let _ = writeln!(
+        out,
+        "\nMedian ratio {:.0}% (spread {:.0}-{:.0}% over {} pairs): the goal of 80% is {}.",
+        100.0 * median,
+        100.0 * low,
+        100.0 * high,
+        ratios.len(),
+        if median >= 0.8 { "met" } else { "NOT met" }
+    );
+    out
+}
+
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo

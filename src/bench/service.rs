@@ -1,6 +1,7 @@
 //! The service under test: this same binary, `serve`, as a child process
 //! on the run's database and topics, its log in the output folder.
 
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ pub(super) fn start_service(
     database_url: &str,
     topics: &Topics,
     suffix: &str,
+    http_addr: SocketAddr,
     log: &Path,
 ) -> anyhow::Result<Child> {
     let log = std::fs::File::create(log).context("creating the service log")?;
@@ -34,13 +36,20 @@ pub(super) fn start_service(
         .env("KAFKA_DLQ_TOPIC", &topics.dlq)
         .env("KAFKA_GROUP_ID", format!("bench-{suffix}"))
         .env("KAFKA_CREATE_TOPICS", "false")
-        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("HTTP_ADDR", http_addr.to_string())
         .env("BATCH_SIZE", spec.batch_size.to_string())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
         .context("starting the service")
+}
+
+/// A loopback address with a port free right now, for the service's HTTP
+/// server (the bench's readers need to know it before the service starts).
+pub(super) fn free_local_addr() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?)
 }
 
 pub(super) fn stop(service: &mut Child) {

@@ -299,6 +299,20 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 20)]
     pub steady_seconds: u64,
 
+    /// Pairs of burst runs for the reads-beside-commands comparison: one
+    /// run with `--readers` HTTP clients reading orders throughout, one
+    /// without, alternating which goes first (0 skips it).
+    #[arg(long, default_value_t = 3)]
+    pub read_pairs: usize,
+
+    /// Orders in each run of the reads comparison.
+    #[arg(long, default_value_t = 6_000)]
+    pub read_orders: usize,
+
+    /// HTTP clients reading orders back to back in the loaded runs.
+    #[arg(long, default_value_t = 16)]
+    pub readers: usize,
+
     /// Partitions of the benchmark's topics.
     #[arg(long, default_value_t = 6)]
     pub partitions: i32,

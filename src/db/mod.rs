@@ -9,11 +9,16 @@ pub mod models;
 pub mod schema;
 #[cfg(feature = "bench")]
 pub mod scratch;
+mod usage;
 
 #[cfg(feature = "bench")]
 pub use scratch::ScratchDatabase;
+pub use usage::PoolUsage;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use diesel::connection::{Connection, SimpleConnection};
 use diesel::{
@@ -100,13 +105,14 @@ pub struct Database {
     session: SessionSettings,
     /// The pool's URL, for connections of their own.
     url: String,
+    usage: PoolUsage,
 }
 
 impl Database {
     /// Builds the pool without connecting: the first query finds out whether
     /// the database is there, and callers retry.
-    pub fn new(settings: &DatabaseSettings) -> Self {
-        Self::build(settings, settings.pool_size, false)
+    pub fn new(settings: &DatabaseSettings, usage: PoolUsage) -> Self {
+        Self::build(settings, settings.pool_size, false, usage)
     }
 
     /// A pool of `size` for occasional reads (the HTTP GETs, probes): each
@@ -114,11 +120,16 @@ impl Database {
     /// one may have died with a database restart and a read should not
     /// fail for it. The consumer's pool needs no check: its connections are
     /// in constant use, and a broken one is dropped at its first error.
-    pub fn for_reads(settings: &DatabaseSettings, size: u32) -> Self {
-        Self::build(settings, size, true)
+    pub fn for_reads(settings: &DatabaseSettings, size: u32, usage: PoolUsage) -> Self {
+        Self::build(settings, size, true, usage)
     }
 
-    fn build(settings: &DatabaseSettings, size: u32, check_on_take: bool) -> Self {
+    fn build(
+        settings: &DatabaseSettings,
+        size: u32,
+        check_on_take: bool,
+        usage: PoolUsage,
+    ) -> Self {
         let url = with_keepalives(&settings.database_url);
         let manager = ConnectionManager::<PgConnection>::new(url.clone());
         let session = SessionSettings {
@@ -132,12 +143,14 @@ impl Database {
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(check_on_take)
             .connection_customizer(Box::new(session))
+            .event_handler(Box::new(usage::CountCheckouts(usage.clone())))
             .build_unchecked(manager);
         Self {
             pool,
             permits: Arc::new(Semaphore::new(size as usize)),
             session,
             url,
+            usage,
         }
     }
 
@@ -152,7 +165,18 @@ impl Database {
         // The semaphore is never closed. The permit moves into the blocking
         // task: a caller that stops waiting (a timeout, a dropped HTTP
         // request) does not free it while the task still holds a connection.
-        let permit = self.permits.clone().acquire_owned().await.ok();
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                self.usage.waits.inc();
+                let started = Instant::now();
+                let permit = self.permits.clone().acquire_owned().await.ok();
+                self.usage
+                    .wait_seconds
+                    .inc_by(started.elapsed().as_secs_f64());
+                permit
+            }
+        };
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         let task = tokio::task::spawn_blocking(move || {
@@ -174,7 +198,17 @@ impl Database {
     pub fn connection(
         &self,
     ) -> Result<PooledConnection<ConnectionManager<PgConnection>>, PoolError> {
+        // Every connection is with an async caller: r2d2 makes this one
+        // wait for one to come back.
+        if self.permits.available_permits() == 0 {
+            self.usage.waits.inc();
+        }
         self.pool.get()
+    }
+
+    /// This pool's checkouts and waits so far.
+    pub fn usage(&self) -> &PoolUsage {
+        &self.usage
     }
 
     /// A connection of its own, outside the pool, with the pool's session

@@ -20,7 +20,7 @@ async fn an_idempotency_key_makes_a_retry_safe_and_a_reuse_an_error() {
             .header("idempotency-key", key)
             .json(&create_body(user));
         if wait {
-            request = request.header("prefer", "wait=10");
+            request = request.header("prefer", "wait=30");
         }
         request.send()
     };
@@ -89,7 +89,7 @@ async fn a_keyed_payment_retry_without_a_transaction_id_is_the_same_command() {
     let http = Client::new();
     let created = http
         .post(app.url("/orders/create"))
-        .header("prefer", "wait=10")
+        .header("prefer", "wait=30")
         .json(&create_body("u-pay"))
         .send()
         .await
@@ -97,7 +97,7 @@ async fn a_keyed_payment_retry_without_a_transaction_id_is_the_same_command() {
     let order_id = body(created).await["id"].as_str().unwrap().to_owned();
     let added = http
         .post(app.url(&format!("/orders/{order_id}/items/add")))
-        .header("prefer", "wait=10")
+        .header("prefer", "wait=30")
         .json(&json!({"product_id": "p", "quantity": 2, "price_per_unit": 700}))
         .send()
         .await
@@ -105,7 +105,7 @@ async fn a_keyed_payment_retry_without_a_transaction_id_is_the_same_command() {
     assert_eq!(added.status(), StatusCode::OK);
     let pay = || {
         http.post(app.url(&format!("/orders/{order_id}/payment")))
-            .header("prefer", "wait=10")
+            .header("prefer", "wait=30")
             .header("idempotency-key", format!("pay-{order_id}"))
             .json(&json!({"amount": 1400, "payment_method": "card"}))
             .send()

@@ -36,7 +36,7 @@ async fn a_command_that_waits_answers_with_its_outcome() {
 
     let created = http
         .post(app.url("/orders/create"))
-        .header("prefer", "wait=10")
+        .header("prefer", "wait=30")
         .json(&create_body("u-wait"))
         .send()
         .await
@@ -60,7 +60,7 @@ async fn a_command_that_waits_answers_with_its_outcome() {
 
     let added = http
         .post(app.url(&format!("/orders/{order_id}/items/add")))
-        .header("prefer", "respond-async, wait=10")
+        .header("prefer", "respond-async, wait=30")
         .json(&json!({"product_id": "p-1", "quantity": 3, "price_per_unit": 500}))
         .send()
         .await
@@ -74,7 +74,7 @@ async fn a_command_that_waits_answers_with_its_outcome() {
     // A rule broken: 422 with the rejection code.
     let rejected = http
         .patch(app.url(&format!("/orders/{order_id}/status")))
-        .header("prefer", "wait=10")
+        .header("prefer", "wait=30")
         .json(&json!({"status": "delivered"}))
         .send()
         .await
@@ -107,7 +107,7 @@ async fn a_wait_that_runs_out_answers_202_and_the_outcome_can_be_asked_later() {
     let http = Client::new();
     let created = http
         .post(app.url("/orders/create"))
-        .header("prefer", "wait=10")
+        .header("prefer", "wait=30")
         .json(&create_body("u-late"))
         .send()
         .await
@@ -148,7 +148,7 @@ async fn a_wait_that_runs_out_answers_202_and_the_outcome_can_be_asked_later() {
     assert_eq!(body(pending).await["error"]["code"], "not_found");
 
     blocker.batch_execute("ROLLBACK").expect("release the lock");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let view = loop {
         let response = outcome(command_id.clone()).await;
         if response.status() == StatusCode::OK {
@@ -177,7 +177,7 @@ async fn get_command_names_the_event_and_the_rejection() {
     let missing_order = new_id();
     let response = http
         .post(app.url(&format!("/orders/{missing_order}/items/add")))
-        .header("prefer", "wait=10")
+        .header("prefer", "wait=30")
         .json(&json!({"product_id": "p", "quantity": 1, "price_per_unit": 1, "command_id": command_id}))
         .send()
         .await

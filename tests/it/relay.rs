@@ -81,7 +81,7 @@ async fn a_row_that_commits_late_is_published_and_a_rolled_back_one_holds_nothin
     late.batch_execute("COMMIT").expect("commit late");
     rolled_back.batch_execute("ROLLBACK").expect("roll back");
     let received = app
-        .events_until(Duration::from_secs(10), |received| {
+        .events_until(Duration::from_secs(60), |received| {
             received.iter().any(|e| e.event_id == late_event)
         })
         .await
@@ -106,7 +106,7 @@ async fn a_row_that_commits_late_is_published_and_a_rolled_back_one_holds_nothin
             .expect("last id")
             .expect("rows")
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while watermark(&mut conn) < last {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -138,7 +138,7 @@ async fn a_gap_outlives_every_transaction_that_had_an_id_when_it_was_missed() {
     let (early_id, early_event) = write_event(&mut u);
     assert!(early_id > late_id);
     u.batch_execute("COMMIT").expect("commit u");
-    app.events_until(Duration::from_secs(10), |received| {
+    app.events_until(Duration::from_secs(60), |received| {
         received.iter().any(|e| e.event_id == early_event)
     })
     .await
@@ -153,7 +153,7 @@ async fn a_gap_outlives_every_transaction_that_had_an_id_when_it_was_missed() {
     );
 
     t.batch_execute("COMMIT").expect("commit t");
-    app.events_until(Duration::from_secs(10), |received| {
+    app.events_until(Duration::from_secs(60), |received| {
         received.iter().any(|e| e.event_id == late_event)
     })
     .await

@@ -9,6 +9,7 @@ use order_service::loadgen::Workload;
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
+use super::process::SHUTDOWN_BOUND;
 use super::{audit, distinct, seeded_rng, use_mock_cluster, wait_for_progress};
 use crate::helpers::{spawn_app_with, spawn_env_with};
 
@@ -119,10 +120,11 @@ async fn readyz_says_not_ready_while_no_broker_is_reachable() {
     .await;
 }
 
-/// With every broker gone, SIGTERM still ends the service within 10 s:
+/// With every broker gone, SIGTERM still ends the service within the
+/// shutdown bound (30 s; about 7.5 s measured):
 /// positions are in the database, so nothing waits on Kafka to be safe.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_exits_within_10_s_while_no_broker_is_reachable() {
+async fn sigterm_exits_in_bounded_time_while_no_broker_is_reachable() {
     let mut rng = seeded_rng("shutdown-broker-down");
     let mock = MockCluster::new(3).expect("mock cluster");
     let workload = Workload::lifecycles(20, 4, &mut rng);
@@ -138,12 +140,15 @@ async fn sigterm_exits_within_10_s_while_no_broker_is_reachable() {
     // Let the clients notice, with events and commits in flight.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let started = std::time::Instant::now();
-    let status = service.terminate(Duration::from_secs(10)).await;
+    let status = service.terminate(SHUTDOWN_BOUND).await;
     println!(
         "shutdown with brokers down: {status:?} after {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    assert!(status.is_some(), "the service did not exit within 10 s");
+    assert!(
+        status.is_some(),
+        "the service did not exit within {SHUTDOWN_BOUND:?}"
+    );
 }
 
 /// All brokers down for a long time under load: the relay keeps its rows

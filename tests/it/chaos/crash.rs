@@ -6,7 +6,7 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use order_service::loadgen::Workload;
 
-use super::process::ServiceProcess;
+use super::process::{SHUTDOWN_BOUND, ServiceProcess};
 use super::{audit, distinct, full_scale, seeded_rng, wait_for_progress};
 use crate::helpers::spawn_env_with;
 
@@ -80,7 +80,7 @@ async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
         repeats_from_kills + unmarked,
         "each re-published event is a repeat"
     );
-    let status = service.terminate(Duration::from_secs(10)).await;
+    let status = service.terminate(SHUTDOWN_BOUND).await;
     assert!(
         status.is_some_and(|s| s.success()),
         "graceful exit after the test: {status:?}"
@@ -145,7 +145,7 @@ async fn twenty_kill_9_restarts_in_a_row_each_resume() {
     );
     assert_eq!(resumed.len(), RESTARTS, "every restart resumed");
     assert!(result.is_clean(), "{result}");
-    let status = service.terminate(Duration::from_secs(10)).await;
+    let status = service.terminate(SHUTDOWN_BOUND).await;
     assert!(
         status.is_some_and(|s| s.success()),
         "graceful exit: {status:?}"

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use order_service::loadgen::Workload;
 
-use super::process::ServiceProcess;
+use super::process::{SHUTDOWN_BOUND, ServiceProcess};
 use super::{audit, distinct, full_scale, seeded_rng, wait_for_progress};
 use crate::helpers::{processed_count, spawn_env_with};
 
@@ -73,7 +73,7 @@ async fn a_frozen_peer_holds_nothing_up_for_long() {
     );
     assert!(result.is_clean(), "{result}");
     for service in [a, b] {
-        let status = service.terminate(Duration::from_secs(10)).await;
+        let status = service.terminate(SHUTDOWN_BOUND).await;
         assert!(status.is_some(), "exits after the test");
     }
 }

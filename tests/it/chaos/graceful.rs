@@ -8,7 +8,7 @@ use order_service::loadgen::Workload;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use super::process::ServiceProcess;
+use super::process::{SHUTDOWN_BOUND, ServiceProcess};
 use super::{audit, distinct, seeded_rng, wait_for_progress};
 use crate::helpers::{processed_count, spawn_env_with, unpublished_count};
 
@@ -27,13 +27,13 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
     let stop = async {
         wait_for_progress(&settings.database.database_url).await;
         let started = std::time::Instant::now();
-        let status = service.terminate(Duration::from_secs(10)).await;
+        let status = service.terminate(SHUTDOWN_BOUND).await;
         (status, started.elapsed())
     };
     let ((), (status, took)) = tokio::join!(send, stop);
     assert!(
         status.is_some_and(|s| s.success()),
-        "exit 0 within 10 s, got {status:?}"
+        "exit 0 within {SHUTDOWN_BOUND:?}, got {status:?}"
     );
     println!("graceful: stopped in {took:?}");
 
@@ -70,7 +70,7 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
         tpl.add_partition(&settings.kafka.commands_topic, partition);
     }
     let committed = group
-        .committed_offsets(tpl, Duration::from_secs(10))
+        .committed_offsets(tpl, Duration::from_secs(30))
         .unwrap();
     for row in &stored {
         let kafka = committed
@@ -93,6 +93,6 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
     let result = audit(&workload, &app.received, 1, &mut conn);
     println!("graceful: {result}");
     assert!(result.is_clean(), "{result}");
-    let status = service.terminate(Duration::from_secs(10)).await;
+    let status = service.terminate(SHUTDOWN_BOUND).await;
     assert!(status.is_some_and(|s| s.success()));
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use order_service::loadgen::Workload;
 
-use super::process::ServiceProcess;
+use super::process::{SHUTDOWN_BOUND, ServiceProcess};
 use super::{audit, distinct, seeded_rng, wait_for_progress};
 use crate::helpers::spawn_env_on;
 
@@ -199,6 +199,6 @@ async fn connections_killed_and_postgres_restarted_lose_and_double_nothing() {
     assert!(log.contains("will retry"), "the log says it is retrying");
     let (status, body) = service.readiness().await.expect("/readyz answers");
     assert_eq!(status, 200, "ready again: {body}");
-    let status = service.terminate(Duration::from_secs(10)).await;
+    let status = service.terminate(SHUTDOWN_BOUND).await;
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
 }

@@ -6,6 +6,12 @@ use std::time::Duration;
 
 use order_service::config::ServeSettings;
 
+/// How long a SIGTERM'd service may take to exit: Kubernetes' default
+/// grace period. The slowest case measured (every broker gone: the group
+/// leave and the relay's final flush each wait out their limit) takes
+/// about 7.5 s; a clean stop well under a second.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(30);
+
 pub struct ServiceProcess {
     child: Child,
     http_port: u16,
@@ -122,7 +128,8 @@ impl ServiceProcess {
         self.child.wait().expect("reap");
     }
 
-    /// `kill -TERM`, then waits up to `within` for the exit.
+    /// `kill -TERM`, then waits up to `within` (normally [`SHUTDOWN_BOUND`])
+    /// for the exit.
     pub async fn terminate(mut self, within: Duration) -> Option<ExitStatus> {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use order_service::loadgen::Workload;
 
-use super::process::ServiceProcess;
+use super::process::{SHUTDOWN_BOUND, ServiceProcess};
 use super::{audit, distinct, full_scale, seeded_rng, wait_for_progress};
 use crate::helpers::spawn_env_with;
 
@@ -49,7 +49,7 @@ async fn joins_leaves_and_crashes_keep_order_and_progress() {
                     "c joins"
                 }
                 2 => {
-                    let status = b.take().unwrap().terminate(Duration::from_secs(10)).await;
+                    let status = b.take().unwrap().terminate(SHUTDOWN_BOUND).await;
                     assert!(status.is_some_and(|s| s.success()), "b exits 0: {status:?}");
                     "b leaves (SIGTERM)"
                 }
@@ -76,7 +76,7 @@ async fn joins_leaves_and_crashes_keep_order_and_progress() {
     println!("rebalance: {result}");
     assert!(result.is_clean(), "{result}");
     for service in [a.take(), c.take()].into_iter().flatten() {
-        let status = service.terminate(Duration::from_secs(10)).await;
+        let status = service.terminate(SHUTDOWN_BOUND).await;
         assert!(status.is_some_and(|s| s.success()), "{status:?}");
     }
 }

@@ -216,7 +216,7 @@ impl TestApp {
     /// counted after its events may already have been read), for at most
     /// 10 s; the last text read.
     pub async fn metrics_with(&self, lines: &[&str]) -> String {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let metrics = self.metrics().await;
             if lines.iter().all(|line| metrics.contains(line))
