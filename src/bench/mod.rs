@@ -36,6 +36,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             load,
             seed,
             readers: 0,
+            read_rate: 0,
         }
     };
     let mut phases = vec![spec(
@@ -73,6 +74,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     for pair in 0..args.read_pairs {
         let mut burst = |readers| PhaseSpec {
             readers,
+            read_rate: args.read_rate,
             ..spec(
                 if readers > 0 {
                     "burst beside reads"
@@ -103,7 +105,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let ceiling = report::read_ceiling(&args.out_dir);
     let mut text = report::markdown(&results, ceiling.as_ref());
     if !read_pairs.is_empty() {
-        text.push_str(&report::reads_beside_commands(&read_pairs, args.readers));
+        text.push_str(&report::reads_beside_commands(
+            &read_pairs,
+            args.readers,
+            args.read_rate,
+        ));
     }
     println!("{text}");
     std::fs::write(args.out_dir.join("results.md"), &text).context("writing results.md")?;

@@ -40,6 +40,8 @@ pub struct PhaseSpec {
     pub seed: u64,
     /// HTTP clients reading orders while the commands go in (0: none).
     pub readers: usize,
+    /// Their reads per second in total (0: each back to back).
+    pub read_rate: u32,
 }
 
 /// Figures of one run.
@@ -179,7 +181,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     let started = Instant::now();
     let read_load = (spec.readers > 0).then(|| {
         let orders = workload.orders.iter().map(|o| o.order_id).collect();
-        ReadLoad::start(http_addr, orders, spec.readers, spec.seed)
+        ReadLoad::start(http_addr, orders, spec.readers, spec.read_rate, spec.seed)
     });
     let sent = produce(args, &topics.commands, &commands, &spec.load).await?;
     eprintln!(

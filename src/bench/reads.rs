@@ -1,11 +1,13 @@
 //! The read load of the reads-beside-commands comparison: clients reading
-//! `GET /orders/{id}` back to back, each on a keep-alive connection of its
-//! own (as dashboards and support tools do), until told to stop. Orders
-//! not created yet answer 404: a read of the database all the same.
+//! `GET /orders/{id}`, each on a keep-alive connection of its own (as
+//! dashboards and support tools do), at a set rate in total or back to
+//! back, until told to stop. Orders not created yet answer 404: a read of
+//! the database all the same.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use http_body_util::{BodyExt as _, Empty};
@@ -36,14 +38,22 @@ pub(super) struct ReadLoad {
 }
 
 impl ReadLoad {
-    /// `readers` clients reading orders picked at random from `orders`.
-    pub(super) fn start(addr: SocketAddr, orders: Vec<Uuid>, readers: usize, seed: u64) -> Self {
+    /// `readers` clients reading orders picked at random from `orders`,
+    /// `rate` reads per second between them (0: each back to back).
+    pub(super) fn start(
+        addr: SocketAddr,
+        orders: Vec<Uuid>,
+        readers: usize,
+        rate: u32,
+        seed: u64,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let orders = Arc::new(orders);
+        let pace = (rate > 0).then(|| Duration::from_secs_f64(readers as f64 / f64::from(rate)));
         let readers = (0..readers)
             .map(|n| {
                 let rng = fastrand::Rng::with_seed(seed.wrapping_add(n as u64));
-                tokio::spawn(read(addr, orders.clone(), stop.clone(), rng))
+                tokio::spawn(read(addr, orders.clone(), stop.clone(), pace, rng))
             })
             .collect();
         Self { stop, readers }
@@ -66,6 +76,7 @@ async fn read(
     addr: SocketAddr,
     orders: Arc<Vec<Uuid>>,
     stop: Arc<AtomicBool>,
+    pace: Option<Duration>,
     mut rng: fastrand::Rng,
 ) -> anyhow::Result<Reads> {
     let stream = tokio::net::TcpStream::connect(addr)
@@ -76,7 +87,12 @@ async fn read(
         .context("HTTP handshake")?;
     tokio::spawn(connection);
     let mut reads = Reads::default();
+    let started = Instant::now();
     while !stop.load(Ordering::Relaxed) && !orders.is_empty() {
+        if let Some(pace) = pace {
+            let due = started + pace.mul_f64(reads.total() as f64);
+            tokio::time::sleep_until(due.into()).await;
+        }
         let id = orders[rng.usize(..orders.len())];
         let request = Request::get(format!("/orders/{id}"))
             .header(hyper::header::HOST, addr.to_string())

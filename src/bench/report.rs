@@ -103,13 +103,22 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
 /// The reads-beside-commands comparison: per pair, the burst's rate with
 /// readers over its rate without; the median and the spread, beside the
 /// goal. Pairs are `(without reads, with reads)`.
-pub fn reads_beside_commands(pairs: &[(PhaseResult, PhaseResult)], readers: usize) -> String {
+pub fn reads_beside_commands(
+    pairs: &[(PhaseResult, PhaseResult)],
+    readers: usize,
+    rate: u32,
+) -> String {
     let mut out = String::new();
+    let pace = if rate > 0 {
+        format!("{rate} reads/s between them")
+    } else {
+        "each back to back".to_owned()
+    };
     let _ = writeln!(
         out,
         "\n### Reads beside commands\n\n\
          Each pair: the same burst twice on a fresh service, once alone and once while \
-         {readers} HTTP clients read orders back to back (`GET /orders/{{id}}`); which \
+         {readers} HTTP clients read orders (`GET /orders/{{id}}`, {pace}); which \
          goes first alternates. Goal: command throughput during the reads at least 80% \
          of its rate without them (the reads have a pool of their own).\n"
     );

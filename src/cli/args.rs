@@ -309,9 +309,14 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 6_000)]
     pub read_orders: usize,
 
-    /// HTTP clients reading orders back to back in the loaded runs.
+    /// HTTP clients reading orders in the loaded runs.
     #[arg(long, default_value_t = 16)]
     pub readers: usize,
+
+    /// Their reads per second in total (0: each reads back to back, as
+    /// fast as the service answers).
+    #[arg(long, default_value_t = 250)]
+    pub read_rate: u32,
 
     /// Partitions of the benchmark's topics.
     #[arg(long, default_value_t = 6)]
