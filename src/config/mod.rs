@@ -176,12 +176,14 @@ pub struct ServeSettings {
     #[arg(long, env = "PURGE_BATCH_SIZE", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub purge_batch_size: u32,
 
-    /// /readyz fails when the oldest unpublished outbox row is older than
-    /// this, in seconds (the relay is not keeping up or cannot publish).
+    /// /readyz's body marks the relay as lagging when the oldest unpublished
+    /// outbox row is older than this, in seconds (the relay is not keeping
+    /// up or cannot publish). Never a 503: see `http::health`.
     #[arg(long, env = "READY_MAX_OUTBOX_AGE_SECS", default_value_t = 60)]
     pub ready_max_outbox_age_secs: u64,
 
-    /// /readyz fails when more outbox rows than this wait for publication.
+    /// /readyz's body marks the relay as lagging when more outbox rows than
+    /// this wait for publication.
     #[arg(long, env = "READY_MAX_OUTBOX_BACKLOG", default_value_t = 100_000)]
     pub ready_max_outbox_backlog: i64,
 }
