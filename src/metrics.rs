@@ -58,6 +58,23 @@ pub struct HttpRouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MemberLabels {
+    /// The member id the group coordinator gave this consumer.
+    pub member_id: String,
+    /// KAFKA_GROUP_INSTANCE_ID, empty for a dynamic member.
+    pub instance_id: String,
+}
+
+/// This instance in its consumer group.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Membership {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    /// The command topic's partitions this instance owns.
+    pub partitions: Vec<i32>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PoolLabels {
     /// `main` (the consumer, the relay, the housekeeper), `reads` (the
     /// HTTP GETs), `probes` (`/readyz`).
@@ -87,6 +104,10 @@ pub struct Metrics {
     pub purged: Family<TableLabels, Counter>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     pub assigned_partitions: Gauge,
+    assigned_partition: Family<PartitionLabels, Gauge>,
+    member: Family<MemberLabels, Gauge>,
+    /// The group membership as the last rebalance left it, for `/readyz`.
+    membership: std::sync::Mutex<Membership>,
     db_pool_checkouts: Family<PoolLabels, Counter>,
     db_pool_waits: Family<PoolLabels, Counter>,
     db_pool_wait_seconds: Family<PoolLabels, Counter<f64, AtomicU64>>,
@@ -198,6 +219,18 @@ impl Metrics {
             "Command-topic partitions this instance owns",
             assigned_partitions.clone(),
         );
+        let assigned_partition = Family::<PartitionLabels, Gauge>::default();
+        registry.register(
+            "assigned_partition",
+            "1 for each command-topic partition this instance owns",
+            assigned_partition.clone(),
+        );
+        let member = Family::<MemberLabels, Gauge>::default();
+        registry.register(
+            "consumer_member",
+            "1, labelled with this instance's member id and static instance id in its group",
+            member.clone(),
+        );
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -257,6 +290,9 @@ impl Metrics {
             purged,
             consumer_lag,
             assigned_partitions,
+            assigned_partition,
+            member,
+            membership: std::sync::Mutex::default(),
             db_pool_checkouts,
             db_pool_waits,
             db_pool_wait_seconds,
@@ -277,6 +313,37 @@ impl Metrics {
             waits: self.db_pool_waits.get_or_create(&labels).clone(),
             wait_seconds: self.db_pool_wait_seconds.get_or_create(&labels).clone(),
         }
+    }
+
+    /// What a rebalance left: this instance's member id, instance id and
+    /// partitions of `topic`.
+    pub fn set_membership(&self, topic: &str, membership: Membership) {
+        self.assigned_partitions
+            .set(membership.partitions.len() as i64);
+        self.assigned_partition.clear();
+        for partition in &membership.partitions {
+            self.assigned_partition
+                .get_or_create(&PartitionLabels {
+                    topic: topic.to_owned(),
+                    partition: *partition,
+                })
+                .set(1);
+        }
+        self.member.clear();
+        self.member
+            .get_or_create(&MemberLabels {
+                member_id: membership.member_id.clone(),
+                instance_id: membership.instance_id.clone().unwrap_or_default(),
+            })
+            .set(1);
+        *self.membership.lock().unwrap_or_else(|e| e.into_inner()) = membership;
+    }
+
+    pub fn membership(&self) -> Membership {
+        self.membership
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The consumer received an assignment (true) or lost it: revoked, or a

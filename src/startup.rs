@@ -112,7 +112,7 @@ impl Application {
             .with_context(|| format!("listening on HTTP_ADDR {}", settings.http.http_addr))?;
         let http_addr = http.local_addr().context("reading the HTTP address")?;
         let housekeeper = Housekeeper::new(&settings, db.clone(), metrics.clone());
-        let offsets = OffsetStore::new(db.clone(), settings.group_id.clone());
+        let offsets = OffsetStore::new(db.clone(), settings.group.group_id.clone());
         let consumer = OrderCommandConsumer::new(
             &settings,
             CommandProcessor::new(db, offsets.clone(), outcomes.clone(), handover),

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
+mod group;
 mod http;
 mod kafka;
 
+pub use group::GroupSettings;
 pub use http::{ApiTokens, ApiTokensError, HttpSettings, Scope};
 pub use kafka::{
     Compression, KafkaConfigError, KafkaConnection, SaslMechanism, Secret, SecurityProtocol,
@@ -82,15 +84,8 @@ pub struct ServeSettings {
     #[command(flatten)]
     pub kafka: KafkaSettings,
 
-    /// Consumer group of the service's instances.
-    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "order-service")]
-    pub group_id: String,
-
-    /// How long the group waits for a silent instance before handing its
-    /// partitions to the others, in ms. Shorter than librdkafka's 45 s
-    /// default: a crashed instance's partitions should not stall for long.
-    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
-    pub session_timeout_ms: u32,
+    #[command(flatten)]
+    pub group: GroupSettings,
 
     /// Longest time the broker may hold a fetch that found nothing new, in
     /// ms. Kafka answers a waiting fetch as soon as a record arrives, so this
@@ -222,10 +217,10 @@ impl ServeSettings {
                 self.topic_replication_factor
             ));
         }
-        if self.session_timeout_ms < 1_000 {
+        if self.group.session_timeout_ms < 1_000 {
             return invalid(format!(
                 "KAFKA_SESSION_TIMEOUT_MS ({}) must be at least 1000",
-                self.session_timeout_ms
+                self.group.session_timeout_ms
             ));
         }
         Ok(())

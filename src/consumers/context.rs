@@ -1,36 +1,54 @@
 //! The consumer's librdkafka context: statistics (broker reachability, lag),
 //! client errors (logged once, kept for `/readyz`), and the rebalance
-//! callback that seeks every assigned partition to its position in
-//! `consumer_offsets`.
+//! callback that starts every assigned partition at its position in
+//! `consumer_offsets`, cooperatively: only the partitions that move are
+//! assigned or revoked.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError;
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::kafka;
-use crate::metrics::{Metrics, PartitionLabels};
+use crate::metrics::{Membership, Metrics, PartitionLabels};
 use crate::processor::OffsetStore;
 
-/// Seeks each newly assigned partition to its position in
-/// `consumer_offsets`, and logs rebalances.
+/// Starts each newly assigned partition at its position in
+/// `consumer_offsets`, and logs and shows rebalances.
 pub struct CommandConsumerContext {
     offsets: OffsetStore,
     metrics: Arc<Metrics>,
     errors: kafka::ErrorLog,
+    /// The command topic, whose partitions `/readyz` lists.
+    topic: String,
+    /// KAFKA_GROUP_INSTANCE_ID, shown beside the member id.
+    instance_id: Option<String>,
+    /// When the revoke that opened the current rebalance came: its
+    /// duration is logged when the assignment closes it.
+    revoked_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl CommandConsumerContext {
-    pub(super) fn new(offsets: OffsetStore, metrics: Arc<Metrics>) -> Self {
+    pub(super) fn new(
+        offsets: OffsetStore,
+        metrics: Arc<Metrics>,
+        topic: &str,
+        instance_id: Option<String>,
+    ) -> Self {
         Self {
             offsets,
             metrics,
             errors: kafka::ErrorLog,
+            topic: topic.to_owned(),
+            instance_id,
+            revoked_at: std::sync::Mutex::new(None),
         }
     }
 }
@@ -92,68 +110,149 @@ impl ClientContext for CommandConsumerContext {
 }
 
 impl ConsumerContext for CommandConsumerContext {
-    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Assign(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions assigned");
-                self.metrics.set_in_group(true);
-                self.metrics.assigned_partitions.set(tpl.count() as i64);
-                if let Err(e) = self.seek_to_stored(consumer, tpl) {
-                    // Kafka's committed offsets are then used: at worst some
-                    // commands are read again, which changes nothing.
-                    tracing::warn!(error = %e, "cannot resume from consumer_offsets");
+    /// Takes over librdkafka's default rebalance handling, to start each
+    /// newly assigned partition at its position in `consumer_offsets`:
+    /// the positions are set on the partitions before they are assigned.
+    /// Under cooperative assignment only the partitions that move are in
+    /// `tpl`, and they are added or removed incrementally (librdkafka
+    /// refuses a whole `assign()` there); every other partition keeps
+    /// flowing.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let now = Instant::now();
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let resumed = match self.positions_from_database(tpl) {
+                    Ok(resumed) => resumed,
+                    Err(e) => {
+                        // Kafka's committed offsets are then used: at worst
+                        // some commands are read again, which changes nothing.
+                        tracing::warn!(error = %e, "cannot resume from consumer_offsets");
+                        Vec::new()
+                    }
+                };
+                let assigned = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                match assigned {
+                    Ok(()) => self.metrics.set_in_group(true),
+                    Err(e) => tracing::error!(error = %e, "cannot take the assigned partitions"),
                 }
+                let began = self
+                    .revoked_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .unwrap_or(now);
+                let owned = self.record_membership(consumer);
+                tracing::info!(
+                    assigned = %describe(tpl),
+                    resumed = %resumed.join(","),
+                    owned = %owned,
+                    rebalance_ms = began.elapsed().as_millis() as u64,
+                    cooperative,
+                    "rebalance: partitions assigned"
+                );
             }
-            Rebalance::Revoke(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions revoked");
-                self.metrics.set_in_group(false);
-                self.metrics.assigned_partitions.set(0);
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                *self.revoked_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+                let lost = consumer.assignment_lost();
+                let unassigned = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                if let Err(e) = unassigned {
+                    tracing::error!(error = %e, "cannot give up the revoked partitions");
+                }
+                let owned = self.record_membership(consumer);
+                self.metrics
+                    .set_in_group(!lost && (cooperative && !owned.is_empty()));
                 self.metrics.consumer_lag.clear();
+                tracing::info!(
+                    revoked = %describe(tpl),
+                    owned = %owned,
+                    lost,
+                    cooperative,
+                    "rebalance: partitions revoked"
+                );
             }
-            Rebalance::Error(e) => {
-                tracing::warn!(error = %e, "rebalance error");
+            other => {
+                let error = KafkaError::Rebalance(other.into());
+                tracing::warn!(%error, "rebalance error");
                 self.metrics.set_in_group(false);
+                // As librdkafka's default: give up what this rebalance was about.
+                let _ = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                self.record_membership(consumer);
             }
         }
     }
 }
 
 impl CommandConsumerContext {
-    /// Re-assigns the partitions with the offsets stored in the database.
-    /// Runs inside librdkafka's rebalance callback, so the query blocks,
-    /// bounded by the pool's connection timeout.
-    fn seek_to_stored(
+    /// Sets each partition of `assigned` that has a position in the
+    /// database to it; returns those partitions, described. Runs inside
+    /// librdkafka's rebalance callback, so the query blocks, bounded by
+    /// the pool's connection timeout.
+    fn positions_from_database(
         &self,
-        consumer: &BaseConsumer<Self>,
-        assigned: &TopicPartitionList,
-    ) -> anyhow::Result<()> {
+        assigned: &mut TopicPartitionList,
+    ) -> anyhow::Result<Vec<String>> {
         let topics: HashSet<String> = assigned
             .elements()
             .iter()
             .map(|e| e.topic().to_owned())
             .collect();
         let stored = self.offsets.stored(&topics)?;
-        let mut tpl = assigned.clone();
         let mut resumed = Vec::new();
-        for element in assigned.elements() {
-            if let Some(offset) = stored.get(&(element.topic().to_owned(), element.partition())) {
-                tpl.set_partition_offset(
-                    element.topic(),
-                    element.partition(),
-                    Offset::Offset(*offset),
-                )?;
-                resumed.push(format!(
-                    "{}/{}@{offset}",
-                    element.topic(),
-                    element.partition()
-                ));
+        for (topic, partition) in assigned
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect::<Vec<_>>()
+        {
+            if let Some(offset) = stored.get(&(topic.clone(), partition)) {
+                assigned.set_partition_offset(&topic, partition, Offset::Offset(*offset))?;
+                resumed.push(format!("{topic}/{partition}@{offset}"));
             }
         }
-        if !resumed.is_empty() {
-            consumer.assign(&tpl)?;
-            tracing::info!(partitions = %resumed.join(","), "resumed from consumer_offsets");
-        }
-        Ok(())
+        Ok(resumed)
+    }
+
+    /// Records what this instance owns now (metrics, `/readyz`); returns
+    /// the partitions, described.
+    fn record_membership(&self, consumer: &BaseConsumer<Self>) -> String {
+        let assignment = consumer.assignment().unwrap_or_default();
+        let mut partitions: Vec<i32> = assignment
+            .elements()
+            .iter()
+            .filter(|e| e.topic() == self.topic)
+            .map(|e| e.partition())
+            .collect();
+        partitions.sort_unstable();
+        self.metrics.set_membership(
+            &self.topic,
+            Membership {
+                member_id: kafka::member_id(consumer),
+                instance_id: self.instance_id.clone(),
+                partitions,
+            },
+        );
+        describe(&assignment)
     }
 }
 

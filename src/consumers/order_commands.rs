@@ -82,30 +82,33 @@ impl OrderCommandConsumer {
         dlq: DeadLetterProducer,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
-        let context = CommandConsumerContext::new(offsets, metrics.clone());
-        let consumer: StreamConsumer<CommandConsumerContext> =
-            kafka::client_config(&settings.kafka.connection)?
-                .set("group.id", &settings.group_id)
-                .set("enable.auto.commit", "true")
-                .set("auto.commit.interval.ms", "1000")
-                .set("enable.auto.offset.store", "false")
-                .set("auto.offset.reset", "earliest")
-                .set("enable.partition.eof", "false")
-                .set(
-                    "session.timeout.ms",
-                    settings.session_timeout_ms.to_string(),
-                )
-                .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
-                // librdkafka prefetches up to 64 MB per partition by default;
-                // a few MB keep a batch ready and the memory flat.
-                .set("queued.max.messages.kbytes", "4096")
-                // One fetch response at most 8 MB (librdkafka's default is
-                // 50 MB), still above the largest record a broker accepts.
-                .set("fetch.max.bytes", "8388608")
-                // Per-partition lag for the metrics comes from the statistics.
-                .set("statistics.interval.ms", "5000")
-                .create_with_context(context)
-                .map_err(kafka::redacted)?;
+        let context = CommandConsumerContext::new(
+            offsets,
+            metrics.clone(),
+            &settings.kafka.commands_topic,
+            settings.group.instance_id.clone(),
+        );
+        let mut config = kafka::client_config(&settings.kafka.connection)?;
+        for (name, value) in settings.group.properties() {
+            config.set(name, value);
+        }
+        let consumer: StreamConsumer<CommandConsumerContext> = config
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
+            // librdkafka prefetches up to 64 MB per partition by default;
+            // a few MB keep a batch ready and the memory flat.
+            .set("queued.max.messages.kbytes", "4096")
+            // One fetch response at most 8 MB (librdkafka's default is
+            // 50 MB), still above the largest record a broker accepts.
+            .set("fetch.max.bytes", "8388608")
+            // Per-partition lag for the metrics comes from the statistics.
+            .set("statistics.interval.ms", "5000")
+            .create_with_context(context)
+            .map_err(kafka::redacted)?;
         consumer.subscribe(&[&settings.kafka.commands_topic])?;
         Ok(Self {
             consumer,

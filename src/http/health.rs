@@ -73,9 +73,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                 json!({ "error": "database unreachable" }),
             ),
         };
+    let membership = state.metrics.membership();
     let consumer = json!({
         "ok": state.metrics.in_group(),
-        "assigned_partitions": state.metrics.assigned_partitions.get(),
+        "assigned_partitions": membership.partitions.len(),
+        "partitions": membership.partitions,
+        "member_id": membership.member_id,
+        "instance_id": membership.instance_id,
     });
     let broker = match (
         state.metrics.broker_reachable(),

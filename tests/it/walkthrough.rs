@@ -63,10 +63,10 @@ async fn the_readme_walkthrough_runs() {
                 &app.settings.kafka.connection.bootstrap_servers,
             )
             .env("DATABASE_URL", &app.settings.database.database_url)
-            .env("KAFKA_GROUP_ID", &app.settings.group_id)
+            .env("KAFKA_GROUP_ID", &app.settings.group.group_id)
             .env(
                 "KAFKA_DLQ_REPLAY_GROUP",
-                format!("{}-replay", app.settings.group_id),
+                format!("{}-replay", app.settings.group.group_id),
             )
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)

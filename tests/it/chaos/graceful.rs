@@ -45,7 +45,7 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
     // database and in Kafka's committed offsets alike.
     let stored = ConsumerOffset::for_topic(
         &mut conn,
-        &settings.group_id,
+        &settings.group.group_id,
         &settings.kafka.commands_topic,
     )
     .unwrap();
@@ -62,7 +62,7 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
             "bootstrap.servers",
             &settings.kafka.connection.bootstrap_servers,
         )
-        .set("group.id", &settings.group_id)
+        .set("group.id", &settings.group.group_id)
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();

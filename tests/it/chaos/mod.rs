@@ -7,6 +7,7 @@ mod broker;
 mod crash;
 mod frozen;
 mod graceful;
+mod membership;
 mod postgres;
 pub mod process;
 mod rebalance;

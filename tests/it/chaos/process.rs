@@ -29,7 +29,7 @@ impl ServiceProcess {
                 )
                 .env(
                     "KAFKA_SESSION_TIMEOUT_MS",
-                    settings.session_timeout_ms.to_string(),
+                    settings.group.session_timeout_ms.to_string(),
                 )
                 .env(
                     "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
@@ -90,9 +90,12 @@ impl ServiceProcess {
             .env("KAFKA_COMMANDS_TOPIC", &settings.kafka.commands_topic)
             .env("KAFKA_EVENTS_TOPIC", &settings.kafka.events_topic)
             .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)
-            .env("KAFKA_GROUP_ID", &settings.group_id)
+            .env("KAFKA_GROUP_ID", &settings.group.group_id)
             .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
             .env("KAFKA_CREATE_TOPICS", "false");
+        if let Some(instance) = &settings.group.instance_id {
+            command.env("KAFKA_GROUP_INSTANCE_ID", instance);
+        }
         tune(&mut command);
         let child = command
             .stdin(Stdio::null())
@@ -106,6 +109,29 @@ impl ServiceProcess {
     /// The URL of `path` on the process's HTTP server.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.http_port)
+    }
+
+    /// Waits until this process has applied a batch (its own
+    /// `batch_size` histogram counts one), up to a minute.
+    pub async fn wait_until_it_applies(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let url = self.url("/metrics");
+        loop {
+            if let Ok(response) = reqwest::get(&url).await
+                && let Ok(text) = response.text().await
+                && text.lines().any(|line| {
+                    line.strip_prefix("order_service_batch_size_count ")
+                        .is_some_and(|count| count.trim() != "0")
+                })
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the process applied nothing in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// `GET /readyz`: the status code and body, `None` while nothing answers.

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection};
 use order_service::config::{
-    DatabaseSettings, HttpSettings, KafkaConnection, KafkaSettings, LogFormat, ServeSettings,
+    DatabaseSettings, GroupSettings, HttpSettings, KafkaConnection, KafkaSettings, LogFormat,
+    ServeSettings,
 };
 use order_service::db::ScratchDatabase;
 use order_service::proto::OrderEvent;
@@ -104,8 +105,11 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
             events_topic: format!("events-{suffix}"),
             dlq_topic: format!("dlq-{suffix}"),
         },
-        group_id: format!("group-{suffix}"),
-        session_timeout_ms: 6_000,
+        group: GroupSettings {
+            group_id: format!("group-{suffix}"),
+            instance_id: None,
+            session_timeout_ms: 6_000,
+        },
         fetch_wait_max_ms: 100,
         create_topics: true,
         topic_partitions: PARTITIONS,
@@ -268,7 +272,7 @@ impl TestApp {
             ("KAFKA_DLQ_TOPIC", kafka.dlq_topic.clone()),
             (
                 "KAFKA_DLQ_REPLAY_GROUP",
-                format!("{}-replay", self.settings.group_id),
+                format!("{}-replay", self.settings.group.group_id),
             ),
             ("DATABASE_URL", self.settings.database.database_url.clone()),
         ]

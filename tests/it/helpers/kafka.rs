@@ -38,14 +38,15 @@ pub(super) fn reader(connection: &KafkaConnection, topic: &str, partitions: i32)
 }
 
 impl TestApp {
-    /// Publishes a command as protobuf, key = order_id.
-    pub async fn send(&self, command: &OrderCommand) {
+    /// Publishes a command as protobuf, key = order_id; returns the
+    /// partition it went to.
+    pub async fn send(&self, command: &OrderCommand) -> i32 {
         self.send_raw(
             Some(command.order_id.as_bytes()),
             &command.encode_to_vec(),
             &[("content-type", "application/x-protobuf")],
         )
-        .await;
+        .await
     }
 
     pub async fn send_all(&self, commands: &[OrderCommand]) {
@@ -68,7 +69,13 @@ impl TestApp {
         }
     }
 
-    pub async fn send_raw(&self, key: Option<&[u8]>, payload: &[u8], headers: &[(&str, &str)]) {
+    /// Publishes a record on the command topic; returns its partition.
+    pub async fn send_raw(
+        &self,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        headers: &[(&str, &str)],
+    ) -> i32 {
         let mut owned = OwnedHeaders::new();
         for (name, value) in headers {
             owned = owned.insert(Header {
@@ -86,7 +93,18 @@ impl TestApp {
             .send(record, Duration::from_secs(10))
             .await
             .map_err(|(e, _)| e)
-            .expect("publish command");
+            .expect("publish command")
+            .partition
+    }
+
+    /// A reader of the whole events topic from its beginning, apart from
+    /// the one `events` reads with.
+    pub fn events_reader(&self) -> StreamConsumer {
+        reader(
+            &self.settings.kafka.connection,
+            &self.settings.kafka.events_topic,
+            self.settings.topic_partitions,
+        )
     }
 
     /// Reads events until `count` have been read in all, then returns them all.
