@@ -320,23 +320,32 @@ impl Metrics {
     pub fn set_membership(&self, topic: &str, membership: Membership) {
         self.assigned_partitions
             .set(membership.partitions.len() as i64);
-        self.assigned_partition.clear();
-        for partition in &membership.partitions {
-            self.assigned_partition
-                .get_or_create(&PartitionLabels {
-                    topic: topic.to_owned(),
-                    partition: *partition,
-                })
-                .set(1);
+        // New series first, then the stale ones go: a scrape in between
+        // never finds none.
+        let partition = |partition: i32| PartitionLabels {
+            topic: topic.to_owned(),
+            partition,
+        };
+        let member = |m: &Membership| MemberLabels {
+            member_id: m.member_id.clone(),
+            instance_id: m.instance_id.clone().unwrap_or_default(),
+        };
+        for p in &membership.partitions {
+            self.assigned_partition.get_or_create(&partition(*p)).set(1);
         }
-        self.member.clear();
-        self.member
-            .get_or_create(&MemberLabels {
-                member_id: membership.member_id.clone(),
-                instance_id: membership.instance_id.clone().unwrap_or_default(),
-            })
-            .set(1);
-        *self.membership.lock().unwrap_or_else(|e| e.into_inner()) = membership;
+        self.member.get_or_create(&member(&membership)).set(1);
+        let mut last = self.membership.lock().unwrap_or_else(|e| e.into_inner());
+        for p in last
+            .partitions
+            .iter()
+            .filter(|p| !membership.partitions.contains(p))
+        {
+            self.assigned_partition.remove(&partition(*p));
+        }
+        if member(&last) != member(&membership) {
+            self.member.remove(&member(&last));
+        }
+        *last = membership;
     }
 
     pub fn membership(&self) -> Membership {

@@ -142,7 +142,19 @@ impl Application {
     /// Runs until `shutdown` fires. The consumer finishes its batch and
     /// commits its offsets first; then the relay publishes what that batch
     /// wrote and stops. The HTTP server finishes its requests in flight.
-    pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
+    /// A consumer that hit a fatal error (its group fenced it) stops the
+    /// whole service the same way, and the error is returned: a process
+    /// that is alive but consumes nothing would never be restarted.
+    pub async fn run_until_stopped(self, outside: Shutdown) -> anyhow::Result<()> {
+        let (stop_all, shutdown) = ShutdownTrigger::new();
+        let stop_all = std::sync::Arc::new(stop_all);
+        tokio::spawn({
+            let (mut outside, stop_all) = (outside, stop_all.clone());
+            async move {
+                outside.recv().await;
+                stop_all.fire();
+            }
+        });
         let (stop_relay, relay_shutdown) = ShutdownTrigger::new();
         let relay = tokio::spawn(self.relay.run(relay_shutdown));
         let housekeeper = tokio::spawn(self.housekeeper.run(shutdown.clone()));
@@ -157,7 +169,8 @@ impl Application {
             stopping.recv().await;
             http_stop.fire();
         });
-        self.consumer.run(shutdown).await;
+        let consumed = self.consumer.run(shutdown).await;
+        stop_all.fire();
         stop_relay.fire();
         relay.await.context("outbox relay task")?;
         housekeeper.await.context("housekeeping task")?;
@@ -165,7 +178,7 @@ impl Application {
         http.await
             .context("http server task")?
             .context("http server")?;
-        Ok(())
+        consumed.context("the command consumer stopped")
     }
 }
 

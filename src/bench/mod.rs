@@ -25,6 +25,10 @@ use crate::cli::BenchArgs;
 use phase::{Load, PhaseSpec};
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.read_pairs == 0 || args.readers > 0,
+        "--read-pairs needs at least one reader (--readers)"
+    );
     std::fs::create_dir_all(&args.out_dir).context("creating the output folder")?;
     let mut results = Vec::new();
     let mut seed = fastrand::u64(..);

@@ -87,11 +87,16 @@ async fn read(
         .context("HTTP handshake")?;
     tokio::spawn(connection);
     let mut reads = Reads::default();
-    let started = Instant::now();
+    let mut due = Instant::now();
     while !stop.load(Ordering::Relaxed) && !orders.is_empty() {
         if let Some(pace) = pace {
-            let due = started + pace.mul_f64(reads.total() as f64);
+            // After a slow answer the next read waits its turn, not
+            // reads that were due meanwhile back to back.
             tokio::time::sleep_until(due.into()).await;
+            due = Instant::now()
+                .checked_sub(pace)
+                .map_or(due, |floor| due.max(floor))
+                + pace;
         }
         let id = orders[rng.usize(..orders.len())];
         let request = Request::get(format!("/orders/{id}"))

@@ -19,6 +19,18 @@ pub struct GroupSettings {
     #[arg(long, env = "KAFKA_GROUP_INSTANCE_ID", value_parser = parse_instance_id)]
     pub instance_id: Option<String>,
 
+    /// How partitions are assigned: `cooperative-sticky` moves only the
+    /// partitions that must move when a member joins or leaves. Releases
+    /// before it used librdkafka's eager `range,roundrobin`, and a group
+    /// cannot mix the two: upgrade by stopping every instance first, or
+    /// roll out with `range,roundrobin` and switch in a later full stop.
+    #[arg(
+        long,
+        env = "KAFKA_PARTITION_ASSIGNMENT_STRATEGY",
+        default_value = "cooperative-sticky"
+    )]
+    pub assignment_strategy: String,
+
     /// How long the group waits for a silent instance before handing its
     /// partitions to the others, in ms. Shorter than librdkafka's 45 s
     /// default: a crashed instance's partitions should not stall for long.
@@ -38,7 +50,10 @@ impl GroupSettings {
         let heartbeat = (self.session_timeout_ms / 3).min(1_000);
         let mut properties = vec![
             ("group.id", self.group_id.clone()),
-            ("partition.assignment.strategy", "cooperative-sticky".into()),
+            (
+                "partition.assignment.strategy",
+                self.assignment_strategy.clone(),
+            ),
             ("session.timeout.ms", self.session_timeout_ms.to_string()),
             ("heartbeat.interval.ms", heartbeat.to_string()),
         ];
@@ -71,6 +86,7 @@ mod tests {
         GroupSettings {
             group_id: "g".into(),
             instance_id: instance_id.map(str::to_owned),
+            assignment_strategy: "cooperative-sticky".into(),
             session_timeout_ms: 10_000,
         }
     }

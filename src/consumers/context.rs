@@ -130,6 +130,10 @@ impl ConsumerContext for CommandConsumerContext {
         let now = Instant::now();
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                // Under cooperative assignment every member is called on
+                // every rebalance, most with nothing new: no query then
+                // (librdkafka holds this member's partitions paused until
+                // the assign below).
                 let resumed = match self.positions_from_database(tpl) {
                     Ok(resumed) => resumed,
                     Err(e) => {
@@ -139,14 +143,31 @@ impl ConsumerContext for CommandConsumerContext {
                         Vec::new()
                     }
                 };
-                let assigned = if cooperative {
-                    consumer.incremental_assign(tpl)
-                } else {
-                    consumer.assign(tpl)
+                let assign = |tpl: &TopicPartitionList| {
+                    if cooperative {
+                        consumer.incremental_assign(tpl)
+                    } else {
+                        consumer.assign(tpl)
+                    }
                 };
+                let mut assigned = assign(tpl);
+                if let Err(e) = &assigned {
+                    // Perhaps a position librdkafka refuses: start from
+                    // Kafka's committed offsets instead (at worst commands
+                    // are read again, which changes nothing).
+                    tracing::warn!(error = %e, "cannot assign at the database's positions; trying Kafka's");
+                    let mut committed = tpl.clone();
+                    let _ = committed.set_all_offsets(Offset::Invalid);
+                    assigned = assign(&committed);
+                }
                 match assigned {
                     Ok(()) => self.metrics.set_in_group(true),
-                    Err(e) => tracing::error!(error = %e, "cannot take the assigned partitions"),
+                    Err(e) => {
+                        // librdkafka waits for an assignment that will not
+                        // come: say so in /readyz.
+                        tracing::error!(error = %e, "cannot take the assigned partitions");
+                        self.metrics.set_in_group(false);
+                    }
                 }
                 let began = self
                     .revoked_at
@@ -176,8 +197,8 @@ impl ConsumerContext for CommandConsumerContext {
                     tracing::error!(error = %e, "cannot give up the revoked partitions");
                 }
                 let owned = self.record_membership(consumer);
-                self.metrics
-                    .set_in_group(!lost && (cooperative && !owned.is_empty()));
+                // Eager: nothing is owned until the assignment that follows.
+                self.metrics.set_in_group(cooperative && !lost);
                 self.metrics.consumer_lag.clear();
                 tracing::info!(
                     revoked = %describe(tpl),
@@ -187,17 +208,10 @@ impl ConsumerContext for CommandConsumerContext {
                     "rebalance: partitions revoked"
                 );
             }
+            // rust-rdkafka hands only assignments and revocations here.
             other => {
                 let error = KafkaError::Rebalance(other.into());
                 tracing::warn!(%error, "rebalance error");
-                self.metrics.set_in_group(false);
-                // As librdkafka's default: give up what this rebalance was about.
-                let _ = if cooperative {
-                    consumer.incremental_unassign(tpl)
-                } else {
-                    consumer.unassign()
-                };
-                self.record_membership(consumer);
             }
         }
     }
@@ -212,6 +226,9 @@ impl CommandConsumerContext {
         &self,
         assigned: &mut TopicPartitionList,
     ) -> anyhow::Result<Vec<String>> {
+        if assigned.count() == 0 {
+            return Ok(Vec::new());
+        }
         let topics: HashSet<String> = assigned
             .elements()
             .iter()

@@ -125,8 +125,11 @@ impl OrderCommandConsumer {
     }
 
     /// Runs until `shutdown` fires: each lane finishes the batch in hand,
-    /// stored offsets are committed, then it returns.
-    pub async fn run(self, shutdown: Shutdown) {
+    /// stored offsets are committed, then it returns. Returns the error
+    /// early, the same way, when the consumer hits a fatal one (its static
+    /// member id fenced by another instance with the same id): librdkafka
+    /// then gives up the partitions and consumes nothing more.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), KafkaError> {
         tracing::info!("order-command consumer started");
         let lanes = self.apply_concurrency.max(1);
         // Bytes of records read and not yet applied, across the lanes: a
@@ -139,7 +142,7 @@ impl OrderCommandConsumer {
                 .into_iter()
                 .map(|records| self.lane(records, shutdown.clone())),
         );
-        tokio::join!(self.read(senders, budget, shutdown), applying);
+        let (read, _) = tokio::join!(self.read(senders, budget, shutdown), applying);
         // Asynchronous: the positions that matter are in consumer_offsets,
         // and a broker that is gone must not hold the shutdown.
         match self.consumer.commit_consumer_state(CommitMode::Async) {
@@ -163,25 +166,35 @@ impl OrderCommandConsumer {
             );
         }
         tracing::info!("order-command consumer stopped");
+        read
     }
 
     /// Reads records and hands each to the lane of its partition, until
-    /// shutdown or a lane stops. Waits while the records in the lanes hold
-    /// the whole byte budget.
+    /// shutdown, a lane stops, or a fatal error. Waits while the records in
+    /// the lanes hold the whole byte budget.
     async fn read(
         &self,
         lanes: Vec<mpsc::Sender<Record>>,
         budget: Arc<Semaphore>,
         mut shutdown: Shutdown,
-    ) {
+    ) -> Result<(), KafkaError> {
         let most = u32::try_from(self.batch_max_bytes).unwrap_or(u32::MAX);
         loop {
             let message = tokio::select! {
-                _ = shutdown.recv() => return,
+                _ = shutdown.recv() => return Ok(()),
                 message = self.consumer.recv() => message,
             };
             let message = match message {
                 Ok(message) => message,
+                Err(e @ KafkaError::MessageConsumptionFatal(_)) => {
+                    tracing::error!(
+                        error = %e,
+                        "fatal consumer error (another instance with the same \
+                         KAFKA_GROUP_INSTANCE_ID?): stopping the service"
+                    );
+                    self.metrics.set_in_group(false);
+                    return Err(e);
+                }
                 Err(e) => {
                     kafka::ErrorLog.log(&e, "consuming");
                     tokio::time::sleep(backoff::jittered(RETRY_MIN)).await;
@@ -193,7 +206,7 @@ impl OrderCommandConsumer {
                 .unwrap_or(u32::MAX)
                 .min(most);
             let permit = tokio::select! {
-                _ = shutdown.recv() => return,
+                _ = shutdown.recv() => return Ok(()),
                 permit = budget.clone().acquire_many_owned(size) => {
                     permit.expect("the budget is never closed")
                 }
@@ -202,7 +215,7 @@ impl OrderCommandConsumer {
             let lane = &lanes[lane_of(message.partition(), lanes.len())];
             drop(message);
             if lane.send(record).await.is_err() {
-                return;
+                return Ok(());
             }
         }
     }

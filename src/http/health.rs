@@ -66,11 +66,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             }
             Ok(Err(e)) => (
                 json!({ "ok": false, "error": e.to_string() }),
-                json!({ "error": "database unreachable" }),
+                json!({ "lagging": null, "error": "database unreachable" }),
             ),
             Err(_) => (
                 json!({ "ok": false, "error": "no answer within 2 s" }),
-                json!({ "error": "database unreachable" }),
+                json!({ "lagging": null, "error": "database unreachable" }),
             ),
         };
     let membership = state.metrics.membership();

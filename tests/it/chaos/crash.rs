@@ -137,26 +137,32 @@ async fn kill_9_restarts(name: &str, instance_id: Option<&str>) -> Vec<Duration>
     let portion = commands.len().div_ceil(RESTARTS + 1);
     let mut resumed = Vec::with_capacity(RESTARTS);
     for (round, portion) in commands.chunks(portion).enumerate() {
-        // About 2 s of sending per portion: the kill lands mid-stream.
-        let send = app.send_paced(portion, 5, Duration::from_millis(100));
-        let restart = async {
-            // Progress by the instance running now.
-            wait_for_progress(&settings.database.database_url).await;
-            if round < RESTARTS {
-                tokio::time::sleep(Duration::from_millis(rng.u64(0..300))).await;
-                service.kill9();
-                service = ServiceProcess::start_with_defaults(
-                    &settings,
-                    &format!("{name}-{}", round + 1),
-                );
-                // Timed from the start until the new process has applied
-                // a batch of the commands sent meanwhile.
-                let restarted = tokio::time::Instant::now();
+        // The kill lands mid-stream: between the two halves of a portion,
+        // once the running instance applied some of the first (about a
+        // second of sending each); the second half is sent while the
+        // restarted instance starts, so it always has commands to apply.
+        let (first, second) = portion.split_at(portion.len() / 2);
+        tokio::join!(
+            app.send_paced(first, 5, Duration::from_millis(100)),
+            wait_for_progress(&settings.database.database_url)
+        );
+        if round == RESTARTS {
+            app.send_paced(second, 5, Duration::from_millis(100)).await;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.u64(0..300))).await;
+        service.kill9();
+        service = ServiceProcess::start_with_defaults(&settings, &format!("{name}-{}", round + 1));
+        // Timed from the start until the new process has applied a batch.
+        let restarted = tokio::time::Instant::now();
+        let ((), took) = tokio::join!(
+            app.send_paced(second, 5, Duration::from_millis(100)),
+            async {
                 service.wait_until_it_applies().await;
-                resumed.push(restarted.elapsed());
+                restarted.elapsed()
             }
-        };
-        tokio::join!(send, restart);
+        );
+        resumed.push(took);
     }
 
     let expected = workload.command_count();

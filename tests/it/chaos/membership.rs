@@ -85,9 +85,8 @@ fn moved(before: &BTreeMap<i32, usize>, after: &BTreeMap<i32, usize>) -> BTreeSe
 /// The partitions the rebalances revoked from `name` in the part of its
 /// log after byte `from`.
 fn revoked(name: &str, from: usize) -> BTreeSet<i32> {
-    let log = std::fs::read_to_string(ServiceProcess::log_path(name)).unwrap_or_default();
-    log.get(from..)
-        .unwrap_or_default()
+    let log = std::fs::read(ServiceProcess::log_path(name)).expect("the instance's log");
+    String::from_utf8_lossy(&log[from.min(log.len())..])
         .lines()
         .filter(|line| line.contains("rebalance: partitions revoked"))
         .filter_map(|line| line.split("revoked=").nth(1)?.split(' ').next())
@@ -202,6 +201,7 @@ async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() 
     assert!(result.is_clean(), "{result}");
 
     let moved_at_all: BTreeSet<i32> = joined.union(&left).copied().collect();
+    let mut revoked_at_all = BTreeSet::new();
     for (name, from) in names.iter().zip(&logged) {
         let revoked = revoked(name, *from);
         println!("cooperative: revoked from {name}: {revoked:?}");
@@ -209,7 +209,14 @@ async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() 
             revoked.is_subset(&moved_at_all),
             "{name} gave up partitions that did not move: {revoked:?} (moved: {moved_at_all:?})"
         );
+        revoked_at_all.extend(revoked);
     }
+    // The logs were read: every partition that moved was given up by its
+    // owner first.
+    assert!(
+        moved_at_all.is_subset(&revoked_at_all),
+        "moved {moved_at_all:?}, revoked {revoked_at_all:?}"
+    );
 
     // The largest gap between events of one partition's orders, while the
     // load ran (its first and last seconds left out).
@@ -271,4 +278,39 @@ async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() 
         let status = service.terminate(SHUTDOWN_BOUND).await;
         assert!(status.is_some_and(|s| s.success()), "{status:?}");
     }
+}
+
+/// Two instances started with one `KAFKA_GROUP_INSTANCE_ID` (a copied
+/// StatefulSet, a stale pod after a partition): the group fences the older
+/// one, whose consumer can then never consume again. It must not stay up
+/// idle and "ready": it stops, with a failure status, so its supervisor
+/// sees it; the newer one carries the partitions, and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_fenced_by_another_with_its_id_stops_with_a_failure() {
+    let mut rng = seeded_rng("fenced");
+    let workload = Workload::lifecycles(60, 4, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let (first, second) = commands.split_at(commands.len() / 2);
+    let mut app = spawn_env_with(|s| s.group.instance_id = Some("order-service-0".into())).await;
+    let settings = app.settings.clone();
+    let mut old = ServiceProcess::start(&settings, "fenced-old");
+    app.send_all(first).await;
+    old.wait_until_it_applies().await;
+    let new = ServiceProcess::start(&settings, "fenced-new");
+    let status = old.exit(Duration::from_secs(60)).await;
+    println!("fenced: the older instance ended with {status:?}");
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the fenced instance stops with a failure: {status:?}"
+    );
+    app.send_all(second).await;
+    let expected = workload.command_count();
+    let _ = app
+        .events_until(Duration::from_secs(120), |r| distinct(r) >= expected)
+        .await;
+    let result = audit(&workload, &app.received, 1, &mut app.db());
+    println!("fenced: {result}");
+    assert!(result.is_clean(), "{result}");
+    let status = new.terminate(SHUTDOWN_BOUND).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
 }

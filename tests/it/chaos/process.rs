@@ -148,6 +148,20 @@ impl ServiceProcess {
         assert!(status.success(), "kill -{signal} failed");
     }
 
+    /// Waits up to `within` for the process to exit by itself.
+    pub async fn exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// `kill -9`: no chance to finish anything.
     pub fn kill9(&mut self) {
         self.child.kill().expect("SIGKILL");

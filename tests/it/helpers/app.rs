@@ -108,6 +108,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         group: GroupSettings {
             group_id: format!("group-{suffix}"),
             instance_id: None,
+            assignment_strategy: "cooperative-sticky".into(),
             session_timeout_ms: 6_000,
         },
         fetch_wait_max_ms: 100,
