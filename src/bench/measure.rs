@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::phase::{Received, Sample};
+use super::events::Received;
+use super::phase::Sample;
 
 pub(super) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {

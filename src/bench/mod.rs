@@ -12,6 +12,7 @@
 //! environment (`RUST_LOG`, `APPLY_CONCURRENCY`, `KAFKA_FETCH_WAIT_MAX_MS`,
 //! …), so its settings can be varied from run to run.
 
+mod events;
 mod measure;
 mod phase;
 mod reads;

@@ -1,30 +1,28 @@
 //! One benchmark run: fresh database (a `ScratchDatabase`) and topics, the
 //! service as a child process, load in, events out, checks and figures.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use prost::Message as _;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureProducer;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{Message, Offset, TopicPartitionList};
 use uuid::Uuid;
 
+use super::events::{Received, read_events};
 use super::measure::{percentile, rss_mb, timeline, window_rates};
 use super::reads::{ReadLoad, Reads};
 use super::service::{Topics, free_local_addr, start_service, stop};
 use super::verify::{verify, verify_rows};
 use crate::cli::BenchArgs;
-use crate::config::KafkaConnection;
 use crate::db::{ScratchDatabase, scratch};
 use crate::kafka;
 use crate::loadgen::Workload;
-use crate::proto::{self, OrderCommand, OrderEvent};
+use crate::proto::OrderCommand;
 
 pub enum Load {
     /// Every command at once, as fast as the producer takes them.
@@ -302,56 +300,4 @@ fn check_delivery<E>(
         Ok(Err((e, _))) => Err(e).context("a command was not delivered"),
         Err(_) => bail!("a delivery was cancelled"),
     }
-}
-
-pub(super) struct Received {
-    pub(super) command_id: String,
-    pub(super) order_id: String,
-    pub(super) sequence: u64,
-    pub(super) event_id: String,
-    pub(super) rejected: bool,
-    pub(super) at: Instant,
-}
-
-/// Reads the events topic from the beginning until `expected` distinct
-/// events arrived.
-async fn read_events(
-    connection: KafkaConnection,
-    topic: String,
-    partitions: i32,
-    expected: usize,
-) -> anyhow::Result<Vec<Received>> {
-    let consumer: StreamConsumer = kafka::client_config(&connection)?
-        .set("group.id", format!("bench-reader-{}", Uuid::new_v4()))
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    for partition in 0..partitions {
-        tpl.add_partition_offset(&topic, partition, Offset::Beginning)?;
-    }
-    consumer.assign(&tpl)?;
-    let mut seen = HashSet::with_capacity(expected);
-    let mut received = Vec::with_capacity(expected);
-    while seen.len() < expected {
-        let Ok(message) = consumer.recv().await else {
-            continue;
-        };
-        let at = Instant::now();
-        let event = OrderEvent::decode(message.payload().unwrap_or_default())
-            .context("an event that is not an OrderEvent")?;
-        if seen.insert(event.event_id.clone()) {
-            received.push(Received {
-                rejected: matches!(
-                    event.event,
-                    Some(proto::order_event::Event::CommandRejected(_))
-                ),
-                command_id: event.command_id,
-                order_id: event.order_id,
-                sequence: event.sequence,
-                event_id: event.event_id,
-                at,
-            });
-        }
-    }
-    Ok(received)
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, ensure};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::phase::Received;
+use super::events::Received;
 use crate::loadgen::Workload;
 
 /// Count and content: one event per command, none rejected, each order's

@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -15,76 +14,12 @@ use prometheus_client::registry::Registry;
 
 use crate::db::PoolUsage;
 
+mod labels;
+
+pub use labels::*;
+
 /// The media type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabels {
-    /// Command kind: create_order, add_order_item, process_payment, …
-    pub kind: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RejectionLabels {
-    pub kind: String,
-    /// Rejection code, e.g. INVALID_TRANSITION.
-    pub code: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ReasonLabels {
-    /// Why the record could not be decoded: empty, protobuf, json, …
-    pub reason: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PartitionLabels {
-    pub topic: String,
-    pub partition: i32,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct HttpLabels {
-    pub method: String,
-    /// The route pattern (`/orders/{id}`), or `unmatched`.
-    pub route: String,
-    pub status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct HttpRouteLabels {
-    pub method: String,
-    pub route: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct MemberLabels {
-    /// The member id the group coordinator gave this consumer.
-    pub member_id: String,
-    /// KAFKA_GROUP_INSTANCE_ID, empty for a dynamic member.
-    pub instance_id: String,
-}
-
-/// This instance in its consumer group.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Membership {
-    pub member_id: String,
-    pub instance_id: Option<String>,
-    /// The command topic's partitions this instance owns.
-    pub partitions: Vec<i32>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PoolLabels {
-    /// `main` (the consumer, the relay, the housekeeper), `reads` (the
-    /// HTTP GETs), `probes` (`/readyz`).
-    pub pool: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct BuildLabels {
-    pub version: String,
-}
 
 pub struct Metrics {
     registry: Registry,
@@ -119,11 +54,6 @@ pub struct Metrics {
     /// The consumer's last client error (authentication, TLS, brokers
     /// down) while no broker is up, for `/readyz` to name.
     kafka_error: std::sync::Mutex<Option<String>>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TableLabels {
-    pub table: String,
 }
 
 impl Default for Metrics {
