@@ -144,14 +144,19 @@ impl OutboxRelay {
             let mut handed = Vec::new();
             let mut read = more;
             let mut answered = Vec::new();
+            // Rows handed over come before the shutdown: the consumer stops
+            // first, and the rows its last batch committed are in the
+            // channel when the relay is told to stop; a random pick could
+            // leave them to the next relay.
             tokio::select! {
-                _ = shutdown.recv() => break,
-                Some(answer) = flight.deliveries.next(), if !flight.deliveries.is_empty() => {
-                    answered.push(answer);
-                }
+                biased;
                 Some(rows) = self.committed.recv() => {
                     handed = rows;
                     read = true;
+                }
+                _ = shutdown.recv() => break,
+                Some(answer) = flight.deliveries.next(), if !flight.deliveries.is_empty() => {
+                    answered.push(answer);
                 }
                 _ = tokio::time::sleep_until(next_poll) => read = true,
             }
