@@ -158,7 +158,7 @@ impl ServiceProcess {
             if tokio::time::Instant::now() >= deadline {
                 return None;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -176,18 +176,8 @@ impl ServiceProcess {
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -TERM failed");
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        // Past `within`, dropping `self` kills it.
+        self.exit(within).await
     }
 }
 
