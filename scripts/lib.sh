@@ -267,3 +267,27 @@ ensure_schemathesis() {
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# The previous release's binary, for the rolling-upgrade test: built from
+# the commit in scripts/previous-release, in this target directory (its
+# dependencies are this build's: only the service itself compiles), then
+# copied aside; the caller builds the current one after it. Sets
+# PREVIOUS_RELEASE_BIN.
+build_previous_release() {
+    local commit dir=target/previous-release
+    commit=$(cat scripts/previous-release)
+    if [ "$(cat "$dir/built" 2>/dev/null)" != "$commit" ]; then
+        if ! git cat-file -e "$commit^{commit}" 2>/dev/null; then
+            log "ERROR: commit $commit (scripts/previous-release) is not in this clone; the upgrade test needs the history (git fetch --unshallow)"
+            exit 1
+        fi
+        log "building the previous release ${commit:0:12} for the upgrade test"
+        rm -rf "$dir"
+        mkdir -p "$dir/src"
+        git archive "$commit" | tar -x -C "$dir/src"
+        cargo build --quiet --manifest-path "$dir/src/Cargo.toml" --target-dir target --bin order-service
+        cp target/debug/order-service "$dir/order-service"
+        echo "$commit" >"$dir/built"
+    fi
+    export PREVIOUS_RELEASE_BIN="$PWD/$dir/order-service"
+}

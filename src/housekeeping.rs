@@ -9,30 +9,35 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::config::ServeSettings;
-use crate::db::models::{NewProcessedCommand, OutboxMessage};
+use crate::db::models::{LeaseView, NewProcessedCommand, OutboxMessage, RelayLease};
 use crate::db::{Database, DbError};
 use crate::metrics::{Metrics, TableLabels};
 use crate::shutdown::Shutdown;
 
-/// The outbox rows waiting for the relay.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The outbox rows waiting for the relay, and who publishes them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Backlog {
     pub rows: i64,
-    /// Age of the oldest unpublished row; zero when there is none.
+    /// Age of the oldest row not yet in a committed Kafka transaction (as
+    /// far as the saved watermark says); zero when there is none.
     pub oldest_age: Duration,
+    /// The publisher lease: holder, generation, end.
+    pub lease: LeaseView,
 }
 
 impl Backlog {
-    /// Reads the backlog (also a check that the database answers).
+    /// Reads the backlog and the lease (also a check that the database
+    /// answers).
     pub async fn measure(db: &Database) -> Result<Self, DbError> {
-        let (rows, oldest) = db
-            .run(|conn| OutboxMessage::backlog(conn).map_err(DbError::from))
+        let ((rows, oldest), lease) = db
+            .run(|conn| Ok::<_, DbError>((OutboxMessage::backlog(conn)?, RelayLease::view(conn)?)))
             .await?;
         Ok(Self {
             rows,
             oldest_age: oldest
                 .and_then(|at| (Utc::now() - at).to_std().ok())
                 .unwrap_or_default(),
+            lease,
         })
     }
 
@@ -41,6 +46,7 @@ impl Backlog {
         metrics
             .outbox_oldest_age_seconds
             .set(self.oldest_age.as_secs_f64());
+        metrics.relay.set_holder(self.lease.holder.as_deref());
     }
 }
 

@@ -185,14 +185,24 @@ pub fn command_record<'a>(
         .headers(headers)
 }
 
-/// The relay's producer: as [`reliable_producer_config`], but a record never
-/// times out. A timed-out record followed by an acknowledged one of the same
-/// order would put that order's events out of order on the topic; without a
-/// timeout librdkafka keeps them queued, in order, until the broker is back.
-/// The relay bounds its own wait instead (see `OutboxRelay`).
-pub fn relay_producer_config(connection: &KafkaConnection) -> KafkaResult<ClientConfig> {
+/// The relay's producer: as [`reliable_producer_config`], transactional
+/// under `transactional_id` (a new holder's `init_transactions` fences
+/// every earlier producer with that id). A transaction the broker has not
+/// seen committed within `timeout` is aborted by it (a paused holder's
+/// open transaction holds back read_committed readers no longer); records
+/// time out within it, so a record that cannot go aborts its round instead
+/// of waiting forever.
+pub fn relay_producer_config(
+    connection: &KafkaConnection,
+    transactional_id: &str,
+    timeout: Duration,
+) -> KafkaResult<ClientConfig> {
     let mut config = reliable_producer_config(connection)?;
-    config.set("message.timeout.ms", "0");
+    let millis = timeout.as_millis();
+    config
+        .set("transactional.id", transactional_id)
+        .set("transaction.timeout.ms", millis.to_string())
+        .set("message.timeout.ms", (millis * 4 / 5).to_string());
     Ok(config)
 }
 
@@ -239,6 +249,27 @@ pub async fn ensure_topics(
         }
     }
     Ok(())
+}
+
+/// Creates the relay's progress topic if it does not exist: one
+/// partition (the relay reads it back from its end), compacted (only each
+/// relay's last position matters), in segments of an hour so compaction
+/// keeps it small.
+pub async fn ensure_relay_topic(
+    connection: &KafkaConnection,
+    topic: &str,
+    replication_factor: i32,
+) -> Result<(), KafkaError> {
+    let configs = [
+        ("cleanup.policy".to_owned(), "compact".to_owned()),
+        ("segment.ms".to_owned(), "3600000".to_owned()),
+    ];
+    let spec = TopicSpec {
+        partitions: 1,
+        replication_factor,
+        configs: &configs,
+    };
+    ensure_topics(connection, &[topic], &spec).await
 }
 
 /// How long the command topic keeps a record at most: its `retention.ms`

@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
     }
     let command = args
         .command
-        .unwrap_or_else(|| CliCommand::Serve(ServeSettings::from_env()));
+        .unwrap_or_else(|| CliCommand::Serve(Box::new(ServeSettings::from_env())));
     let otlp_endpoint = match &command {
         CliCommand::Serve(settings) => settings.http.otlp_endpoint.clone(),
         _ => None,
@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
 async fn run(command: CliCommand) -> anyhow::Result<()> {
     match command {
         CliCommand::Serve(settings) => {
-            let app = Application::build(settings).await?;
+            let app = Application::build(*settings).await?;
             app.run_until_stopped(on_signal()).await
         }
         CliCommand::Migrate(settings) => {

@@ -64,6 +64,15 @@ impl Application {
             {
                 tracing::error!(%error, "cannot create the topics");
             }
+            if let Err(error) = kafka::ensure_relay_topic(
+                &kafka.connection,
+                &kafka.relay_topic,
+                settings.topic_replication_factor,
+            )
+            .await
+            {
+                tracing::error!(%error, "cannot create the relay's progress topic");
+            }
         }
         // In the background: a broker that does not answer must not hold
         // up the start.

@@ -105,6 +105,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         commands: format!("bench-commands-{suffix}"),
         events: format!("bench-events-{suffix}"),
         dlq: format!("bench-dlq-{suffix}"),
+        relay: format!("bench-relay-{suffix}"),
     };
     kafka::ensure_topics(
         &args.kafka,
@@ -117,6 +118,9 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
     )
     .await
     .context("creating the topics")?;
+    kafka::ensure_relay_topic(&args.kafka, &topics.relay, -1)
+        .await
+        .context("creating the relay's topic")?;
 
     let log = args.out_dir.join(format!(
         "service-{}.log",

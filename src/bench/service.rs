@@ -15,6 +15,7 @@ pub(super) struct Topics {
     pub(super) commands: String,
     pub(super) events: String,
     pub(super) dlq: String,
+    pub(super) relay: String,
 }
 
 pub(super) fn start_service(
@@ -34,6 +35,7 @@ pub(super) fn start_service(
         .env("KAFKA_COMMANDS_TOPIC", &topics.commands)
         .env("KAFKA_EVENTS_TOPIC", &topics.events)
         .env("KAFKA_DLQ_TOPIC", &topics.dlq)
+        .env("KAFKA_RELAY_TOPIC", &topics.relay)
         .env("KAFKA_GROUP_ID", format!("bench-{suffix}"))
         .env("KAFKA_CREATE_TOPICS", "false")
         .env("HTTP_ADDR", http_addr.to_string())

@@ -54,7 +54,7 @@ fn mark_set_secrets(command: clap::Command) -> clap::Command {
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Consume order commands, apply them and publish order events (default).
-    Serve(ServeSettings),
+    Serve(Box<ServeSettings>),
     /// Apply the embedded database migrations and exit.
     Migrate(DatabaseSettings),
     /// Publish order commands: given as JSON (protobuf JSON mapping), as a

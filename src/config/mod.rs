@@ -10,12 +10,14 @@ use clap::{Args, Parser, ValueEnum};
 mod group;
 mod http;
 mod kafka;
+mod relay;
 
 pub use group::GroupSettings;
 pub use http::{ApiTokens, ApiTokensError, HttpSettings, Scope};
 pub use kafka::{
     Compression, KafkaConfigError, KafkaConnection, SaslMechanism, Secret, SecurityProtocol,
 };
+pub use relay::RelaySettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -74,6 +76,12 @@ pub struct KafkaSettings {
     /// Topic for commands that cannot be decoded (original key and bytes kept).
     #[arg(long, env = "KAFKA_DLQ_TOPIC", default_value = "order-commands-dlq")]
     pub dlq_topic: String,
+
+    /// The relay's progress topic (compacted, one partition): written only
+    /// inside the relay's Kafka transactions, it says exactly which events
+    /// were published.
+    #[arg(long, env = "KAFKA_RELAY_TOPIC", default_value = "order-events-relay")]
+    pub relay_topic: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -141,14 +149,8 @@ pub struct ServeSettings {
     #[arg(long, env = "QUARANTINE_AFTER_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub quarantine_after_attempts: u32,
 
-    /// Most outbox rows the relay publishes per round.
-    #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub relay_batch_size: u32,
-
-    /// How often the relay looks for unpublished events when nothing told it
-    /// to, in ms (events written by other instances, rows left by a crash).
-    #[arg(long, env = "RELAY_POLL_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
-    pub relay_poll_ms: u64,
+    #[command(flatten)]
+    pub relay: RelaySettings,
 
     #[command(flatten)]
     pub http: HttpSettings,
@@ -228,10 +230,6 @@ impl ServeSettings {
 
     pub fn batch_linger(&self) -> Duration {
         Duration::from_millis(self.batch_linger_ms)
-    }
-
-    pub fn relay_poll(&self) -> Duration {
-        Duration::from_millis(self.relay_poll_ms)
     }
 
     pub fn retention(&self) -> Duration {

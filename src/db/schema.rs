@@ -79,6 +79,12 @@ diesel::table! {
         singleton -> Bool,
         published_through -> Int8,
         updated_at -> Timestamptz,
+        #[max_length = 200]
+        transactional_id -> Varchar,
+        #[max_length = 200]
+        holder -> Nullable<Varchar>,
+        generation -> Int8,
+        lease_until -> Nullable<Timestamptz>,
     }
 }
 

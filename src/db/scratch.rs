@@ -90,6 +90,13 @@ impl ScratchDatabase {
                     .bind::<BigInt, _>(TEMPLATE_LOCK)
                     .execute(&mut admin)?;
                 made?;
+                // A copy is another deployment: it must not share the
+                // template's relay transactional id (each would fence the
+                // other's publisher).
+                PgConnection::establish(&sibling_url(admin_url, &name))?.batch_execute(
+                    "UPDATE outbox_relay SET transactional_id = \
+                     'order-service-relay-' || gen_random_uuid()",
+                )?;
             }
             None => admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?,
         }

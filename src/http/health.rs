@@ -61,6 +61,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                         "oldest_unpublished_age_seconds": backlog.oldest_age.as_secs_f64(),
                         "max_backlog": state.max_outbox_backlog,
                         "max_age_seconds": state.max_outbox_age.as_secs(),
+                        "holder": backlog.lease.holder,
+                        "generation": backlog.lease.generation,
+                        "lease_until": backlog.lease.lease_until.map(|t| t.to_rfc3339()),
+                        "publishing_here": state.metrics.relay.publishing.get() == 1,
                     }),
                 )
             }

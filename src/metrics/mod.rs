@@ -15,8 +15,10 @@ use prometheus_client::registry::Registry;
 use crate::db::PoolUsage;
 
 mod labels;
+mod relay;
 
 pub use labels::*;
+pub use relay::RelayMetrics;
 
 /// The media type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -36,6 +38,7 @@ pub struct Metrics {
     pub events_published: Counter,
     pub outbox_backlog: Gauge,
     pub outbox_oldest_age_seconds: Gauge<f64, AtomicU64>,
+    pub relay: RelayMetrics,
     pub purged: Family<TableLabels, Counter>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     pub assigned_partitions: Gauge,
@@ -131,6 +134,8 @@ impl Metrics {
             "Age of the oldest unpublished outbox row (0 when none)",
             outbox_oldest_age_seconds.clone(),
         );
+        let relay = RelayMetrics::default();
+        relay.register(&mut registry);
         let purged = Family::<TableLabels, Counter>::default();
         registry.register(
             "retention_purged_rows",
@@ -217,6 +222,7 @@ impl Metrics {
             events_published,
             outbox_backlog,
             outbox_oldest_age_seconds,
+            relay,
             purged,
             consumer_lag,
             assigned_partitions,

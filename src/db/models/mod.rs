@@ -7,6 +7,7 @@ pub mod order_item;
 pub mod outbox;
 pub mod payment;
 pub mod processed_command;
+pub mod relay_lease;
 pub mod status_history;
 pub mod unnest;
 
@@ -16,4 +17,5 @@ pub use order_item::{NewOrderItem, OrderItem};
 pub use outbox::{NewOutboxMessage, OutboxMessage};
 pub use payment::{NewPayment, Payment};
 pub use processed_command::{NewProcessedCommand, ProcessedCommand, ProcessedFingerprint};
+pub use relay_lease::{Claimed, LeaseView, RelayLease};
 pub use status_history::{NewStatusChange, StatusChange};

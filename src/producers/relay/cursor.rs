@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 /// A gap that must be found: it was seen, and its send failed.
 const FOUND: i64 = i64::MAX;
+/// A gap taken over from an earlier publisher: marked by the first round
+/// that looks for it.
+const UNMARKED: i64 = i64::MIN;
 
 /// Where publishing stands, while this instance holds the role.
 pub(super) struct Cursor {
@@ -25,6 +28,32 @@ impl Cursor {
             gaps: BTreeMap::new(),
             saved: published_through,
         }
+    }
+
+    /// Resumes where an earlier publisher's committed position left off:
+    /// ids below `next` are published except `gaps`; nothing at or below
+    /// `saved` (the database's watermark) is looked for again.
+    pub(super) fn resume_at(next: i64, gaps: &[(i64, i64)], saved: i64) -> Self {
+        if next <= saved + 1 {
+            return Self::resume_after(saved);
+        }
+        Self {
+            next,
+            gaps: gaps
+                .iter()
+                .filter(|(first, last)| first <= last && *last > saved && *first < next)
+                .map(|(first, last)| ((*first).max(saved + 1), ((*last).min(next - 1), UNMARKED)))
+                .collect(),
+            saved,
+        }
+    }
+
+    /// The position to commit with a round: `next` and the gaps' runs.
+    pub(super) fn runs(&self) -> Vec<(i64, i64)> {
+        self.gaps
+            .iter()
+            .map(|(first, (last, _))| (*first, *last))
+            .collect()
     }
 
     /// The highest id at and below which every row is acknowledged, given
@@ -58,6 +87,11 @@ impl Cursor {
     /// when they were first missed has ended), leave.
     pub(super) fn observe(&mut self, from: i64, top: i64, seen: &[i64], xmin: i64, horizon: i64) {
         for (first, (last, first_missed)) in std::mem::take(&mut self.gaps) {
+            let first_missed = if first_missed == UNMARKED {
+                horizon
+            } else {
+                first_missed
+            };
             if first_missed >= xmin {
                 self.add_unseen(first, last, seen, first_missed);
             }
@@ -142,6 +176,25 @@ mod tests {
         cursor.observe(7, 6, &[3, 4], 100, 106);
         assert_eq!(gaps(&cursor), [(2, 2), (5, 5)]);
         assert_eq!(cursor.next, 7);
+    }
+
+    #[test]
+    fn a_taken_over_position_looks_for_its_gaps_again_and_never_below_the_watermark() {
+        // Kafka says: below 20 published but 5..=6, 12 and 15..=17; the
+        // database's watermark is 10.
+        let mut cursor = Cursor::resume_at(20, &[(5, 6), (12, 12), (15, 17)], 10);
+        assert_eq!(cursor.next, 20);
+        assert_eq!(gaps(&cursor), [(12, 12), (15, 17)]);
+        assert_eq!(cursor.watermark(None), 11);
+        // The first round marks them with its horizon: kept while a
+        // transaction older than it may commit, found when visible.
+        cursor.observe(20, 19, &[16], 150, 200);
+        assert_eq!(gaps(&cursor), [(12, 12), (15, 15), (17, 17)]);
+        cursor.observe(20, 19, &[], 201, 210);
+        assert!(cursor.gaps.is_empty());
+        // A watermark at or past Kafka's position wins.
+        let cursor = Cursor::resume_at(20, &[(12, 12)], 30);
+        assert_eq!((cursor.next, cursor.gaps.len()), (31, 0));
     }
 
     #[test]

@@ -21,7 +21,13 @@ impl ServiceProcess {
     /// Starts `order-service serve` with `settings` as environment variables;
     /// its log goes to `target/chaos-logs/<name>.log`.
     pub fn start(settings: &ServeSettings, name: &str) -> Self {
-        Self::spawn(settings, name, |command| {
+        Self::start_binary(env!("CARGO_BIN_EXE_order-service"), settings, name)
+    }
+
+    /// As [`start`](Self::start), but another build of the service (an
+    /// earlier release).
+    pub fn start_binary(program: &str, settings: &ServeSettings, name: &str) -> Self {
+        Self::spawn_program(program, settings, name, |command| {
             command
                 .env(
                     "DATABASE_POOL_SIZE",
@@ -40,7 +46,11 @@ impl ServiceProcess {
                     settings.database.lock_timeout_ms.to_string(),
                 )
                 .env("BATCH_SIZE", settings.batch_size.to_string())
-                .env("RELAY_POLL_MS", settings.relay_poll_ms.to_string());
+                .env("RELAY_POLL_MS", settings.relay.poll_ms.to_string())
+                .env(
+                    "PUBLISHER_LEASE_SECS",
+                    settings.relay.lease_secs.to_string(),
+                );
         })
     }
 
@@ -65,6 +75,15 @@ impl ServiceProcess {
     }
 
     fn spawn(settings: &ServeSettings, name: &str, tune: impl FnOnce(&mut Command)) -> Self {
+        Self::spawn_program(env!("CARGO_BIN_EXE_order-service"), settings, name, tune)
+    }
+
+    fn spawn_program(
+        program: &str,
+        settings: &ServeSettings,
+        name: &str,
+        tune: impl FnOnce(&mut Command),
+    ) -> Self {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/chaos-logs");
         std::fs::create_dir_all(&dir).expect("log dir");
         let log = File::options()
@@ -76,7 +95,7 @@ impl ServiceProcess {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_order-service"));
+        let mut command = Command::new(program);
         command
             .arg("serve")
             .env_clear()
@@ -90,6 +109,7 @@ impl ServiceProcess {
             .env("KAFKA_COMMANDS_TOPIC", &settings.kafka.commands_topic)
             .env("KAFKA_EVENTS_TOPIC", &settings.kafka.events_topic)
             .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)
+            .env("KAFKA_RELAY_TOPIC", &settings.kafka.relay_topic)
             .env("KAFKA_GROUP_ID", &settings.group.group_id)
             .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
             .env("KAFKA_CREATE_TOPICS", "false");

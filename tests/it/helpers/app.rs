@@ -9,7 +9,7 @@ use std::time::Duration;
 use diesel::{Connection, PgConnection};
 use order_service::config::{
     DatabaseSettings, GroupSettings, HttpSettings, KafkaConnection, KafkaSettings, LogFormat,
-    ServeSettings,
+    RelaySettings, ServeSettings,
 };
 use order_service::db::ScratchDatabase;
 use order_service::proto::OrderEvent;
@@ -104,6 +104,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
             commands_topic: format!("commands-{suffix}"),
             events_topic: format!("events-{suffix}"),
             dlq_topic: format!("dlq-{suffix}"),
+            relay_topic: format!("relay-{suffix}"),
         },
         group: GroupSettings {
             group_id: format!("group-{suffix}"),
@@ -121,8 +122,12 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         quarantine_after_attempts: 3,
         batch_linger_ms: 2,
         batch_max_bytes: 8 * 1024 * 1024,
-        relay_batch_size: 500,
-        relay_poll_ms: 200,
+        relay: RelaySettings {
+            batch_size: 500,
+            poll_ms: 200,
+            lease_secs: 10,
+            transactional_id: None,
+        },
         http: HttpSettings {
             http_addr: "127.0.0.1:0".parse().expect("socket address"),
             api_tokens: None,
@@ -159,6 +164,13 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         )
         .await
         .expect("create the test topics");
+        order_service::kafka::ensure_relay_topic(
+            &kafka.connection,
+            &kafka.relay_topic,
+            settings.topic_replication_factor,
+        )
+        .await
+        .expect("create the relay's test topic");
     }
 
     // The test's own clients connect as the application does (TLS, SASL).
@@ -271,6 +283,7 @@ impl TestApp {
             ("KAFKA_COMMANDS_TOPIC", kafka.commands_topic.clone()),
             ("KAFKA_EVENTS_TOPIC", kafka.events_topic.clone()),
             ("KAFKA_DLQ_TOPIC", kafka.dlq_topic.clone()),
+            ("KAFKA_RELAY_TOPIC", kafka.relay_topic.clone()),
             (
                 "KAFKA_DLQ_REPLAY_GROUP",
                 format!("{}-replay", self.settings.group.group_id),

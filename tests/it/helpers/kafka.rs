@@ -21,11 +21,13 @@ pub fn test_client_config(connection: &KafkaConnection) -> ClientConfig {
     order_service::kafka::client_config(connection).expect("Kafka client configuration")
 }
 
-/// A consumer assigned every partition of `topic` from the beginning, no group.
+/// A consumer assigned every partition of `topic` from the beginning, no
+/// group, reading committed records only (as the relay's contract says).
 pub(super) fn reader(connection: &KafkaConnection, topic: &str, partitions: i32) -> StreamConsumer {
     let consumer: StreamConsumer = test_client_config(connection)
         .set("group.id", format!("reader-{}", Uuid::new_v4()))
         .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
         .create()
         .expect("test reader");
     let mut tpl = TopicPartitionList::new();

@@ -1,0 +1,87 @@
+//! The relay's publisher role: who holds it, this instance's term, and the
+//! rounds Kafka refused.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HolderLabels {
+    /// The instance holding the publisher lease (host:pid:nonce).
+    pub holder: String,
+}
+
+#[derive(Default)]
+pub struct RelayMetrics {
+    /// 1 while this instance holds the publisher role.
+    pub publishing: Gauge,
+    /// The lease generation of this instance's term (0 when it has none).
+    pub generation: Gauge,
+    /// Terms this instance started.
+    pub terms: Counter,
+    /// Kafka transactions the relay aborted (a record refused, a broker
+    /// gone mid-round); their rows go again.
+    pub aborted_rounds: Counter,
+    /// Orders whose events are held back after their rows kept failing.
+    pub held_orders: Gauge,
+    /// The lease's holder as the database says (any instance reports it).
+    holder: Family<HolderLabels, Gauge>,
+    last_holder: std::sync::Mutex<Option<String>>,
+}
+
+impl RelayMetrics {
+    pub(super) fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "relay_publishing",
+            "1 while this instance holds the publisher role",
+            self.publishing.clone(),
+        );
+        registry.register(
+            "relay_lease_generation",
+            "Lease generation of this instance's publisher term (0: none)",
+            self.generation.clone(),
+        );
+        registry.register(
+            "relay_terms",
+            "Publisher terms this instance started",
+            self.terms.clone(),
+        );
+        registry.register(
+            "relay_aborted_rounds",
+            "Kafka transactions of the relay that were aborted and sent again",
+            self.aborted_rounds.clone(),
+        );
+        registry.register(
+            "relay_held_orders",
+            "Orders whose events are held back after their records kept failing",
+            self.held_orders.clone(),
+        );
+        registry.register(
+            "relay_holder",
+            "The instance holding the publisher lease, as the database says",
+            self.holder.clone(),
+        );
+    }
+
+    /// Records the lease's holder as read from the database.
+    pub fn set_holder(&self, holder: Option<&str>) {
+        let mut last = self.last_holder.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(holder) = holder {
+            self.holder
+                .get_or_create(&HolderLabels {
+                    holder: holder.to_owned(),
+                })
+                .set(1);
+        }
+        if let Some(old) = last.as_deref()
+            && Some(old) != holder
+        {
+            self.holder.remove(&HolderLabels {
+                holder: old.to_owned(),
+            });
+        }
+        *last = holder.map(str::to_owned);
+    }
+}

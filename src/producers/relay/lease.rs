@@ -1,0 +1,165 @@
+//! The publisher role: a lease in `outbox_relay` (see
+//! [`RelayLease`]), renewed on a connection of the relay's own, on which
+//! the relay runs its statements.
+//!
+//! The holder's term is judged by its own monotonic clock from the moment
+//! it last asked for a renewal, and ends a fifth of the lease before the
+//! database would let another instance in: a holder that was paused or cut
+//! off stops before anyone else starts. (Kafka's fencing is the guarantee;
+//! this only keeps a deposed holder from trying.)
+//!
+//! Relays of earlier releases took the role with a session advisory lock.
+//! A new holder ends the session holding that lock (its owner stops
+//! publishing at its next statement) and holds the lock for its term, so
+//! during a rolling upgrade an old relay never publishes beside a new one.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
+use tokio::time::Instant;
+
+use crate::db::models::{Claimed, RelayLease};
+use crate::db::{Database, DbError};
+
+/// Key of the advisory lock relays of earlier releases publish under.
+const OLD_RELAY_LOCK: i64 = 0x6f72_6465_725f_726c;
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+/// A term of the publisher role.
+pub(super) struct Lease {
+    conn: Arc<Mutex<PgConnection>>,
+    pub(super) claimed: Claimed,
+    length: Duration,
+    /// When this term ends by this process's clock.
+    pub(super) valid_until: Instant,
+    /// When the last renewal was asked for.
+    renewed_at: Instant,
+}
+
+impl Lease {
+    /// Connects, takes the lease for `holder` if it is free, and ends any
+    /// earlier release's relay. `None` when another instance holds the
+    /// lease. Blocking.
+    pub(super) fn claim(
+        db: &Database,
+        holder: &str,
+        length: Duration,
+    ) -> Result<Option<Lease>, DbError> {
+        let mut conn = db.dedicated_connection()?;
+        // The watermark and renewals need not wait for the WAL flush: a
+        // lost watermark only lags Kafka's position, a lost renewal only
+        // ends the term sooner. The claim itself is flushed.
+        diesel::sql_query("SET synchronous_commit = off").execute(&mut conn)?;
+        diesel::sql_query("SELECT set_config('application_name', $1, false)")
+            .bind::<Text, _>(format!("order-service relay {holder}"))
+            .execute(&mut conn)?;
+        let asked = Instant::now();
+        let Some(claimed) = RelayLease::claim(&mut conn, holder, length.as_secs_f64())? else {
+            return Ok(None);
+        };
+        retire_old_relay(&mut conn)?;
+        Ok(Some(Lease {
+            conn: Arc::new(Mutex::new(conn)),
+            claimed,
+            length,
+            valid_until: asked + term(length),
+            renewed_at: asked,
+        }))
+    }
+
+    /// Whether the term still runs by this process's clock.
+    pub(super) fn valid(&self) -> bool {
+        Instant::now() < self.valid_until
+    }
+
+    /// When the next renewal is due (every fifth of the lease).
+    pub(super) fn renewal_at(&self) -> Instant {
+        self.renewed_at + self.length / 5
+    }
+
+    pub(super) fn renewal_due(&self) -> bool {
+        Instant::now() >= self.renewal_at()
+    }
+
+    /// Renews the term, raising the saved watermark to `through` with it.
+    /// `Ok(false)`: the lease is someone else's now.
+    pub(super) async fn renew(&mut self, through: Option<i64>) -> Result<bool, DbError> {
+        let generation = self.claimed.generation;
+        let secs = self.length.as_secs_f64();
+        let asked = Instant::now();
+        let renewed = self
+            .run(move |conn| RelayLease::renew(conn, generation, secs, through))
+            .await?;
+        if renewed {
+            self.renewed_at = asked;
+            self.valid_until = asked + term(self.length);
+        }
+        Ok(renewed)
+    }
+
+    /// Ends the term now (at shutdown), so the next holder need not wait.
+    pub(super) async fn release(&self) -> Result<(), DbError> {
+        let generation = self.claimed.generation;
+        self.run(move |conn| RelayLease::release(conn, generation))
+            .await
+    }
+
+    /// Runs `f` on the lease's connection on the blocking pool.
+    pub(super) async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| std::panic::resume_unwind(e.into_panic()))
+        .and_then(|result| result.map_err(DbError::from))
+    }
+}
+
+/// How long a term lasts by the holder's clock: the lease less a fifth.
+fn term(length: Duration) -> Duration {
+    length - length / 5
+}
+
+/// Ends the session of whoever holds the earlier releases' advisory lock
+/// (an old relay, or a deposed holder of this release) and takes the lock
+/// for this session, so no old relay can take the role while it lasts.
+fn retire_old_relay(conn: &mut PgConnection) -> QueryResult<()> {
+    for _ in 0..10 {
+        let locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+            .bind::<BigInt, _>(OLD_RELAY_LOCK)
+            .get_result::<Locked>(conn)?
+            .locked;
+        if locked {
+            return Ok(());
+        }
+        let ended = diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) AS locked FROM pg_locks \
+             WHERE locktype = 'advisory' AND granted AND database = \
+               (SELECT oid FROM pg_database WHERE datname = current_database()) \
+               AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1 \
+               AND pid <> pg_backend_pid()",
+        )
+        .bind::<BigInt, _>(OLD_RELAY_LOCK)
+        .load::<Locked>(conn)?;
+        tracing::warn!(
+            sessions = ended.len(),
+            "ended the session of a relay holding the earlier releases' lock"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(diesel::result::Error::QueryBuilderError(
+        "the earlier releases' relay lock stays taken".into(),
+    ))
+}

@@ -1,0 +1,249 @@
+//! One round of the relay: the rows to publish, read in one snapshot, sent
+//! in id order in one Kafka transaction with the position they lead to,
+//! and committed; or aborted, and sent again whole.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::lease::Lease;
+use super::progress::Position;
+use super::publisher::TxnError;
+use super::term::Term;
+use super::{OutboxRelay, RoundError};
+use crate::db::models::OutboxMessage;
+use crate::events;
+use crate::kafka;
+
+/// Longest an aborted round waits for its records' answers (they come at
+/// once: the abort purged them).
+const ANSWERS_AFTER_ABORT: Duration = Duration::from_secs(2);
+/// Longest a commit or an abort may take (and never past the term): with
+/// the brokers gone a round fails within it, and a shutdown waits no
+/// longer.
+const TXN_CALL_MAX: Duration = Duration::from_secs(5);
+
+impl OutboxRelay {
+    /// One round, one Kafka transaction: finds, in one statement, which
+    /// ids are visible from the cursor up to the highest id handed over
+    /// (up to a batch when none was) and among the gaps; fetches the
+    /// visible rows not in hand; sends them in id order, then the position
+    /// they lead to, and commits. Returns whether the read was cut at a
+    /// batch (more may be waiting).
+    pub(super) async fn round(
+        &self,
+        term: &mut Term,
+        handed: Vec<OutboxMessage>,
+    ) -> Result<bool, RoundError> {
+        let cursor = &term.cursor;
+        let mut in_hand: HashMap<i64, OutboxMessage> = handed
+            .into_iter()
+            .filter(|row| row.id >= cursor.next || cursor.in_gap(row.id))
+            .map(|row| (row.id, row))
+            .collect();
+        let from = cursor.next;
+        let through = in_hand.keys().max().copied().filter(|id| *id >= from);
+        let (gap_firsts, gap_lasts) = cursor.gap_bounds();
+        let limit = self.batch_size;
+        let visible = term
+            .lease
+            .run(move |conn| {
+                let through = through.unwrap_or(i64::MAX);
+                OutboxMessage::visible(conn, from, through, &gap_firsts, &gap_lasts, limit)
+            })
+            .await
+            .map_err(RoundError::Db)?;
+        // Visible ids are sorted, the gaps' (below `from`) first.
+        let in_range = &visible.ids[visible.ids.partition_point(|id| *id < from)..];
+        let full = in_range.len() as i64 >= limit;
+        let last_seen = in_range.last().copied();
+        // Up to where the read accounts for every id: the handed-over rows'
+        // top, or the last one read when the read was cut or polled.
+        let top = match (full, through) {
+            (false, Some(through)) => through,
+            _ => last_seen.unwrap_or(from - 1),
+        };
+        let missing: Vec<i64> = visible
+            .ids
+            .iter()
+            .filter(|id| **id <= top && !in_hand.contains_key(id))
+            .copied()
+            .collect();
+        let mut fetched: HashMap<i64, OutboxMessage> = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            term.lease
+                .run(move |conn| OutboxMessage::by_ids(conn, &missing))
+                .await
+                .map_err(RoundError::Db)?
+                .into_iter()
+                .map(|row| (row.id, row))
+                .collect()
+        };
+        term.cursor
+            .observe(from, top, &visible.ids, visible.xmin, visible.horizon);
+        let rows: Vec<OutboxMessage> = visible
+            .ids
+            .iter()
+            .filter(|id| **id <= top)
+            .filter_map(|id| {
+                let row = in_hand.remove(id).or_else(|| fetched.remove(id));
+                if row.is_none() {
+                    // Visible a moment ago, gone now: only a purge deletes
+                    // rows, and it takes published ones; look again.
+                    tracing::warn!(id, "outbox row vanished between two reads");
+                    term.cursor.retry(*id);
+                }
+                row
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(full);
+        }
+        let sent = self.send_round(term, rows)?;
+        if sent.is_empty() {
+            return Ok(full);
+        }
+        match term.publisher.commit(txn_call_timeout(&term.lease)).await {
+            Ok(()) => {
+                self.metrics.events_published.inc_by(sent.len() as u64);
+                term.holds
+                    .committed(sent.iter().map(|(_, order, _)| *order));
+                self.metrics.relay.held_orders.set(term.holds.len() as i64);
+                Ok(full)
+            }
+            Err(TxnError::Fatal(e)) => Err(RoundError::Fatal(e)),
+            Err(TxnError::Abort(e)) => self.abort(term, sent, e).await,
+        }
+    }
+
+    /// Opens the round's transaction and enqueues its rows in id order,
+    /// then the position they lead to. A row of an order held back, or
+    /// after its order's row the producer refused, waits (a gap to send
+    /// again), and so does everything after a full local queue.
+    fn send_round(
+        &self,
+        term: &mut Term,
+        rows: Vec<OutboxMessage>,
+    ) -> Result<Vec<(i64, Uuid, DeliveryFuture)>, RoundError> {
+        term.publisher.begin().map_err(|e| match e {
+            TxnError::Fatal(e) | TxnError::Abort(e) => RoundError::Fatal(e),
+        })?;
+        let mut sent = Vec::with_capacity(rows.len());
+        let mut queue_full = false;
+        let mut refused: HashSet<Uuid> = HashSet::new();
+        for row in rows {
+            if queue_full || refused.contains(&row.order_id) || term.holds.holds(&row.order_id) {
+                term.cursor.retry(row.id);
+                continue;
+            }
+            match term
+                .publisher
+                .send(record(&self.topic, &row, &row.order_id.to_string()))
+            {
+                Ok(delivery) => sent.push((row.id, row.order_id, delivery)),
+                Err(e) => {
+                    kafka::ErrorLog.log(
+                        &e,
+                        "handing an event to the producer; it will be sent again",
+                    );
+                    term.cursor.retry(row.id);
+                    queue_full = e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull);
+                    if !queue_full {
+                        // Never sendable as it is (larger than
+                        // message.max.bytes): its order waits.
+                        term.holds.hold(row.order_id, row.id, &e.to_string());
+                    }
+                    refused.insert(row.order_id);
+                }
+            }
+        }
+        self.metrics.relay.held_orders.set(term.holds.len() as i64);
+        let position = Position {
+            next: term.cursor.next,
+            gaps: term.cursor.runs(),
+            generation: term.lease.claimed.generation,
+            holder: self.holder.clone(),
+        }
+        .to_json();
+        // Partition 0 whatever the topic's count: it is read back there.
+        let progress = FutureRecord::to(&self.progress_topic)
+            .partition(0)
+            .key(term.transactional_id.as_str())
+            .payload(position.as_slice());
+        if let Err(e) = term.publisher.send(progress) {
+            // Nothing of this round may commit without its position.
+            for (id, _, _) in &sent {
+                term.cursor.retry(*id);
+            }
+            return Err(RoundError::Fatal(e));
+        }
+        Ok(sent)
+    }
+
+    /// Aborts the round's transaction: every row goes again. Rows whose own
+    /// record the broker refused are known from their answers; after a few
+    /// aborted rounds in a row their orders are held back, so the others
+    /// go on.
+    async fn abort(
+        &self,
+        term: &mut Term,
+        sent: Vec<(i64, Uuid, DeliveryFuture)>,
+        error: KafkaError,
+    ) -> Result<bool, RoundError> {
+        self.metrics.relay.aborted_rounds.inc();
+        tracing::warn!(%error, rows = sent.len(), "outbox relay round failed; its transaction is aborted and its rows go again");
+        for (id, _, _) in &sent {
+            term.cursor.retry(*id);
+        }
+        if let Err(e) = term.publisher.abort(txn_call_timeout(&term.lease)).await {
+            return Err(match e {
+                TxnError::Fatal(e) | TxnError::Abort(e) => RoundError::Fatal(e),
+            });
+        }
+        let mut refused = Vec::new();
+        for (id, order, delivery) in sent {
+            if let Ok(Ok(Err((e, _)))) = tokio::time::timeout(ANSWERS_AFTER_ABORT, delivery).await
+                && !matches!(
+                    e.rdkafka_error_code(),
+                    Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+                )
+            {
+                refused.push((id, order, e.to_string()));
+            }
+        }
+        term.holds.aborted(refused);
+        self.metrics.relay.held_orders.set(term.holds.len() as i64);
+        Err(RoundError::Aborted)
+    }
+}
+
+/// How long a commit or an abort may take now.
+fn txn_call_timeout(lease: &Lease) -> Duration {
+    lease
+        .valid_until
+        .saturating_duration_since(Instant::now())
+        .min(TXN_CALL_MAX)
+}
+
+/// The Kafka record of an outbox row: key = order id, headers derived from
+/// the row.
+fn record<'a>(topic: &'a str, row: &'a OutboxMessage, key: &'a str) -> FutureRecord<'a, str, [u8]> {
+    let mut headers = OwnedHeaders::new();
+    for (name, value) in events::headers(row) {
+        headers = headers.insert(Header {
+            key: name,
+            value: Some(value.as_bytes()),
+        });
+    }
+    FutureRecord::to(topic)
+        .key(key)
+        .payload(row.payload.as_slice())
+        .headers(headers)
+}
