@@ -66,7 +66,7 @@ impl Application {
             }
             if let Err(error) = kafka::ensure_relay_topic(
                 &kafka.connection,
-                &kafka.relay_topic,
+                &kafka.relay_topic(),
                 settings.topic_replication_factor,
             )
             .await

@@ -2,4 +2,5 @@ ALTER TABLE outbox_relay
     DROP COLUMN transactional_id,
     DROP COLUMN holder,
     DROP COLUMN generation,
-    DROP COLUMN lease_until;
+    DROP COLUMN lease_until,
+    DROP COLUMN kafka_position;

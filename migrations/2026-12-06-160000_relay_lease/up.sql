@@ -12,4 +12,8 @@ ALTER TABLE outbox_relay
         DEFAULT 'order-service-relay-' || gen_random_uuid(),
     ADD COLUMN holder varchar(200),
     ADD COLUMN generation bigint NOT NULL DEFAULT 0,
-    ADD COLUMN lease_until timestamptz;
+    ADD COLUMN lease_until timestamptz,
+    -- Set once a holder committed a position to the progress topic: from
+    -- then on a missing position is an error, not a first start (resuming
+    -- from the watermark would publish again what lies above it).
+    ADD COLUMN kafka_position boolean NOT NULL DEFAULT false;

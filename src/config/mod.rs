@@ -79,9 +79,19 @@ pub struct KafkaSettings {
 
     /// The relay's progress topic (compacted, one partition): written only
     /// inside the relay's Kafka transactions, it says exactly which events
-    /// were published.
-    #[arg(long, env = "KAFKA_RELAY_TOPIC", default_value = "order-events-relay")]
-    pub relay_topic: String,
+    /// were published. Unset: the events topic's name and `-relay`
+    /// (`order-events-relay`).
+    #[arg(long, env = "KAFKA_RELAY_TOPIC")]
+    pub relay_topic: Option<String>,
+}
+
+impl KafkaSettings {
+    /// The relay's progress topic (see `relay_topic`).
+    pub fn relay_topic(&self) -> String {
+        self.relay_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}-relay", self.events_topic))
+    }
 }
 
 #[derive(Debug, Clone, Args)]

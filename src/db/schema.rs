@@ -85,6 +85,7 @@ diesel::table! {
         holder -> Nullable<Varchar>,
         generation -> Int8,
         lease_until -> Nullable<Timestamptz>,
+        kafka_position -> Bool,
     }
 }
 

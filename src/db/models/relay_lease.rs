@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
 
 use crate::db::schema::outbox_relay;
 
@@ -20,6 +20,9 @@ pub struct Claimed {
     pub transactional_id: String,
     #[diesel(sql_type = BigInt)]
     pub published_through: i64,
+    /// Whether a holder ever committed a position to Kafka.
+    #[diesel(sql_type = Bool)]
+    pub kafka_position: bool,
 }
 
 /// The lease as any instance sees it.
@@ -49,7 +52,7 @@ impl RelayLease {
                  SET holder = $1, generation = generation + 1, \
                      lease_until = now() + make_interval(secs => $2), updated_at = now() \
                  WHERE lease_until IS NULL OR lease_until < now() OR holder = $1 \
-                 RETURNING generation, transactional_id, published_through",
+                 RETURNING generation, transactional_id, published_through, kafka_position",
             )
             .bind::<Text, _>(holder)
             .bind::<Double, _>(lease_secs)
@@ -58,23 +61,27 @@ impl RelayLease {
         })
     }
 
-    /// Renews the lease of `generation` and raises the watermark to
-    /// `through` (never lowers it). `false`: the lease is someone else's.
+    /// Renews the lease of `generation`, raises the watermark to `through`
+    /// (never lowers it) and records that Kafka holds a position when
+    /// `kafka_position`. `false`: the lease is someone else's.
     pub fn renew(
         conn: &mut PgConnection,
         generation: i64,
         lease_secs: f64,
         through: Option<i64>,
+        kafka_position: bool,
     ) -> QueryResult<bool> {
         diesel::sql_query(
             "UPDATE outbox_relay \
              SET lease_until = now() + make_interval(secs => $2), updated_at = now(), \
-                 published_through = greatest(published_through, coalesce($3, published_through)) \
+                 published_through = greatest(published_through, coalesce($3, published_through)), \
+                 kafka_position = kafka_position OR $4 \
              WHERE generation = $1",
         )
         .bind::<BigInt, _>(generation)
         .bind::<Double, _>(lease_secs)
         .bind::<Nullable<BigInt>, _>(through)
+        .bind::<Bool, _>(kafka_position)
         .execute(conn)
         .map(|rows| rows == 1)
     }

@@ -8,10 +8,12 @@
 //! off stops before anyone else starts. (Kafka's fencing is the guarantee;
 //! this only keeps a deposed holder from trying.)
 //!
-//! Relays of earlier releases took the role with a session advisory lock.
-//! A new holder ends the session holding that lock (its owner stops
-//! publishing at its next statement) and holds the lock for its term, so
-//! during a rolling upgrade an old relay never publishes beside a new one.
+//! Relays of earlier releases took the role with a session advisory lock,
+//! exclusively: every instance of this release holds that lock shared, for
+//! as long as it runs ([`OldRelayGuard`]), so no old relay can take it; a
+//! new holder first ends the session of an old relay that holds it (its
+//! owner stops publishing at its next statement). During a rolling upgrade
+//! an old relay never publishes beside a new one.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,7 +66,6 @@ impl Lease {
         let Some(claimed) = RelayLease::claim(&mut conn, holder, length.as_secs_f64())? else {
             return Ok(None);
         };
-        retire_old_relay(&mut conn)?;
         Ok(Some(Lease {
             conn: Arc::new(Mutex::new(conn)),
             claimed,
@@ -88,14 +89,19 @@ impl Lease {
         Instant::now() >= self.renewal_at()
     }
 
-    /// Renews the term, raising the saved watermark to `through` with it.
+    /// Renews the term, raising the saved watermark to `through` with it
+    /// (and recording that Kafka holds a position when `kafka_position`).
     /// `Ok(false)`: the lease is someone else's now.
-    pub(super) async fn renew(&mut self, through: Option<i64>) -> Result<bool, DbError> {
+    pub(super) async fn renew(
+        &mut self,
+        through: Option<i64>,
+        kafka_position: bool,
+    ) -> Result<bool, DbError> {
         let generation = self.claimed.generation;
         let secs = self.length.as_secs_f64();
         let asked = Instant::now();
         let renewed = self
-            .run(move |conn| RelayLease::renew(conn, generation, secs, through))
+            .run(move |conn| RelayLease::renew(conn, generation, secs, through, kafka_position))
             .await?;
         if renewed {
             self.renewed_at = asked;
@@ -132,34 +138,51 @@ fn term(length: Duration) -> Duration {
     length - length / 5
 }
 
-/// Ends the session of whoever holds the earlier releases' advisory lock
-/// (an old relay, or a deposed holder of this release) and takes the lock
-/// for this session, so no old relay can take the role while it lasts.
-fn retire_old_relay(conn: &mut PgConnection) -> QueryResult<()> {
-    for _ in 0..10 {
-        let locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
-            .bind::<BigInt, _>(OLD_RELAY_LOCK)
-            .get_result::<Locked>(conn)?
-            .locked;
-        if locked {
-            return Ok(());
+/// Keeps relays of earlier releases from taking the role: a shared hold
+/// on their advisory lock, on a connection of its own for the process's
+/// life, taken again when that connection is lost.
+#[derive(Default)]
+pub(super) struct OldRelayGuard {
+    conn: Option<PgConnection>,
+}
+
+impl OldRelayGuard {
+    /// Makes sure the shared hold stands; with `retire`, first ends the
+    /// sessions of earlier relays that hold the lock exclusively. Whether
+    /// it stands. Blocking.
+    pub(super) fn hold(&mut self, db: &Database, retire: bool) -> Result<bool, DbError> {
+        if let Some(conn) = &mut self.conn
+            && diesel::sql_query("SELECT 1").execute(conn).is_ok()
+        {
+            return Ok(true);
         }
-        let ended = diesel::sql_query(
-            "SELECT pg_terminate_backend(pid) AS locked FROM pg_locks \
-             WHERE locktype = 'advisory' AND granted AND database = \
-               (SELECT oid FROM pg_database WHERE datname = current_database()) \
-               AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1 \
-               AND pid <> pg_backend_pid()",
-        )
-        .bind::<BigInt, _>(OLD_RELAY_LOCK)
-        .load::<Locked>(conn)?;
-        tracing::warn!(
-            sessions = ended.len(),
-            "ended the session of a relay holding the earlier releases' lock"
-        );
-        std::thread::sleep(Duration::from_millis(100));
+        self.conn = None;
+        let mut conn = db.dedicated_connection()?;
+        if retire {
+            let ended = diesel::sql_query(
+                "SELECT pg_terminate_backend(pid) AS locked FROM pg_locks \
+                 WHERE locktype = 'advisory' AND granted AND mode = 'ExclusiveLock' \
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                   AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1",
+            )
+            .bind::<BigInt, _>(OLD_RELAY_LOCK)
+            .load::<Locked>(&mut conn)?;
+            if !ended.is_empty() {
+                tracing::warn!(
+                    sessions = ended.len(),
+                    "ended the session of an earlier release's relay (rolling upgrade)"
+                );
+                // Its session ends at once; its lock with it.
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        let held = diesel::sql_query("SELECT pg_try_advisory_lock_shared($1) AS locked")
+            .bind::<BigInt, _>(OLD_RELAY_LOCK)
+            .get_result::<Locked>(&mut conn)?
+            .locked;
+        if held {
+            self.conn = Some(conn);
+        }
+        Ok(held)
     }
-    Err(diesel::result::Error::QueryBuilderError(
-        "the earlier releases' relay lock stays taken".into(),
-    ))
 }

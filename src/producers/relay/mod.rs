@@ -40,7 +40,7 @@
 //! committed, under the lease's generation: it never passes what Kafka
 //! committed, and a deposed holder writes nothing.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
@@ -63,6 +63,7 @@ mod publisher;
 mod round;
 mod term;
 
+use lease::OldRelayGuard;
 use term::Term;
 
 const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -80,6 +81,9 @@ enum RoundError {
     Fatal(KafkaError),
     /// The transaction was aborted; its rows go again after a backoff.
     Aborted,
+    /// The term ran out by this process's clock before the round could
+    /// commit (a pause, a slow database): the term ends.
+    Expired,
 }
 
 pub struct OutboxRelay {
@@ -88,6 +92,7 @@ pub struct OutboxRelay {
     topic: String,
     progress_topic: String,
     transactional_id: Option<String>,
+    old_relays: Arc<Mutex<OldRelayGuard>>,
     lease: Duration,
     holder: String,
     batch_size: i64,
@@ -113,8 +118,9 @@ impl OutboxRelay {
             db,
             connection: settings.kafka.connection.clone(),
             topic: settings.kafka.events_topic.clone(),
-            progress_topic: settings.kafka.relay_topic.clone(),
+            progress_topic: settings.kafka.relay_topic(),
             transactional_id: settings.relay.transactional_id.clone(),
+            old_relays: Arc::default(),
             lease: settings.relay.lease(),
             holder: holder_name(),
             batch_size: i64::from(settings.relay.batch_size),
@@ -210,10 +216,16 @@ impl OutboxRelay {
                     self.end_term(term.take(), &reason, false).await;
                     next_attempt = Instant::now() + retry.next_delay();
                 }
+                Err(RoundError::Expired) => {
+                    let reason = "its lease ran out during a round (paused, or too slow)";
+                    self.end_term(term.take(), reason, false).await;
+                    next_attempt = Instant::now() + self.lease;
+                }
                 Err(RoundError::Fatal(e)) => {
+                    // Another instance gets the first chance at the role.
                     let reason = format!("its producer failed for good (fenced?): {e}");
                     self.end_term(term.take(), &reason, false).await;
-                    next_attempt = Instant::now() + retry.next_delay();
+                    next_attempt = Instant::now() + self.lease / 2;
                 }
             }
         }

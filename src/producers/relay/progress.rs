@@ -76,7 +76,25 @@ pub(super) fn read_last(
             }
             match consumer.poll(remaining.min(Duration::from_millis(500))) {
                 None => continue,
-                Some(Err(KafkaError::PartitionEOF(_))) => break,
+                Some(Err(KafkaError::PartitionEOF(_))) => {
+                    // The end a read_committed reader reaches is the last
+                    // stable offset: short of the high watermark, a
+                    // transaction of another deployment sharing the topic
+                    // is open, and a later position of ours may be behind
+                    // it. Try again later rather than resume from an
+                    // older one.
+                    let position = consumer.position()?;
+                    let at = position
+                        .find_partition(topic, 0)
+                        .map(|p| p.offset())
+                        .and_then(|o| o.to_raw());
+                    if at.is_some_and(|at| at < high) {
+                        return Err(KafkaError::MessageConsumption(
+                            RDKafkaErrorCode::ConcurrentTransactions,
+                        ));
+                    }
+                    break;
+                }
                 Some(Err(e)) => return Err(e),
                 Some(Ok(message)) => {
                     if message.key() == Some(key.as_bytes())

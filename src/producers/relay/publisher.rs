@@ -52,26 +52,31 @@ pub(super) struct Publisher {
 }
 
 impl Publisher {
-    /// Creates the term's producer and fences every earlier one.
+    /// Creates the term's producer (transactions time out after
+    /// `txn_timeout`) and fences every earlier one, waiting at most
+    /// `init_timeout` for it.
     pub(super) async fn start(
         connection: &KafkaConnection,
         transactional_id: &str,
-        timeout: Duration,
+        init_timeout: Duration,
+        txn_timeout: Duration,
     ) -> Result<Self, TxnError> {
-        let config = kafka::relay_producer_config(connection, transactional_id, timeout)
+        let config = kafka::relay_producer_config(connection, transactional_id, txn_timeout)
             .map_err(TxnError::Fatal)?;
         let producer = kafka::create_producer(&config).map_err(TxnError::Fatal)?;
         let publisher = Self { producer };
-        publisher
-            .blocking(move |p| p.init_transactions(timeout))
+        match publisher
+            .blocking(move |p| p.init_transactions(init_timeout))
             .await
-            .map_err(|e| match e {
-                // A broker that cannot be reached yet: the term ends
-                // without harm and the role is tried again.
-                TxnError::Abort(e) => TxnError::Fatal(e),
-                fatal => fatal,
-            })?;
-        Ok(publisher)
+        {
+            Ok(()) => Ok(publisher),
+            // Whatever failed (a broker not reachable yet), the term does
+            // not start and the role is tried again.
+            Err(TxnError::Abort(e) | TxnError::Fatal(e)) => {
+                publisher.close().await;
+                Err(TxnError::Fatal(e))
+            }
+        }
     }
 
     pub(super) fn begin(&self) -> Result<(), TxnError> {
@@ -86,8 +91,24 @@ impl Publisher {
         self.producer.send_result(record).map_err(|(e, _)| e)
     }
 
+    /// Commits the open transaction; a retriable failure (a timeout) is
+    /// tried again while `timeout` lasts.
     pub(super) async fn commit(&self, timeout: Duration) -> Result<(), TxnError> {
-        self.blocking(move |p| p.commit_transaction(timeout)).await
+        let deadline = std::time::Instant::now() + timeout;
+        self.blocking(move |p| {
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match p.commit_transaction(left) {
+                    Err(KafkaError::Transaction(e))
+                        if e.is_retriable() && !e.txn_requires_abort() && !left.is_zero() =>
+                    {
+                        continue;
+                    }
+                    result => return result,
+                }
+            }
+        })
+        .await
     }
 
     pub(super) async fn abort(&self, timeout: Duration) -> Result<(), TxnError> {

@@ -103,15 +103,26 @@ impl OutboxRelay {
                 row
             })
             .collect();
-        if rows.is_empty() {
+        if rows.iter().all(|row| term.holds.holds(&row.order_id)) {
+            // Nothing may go: no transaction.
+            for row in &rows {
+                term.cursor.retry(row.id);
+            }
             return Ok(full);
         }
+        if !term.lease.valid() {
+            return Err(RoundError::Expired);
+        }
+        // Committed even when every row was refused locally: the position
+        // alone is valid, and no transaction stays open.
         let sent = self.send_round(term, rows)?;
-        if sent.is_empty() {
-            return Ok(full);
+        if !term.lease.valid() {
+            self.abort(term, sent, None).await?;
+            return Err(RoundError::Expired);
         }
         match term.publisher.commit(txn_call_timeout(&term.lease)).await {
             Ok(()) => {
+                term.committed = true;
                 self.metrics.events_published.inc_by(sent.len() as u64);
                 term.holds
                     .committed(sent.iter().map(|(_, order, _)| *order));
@@ -119,7 +130,10 @@ impl OutboxRelay {
                 Ok(full)
             }
             Err(TxnError::Fatal(e)) => Err(RoundError::Fatal(e)),
-            Err(TxnError::Abort(e)) => self.abort(term, sent, e).await,
+            Err(TxnError::Abort(e)) => {
+                self.abort(term, sent, Some(e)).await?;
+                Err(RoundError::Aborted)
+            }
         }
     }
 
@@ -195,10 +209,12 @@ impl OutboxRelay {
         &self,
         term: &mut Term,
         sent: Vec<(i64, Uuid, DeliveryFuture)>,
-        error: KafkaError,
-    ) -> Result<bool, RoundError> {
+        error: Option<KafkaError>,
+    ) -> Result<(), RoundError> {
         self.metrics.relay.aborted_rounds.inc();
-        tracing::warn!(%error, rows = sent.len(), "outbox relay round failed; its transaction is aborted and its rows go again");
+        if let Some(error) = &error {
+            tracing::warn!(%error, rows = sent.len(), "outbox relay round failed; its transaction is aborted and its rows go again");
+        }
         for (id, _, _) in &sent {
             term.cursor.retry(*id);
         }
@@ -207,9 +223,10 @@ impl OutboxRelay {
                 TxnError::Fatal(e) | TxnError::Abort(e) => RoundError::Fatal(e),
             });
         }
+        let answers_by = Instant::now() + ANSWERS_AFTER_ABORT;
         let mut refused = Vec::new();
         for (id, order, delivery) in sent {
-            if let Ok(Ok(Err((e, _)))) = tokio::time::timeout(ANSWERS_AFTER_ABORT, delivery).await
+            if let Ok(Ok(Err((e, _)))) = tokio::time::timeout_at(answers_by, delivery).await
                 && !matches!(
                     e.rdkafka_error_code(),
                     Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
@@ -218,9 +235,11 @@ impl OutboxRelay {
                 refused.push((id, order, e.to_string()));
             }
         }
-        term.holds.aborted(refused);
-        self.metrics.relay.held_orders.set(term.holds.len() as i64);
-        Err(RoundError::Aborted)
+        if error.is_some() {
+            term.holds.aborted(refused);
+            self.metrics.relay.held_orders.set(term.holds.len() as i64);
+        }
+        Ok(())
     }
 }
 

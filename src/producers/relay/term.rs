@@ -7,6 +7,7 @@ use super::hold::Holds;
 use super::lease::Lease;
 use super::progress;
 use super::publisher::Publisher;
+use crate::db::DbError;
 
 /// A term of the publisher role and where it stands.
 pub(super) struct Term {
@@ -15,6 +16,9 @@ pub(super) struct Term {
     pub(super) cursor: Cursor,
     pub(super) transactional_id: String,
     pub(super) holds: Holds,
+    /// Whether this term committed a Kafka transaction (the database then
+    /// records that Kafka holds the position).
+    pub(super) committed: bool,
 }
 
 impl OutboxRelay {
@@ -24,7 +28,15 @@ impl OutboxRelay {
         if !term.lease.valid() {
             return Err("its lease ran out before it could renew it (paused, or the database did not answer)".into());
         }
-        match term.lease.renew(mark).await {
+        if term.lease.renewal_due() {
+            // Earlier releases' relays stay out (see `OldRelayGuard`).
+            match self.guard_old_relays(true).await {
+                Ok(true) => {}
+                Ok(false) => return Err("an earlier release's relay holds its lock".into()),
+                Err(e) => return Err(format!("its database connection failed: {e}")),
+            }
+        }
+        match term.lease.renew(mark, term.committed).await {
             Ok(true) => {
                 if let Some(mark) = mark {
                     term.cursor.saved = mark;
@@ -36,16 +48,33 @@ impl OutboxRelay {
         }
     }
 
+    /// [`OldRelayGuard::hold`] on the blocking pool.
+    async fn guard_old_relays(&self, retire: bool) -> Result<bool, DbError> {
+        let (db, guard) = (self.db.clone(), self.old_relays.clone());
+        tokio::task::spawn_blocking(move || {
+            guard
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .hold(&db, retire)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
     /// Takes the role when it is free: the lease, then a producer that
     /// fences every earlier one, then the position Kafka committed last.
     pub(super) async fn start_term(&self) -> Option<Term> {
+        if let Err(e) = self.guard_old_relays(false).await {
+            tracing::warn!(error = %e, "outbox relay cannot connect, will retry");
+            return None;
+        }
         let db = self.db.clone();
         let holder = self.holder.clone();
         let length = self.lease;
         let claimed = tokio::task::spawn_blocking(move || Lease::claim(&db, &holder, length))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        let lease = match claimed {
+        let mut lease = match claimed {
             Ok(Some(lease)) => lease,
             Ok(None) => return None,
             Err(e) => {
@@ -53,62 +82,98 @@ impl OutboxRelay {
                 return None;
             }
         };
+        match self.start(&lease).await {
+            Ok((publisher, cursor, transactional_id)) => {
+                // The start may have taken most of the term: renewed now.
+                match lease.renew(None, false).await {
+                    Ok(true) if lease.valid() => {}
+                    _ => {
+                        tracing::warn!(
+                            "outbox relay lost its lease while starting its term, will retry"
+                        );
+                        publisher.close().await;
+                        return None;
+                    }
+                }
+                let generation = lease.claimed.generation;
+                tracing::info!(
+                    holder = %self.holder,
+                    generation,
+                    transactional_id,
+                    next = cursor.next,
+                    gaps = cursor.gaps.len(),
+                    saved_watermark = lease.claimed.published_through,
+                    "this instance publishes the outbox"
+                );
+                self.metrics.relay.publishing.set(1);
+                self.metrics.relay.generation.set(generation);
+                self.metrics.relay.terms.inc();
+                Some(Term {
+                    lease,
+                    publisher,
+                    cursor,
+                    transactional_id,
+                    holds: Holds::default(),
+                    committed: false,
+                })
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, "outbox relay cannot start its term, will retry");
+                let _ = lease.release().await;
+                None
+            }
+        }
+    }
+
+    /// With the lease won: earlier releases' relays ended, the producer
+    /// that fences every earlier one, the position Kafka committed last.
+    /// Each step gets at most half the lease.
+    async fn start(&self, lease: &Lease) -> Result<(Publisher, Cursor, String), String> {
+        match self.guard_old_relays(true).await {
+            Ok(true) => {}
+            Ok(false) => return Err("an earlier release's relay holds its lock".into()),
+            Err(e) => return Err(format!("database: {e}")),
+        }
         let transactional_id = self
             .transactional_id
             .clone()
             .unwrap_or_else(|| lease.claimed.transactional_id.clone());
-        let publisher = match Publisher::start(&self.connection, &transactional_id, length).await {
-            Ok(publisher) => publisher,
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox relay cannot start its transactional producer, will retry");
-                return None;
-            }
-        };
+        let step = self.lease / 2;
+        let publisher = Publisher::start(&self.connection, &transactional_id, step, self.lease)
+            .await
+            .map_err(|e| format!("transactional producer: {e}"))?;
         let (connection, topic, key) = (
             self.connection.clone(),
             self.progress_topic.clone(),
             transactional_id.clone(),
         );
         let position = tokio::task::spawn_blocking(move || {
-            progress::read_last(&connection, &topic, &key, length)
+            progress::read_last(&connection, &topic, &key, step)
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         let saved = lease.claimed.published_through;
         let cursor = match position {
             Ok(Some(position)) => Cursor::resume_at(position.next, &position.gaps, saved),
+            // A position was committed once: resuming from the database
+            // would publish again what lies above its watermark.
+            Ok(None) if lease.claimed.kafka_position => {
+                publisher.close().await;
+                return Err(format!(
+                    "no position of {transactional_id} on {}, where this deployment committed \
+                     one: the topic was deleted or renamed? To publish again from the \
+                     database's watermark (events above it are published once more), run \
+                     UPDATE outbox_relay SET kafka_position = false",
+                    self.progress_topic
+                ));
+            }
             Ok(None) => Cursor::resume_after(saved),
             Err(e) => {
-                tracing::warn!(error = %e, "outbox relay cannot read its position from Kafka, will retry");
                 publisher.close().await;
-                return None;
+                return Err(format!("reading the position from Kafka: {e}"));
             }
         };
-        if !lease.valid() {
-            tracing::warn!("outbox relay took too long to start its term, will retry");
-            publisher.close().await;
-            return None;
-        }
-        let generation = lease.claimed.generation;
-        tracing::info!(
-            holder = %self.holder,
-            generation,
-            transactional_id,
-            next = cursor.next,
-            gaps = cursor.gaps.len(),
-            saved_watermark = saved,
-            "this instance publishes the outbox"
-        );
-        self.metrics.relay.publishing.set(1);
-        self.metrics.relay.generation.set(generation);
-        self.metrics.relay.terms.inc();
-        Some(Term {
-            lease,
-            publisher,
-            cursor,
-            transactional_id,
-            holds: Holds::default(),
-        })
+        Ok((publisher, cursor, transactional_id))
     }
 
     /// Ends a term: at shutdown the watermark is saved and the lease given
@@ -136,6 +201,9 @@ impl OutboxRelay {
                 generation = term.lease.claimed.generation,
                 "this instance lost the publisher role"
             );
+            // Another instance need not wait for the lease to expire (a
+            // no-op when another already took it).
+            let _ = term.lease.release().await;
         }
         term.publisher.close().await;
     }

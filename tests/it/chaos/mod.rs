@@ -41,7 +41,7 @@ pub fn use_mock_cluster(
         mock.create_topic(topic, settings.topic_partitions, 3)
             .expect("create topic on the mock cluster");
     }
-    mock.create_topic(&kafka.relay_topic, 1, 3)
+    mock.create_topic(&kafka.relay_topic(), 1, 3)
         .expect("create the relay's topic on the mock cluster");
 }
 

@@ -109,7 +109,7 @@ impl ServiceProcess {
             .env("KAFKA_COMMANDS_TOPIC", &settings.kafka.commands_topic)
             .env("KAFKA_EVENTS_TOPIC", &settings.kafka.events_topic)
             .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)
-            .env("KAFKA_RELAY_TOPIC", &settings.kafka.relay_topic)
+            .env("KAFKA_RELAY_TOPIC", settings.kafka.relay_topic())
             .env("KAFKA_GROUP_ID", &settings.group.group_id)
             .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
             .env("KAFKA_CREATE_TOPICS", "false");

@@ -3,8 +3,8 @@
 //! replaced within seconds and stays deposed when it wakes; a producer
 //! fenced by another with the relay's transactional id gives up its term
 //! and publishing resumes by itself; records the broker refuses abort
-//! their round and hold back only their own orders. In every case each
-//! event arrives once, in order per order.
+//! their round, which goes again whole, and end no term. In every case
+//! each event arrives once, in order per order.
 
 use std::time::{Duration, Instant};
 
@@ -106,7 +106,8 @@ async fn a_paused_publisher_is_replaced_within_seconds_and_stays_deposed() {
     let _ = app
         .events_until(Duration::from_secs(60), |received| received.len() >= 90)
         .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Whatever the woken instance could still send would be read by now.
+    let _ = app.events_until(Duration::from_secs(3), |_| false).await;
     assert_eq!(
         holder(&mut conn),
         second,
@@ -157,8 +158,24 @@ async fn a_fenced_producer_gives_up_its_term_and_publishing_resumes() {
     let result = audit(&workload, &app.received, 1, &mut conn);
     println!("fenced: {result}");
     assert!(result.is_clean(), "{result}");
-    app.metrics_with(&["order_service_relay_terms_total 2"])
+    // The fenced term ended and a new one began.
+    let metrics = app
+        .metrics_with(&["order_service_relay_terms_total 2\n"])
         .await;
+    assert_eq!(
+        metric(&metrics, "order_service_relay_terms_total"),
+        2,
+        "{metrics}"
+    );
+}
+
+/// The value of the unlabelled metric `name`, 0 when absent.
+fn metric(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,14 +226,12 @@ async fn records_the_broker_refuses_abort_their_round_and_overtake_nothing() {
     println!("refused: {result}");
     assert!(result.is_clean(), "{result}");
     let metrics = app.metrics().await;
-    let aborted = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("order_service_relay_aborted_rounds_total "))
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(0);
+    let aborted = metric(&metrics, "order_service_relay_aborted_rounds_total");
     println!("refused: {aborted} rounds aborted");
     assert!(
         aborted > 0,
         "the broker refused nothing: the test proves nothing"
     );
+    // Refused records end no term: the one publisher carried on.
+    assert_eq!(metric(&metrics, "order_service_relay_terms_total"), 1);
 }

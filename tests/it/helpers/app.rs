@@ -104,7 +104,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
             commands_topic: format!("commands-{suffix}"),
             events_topic: format!("events-{suffix}"),
             dlq_topic: format!("dlq-{suffix}"),
-            relay_topic: format!("relay-{suffix}"),
+            relay_topic: Some(format!("relay-{suffix}")),
         },
         group: GroupSettings {
             group_id: format!("group-{suffix}"),
@@ -166,7 +166,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         .expect("create the test topics");
         order_service::kafka::ensure_relay_topic(
             &kafka.connection,
-            &kafka.relay_topic,
+            &kafka.relay_topic(),
             settings.topic_replication_factor,
         )
         .await
@@ -283,7 +283,7 @@ impl TestApp {
             ("KAFKA_COMMANDS_TOPIC", kafka.commands_topic.clone()),
             ("KAFKA_EVENTS_TOPIC", kafka.events_topic.clone()),
             ("KAFKA_DLQ_TOPIC", kafka.dlq_topic.clone()),
-            ("KAFKA_RELAY_TOPIC", kafka.relay_topic.clone()),
+            ("KAFKA_RELAY_TOPIC", kafka.relay_topic()),
             (
                 "KAFKA_DLQ_REPLAY_GROUP",
                 format!("{}-replay", self.settings.group.group_id),
