@@ -8,8 +8,10 @@ use clap::Args;
 
 #[derive(Debug, Clone, Args)]
 pub struct RelaySettings {
-    /// Most outbox rows the relay reads from the table per round.
-    #[arg(id = "relay_batch_size", long = "relay-batch-size", env = "RELAY_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Most outbox rows the relay reads from the table per round, and so
+    /// publishes in one Kafka transaction (each costs a commit: a few
+    /// milliseconds of the broker's).
+    #[arg(id = "relay_batch_size", long = "relay-batch-size", env = "RELAY_BATCH_SIZE", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_size: u32,
 
     /// How often the relay looks for unpublished events when nothing told it

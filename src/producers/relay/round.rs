@@ -21,13 +21,13 @@ use crate::db::models::OutboxMessage;
 use crate::events;
 use crate::kafka;
 
-/// Longest an aborted round waits for its records' answers (they come at
-/// once: the abort purged them).
-const ANSWERS_AFTER_ABORT: Duration = Duration::from_secs(2);
 /// Longest a commit or an abort may take (and never past the term): with
 /// the brokers gone a round fails within it, and a shutdown waits no
 /// longer.
 const TXN_CALL_MAX: Duration = Duration::from_secs(5);
+
+/// A row handed to the producer: its id, its order, the broker's answer.
+type Sent = (i64, Uuid, DeliveryFuture);
 
 impl OutboxRelay {
     /// One round, one Kafka transaction: finds, in one statement, which
@@ -115,23 +115,55 @@ impl OutboxRelay {
         }
         // Committed even when every row was refused locally: the position
         // alone is valid, and no transaction stays open.
-        let sent = self.send_round(term, rows)?;
+        let (sent, progress) = self.send_round(term, rows)?;
+        // Every record answered before the commit: it is then instant
+        // (rust-rdkafka's commit flushes first, polling in 100 ms steps,
+        // which added 100 ms to every round), and a refused record aborts
+        // the round without a commit attempt.
+        let answers_by = Instant::now() + txn_call_timeout(&term.lease);
+        let mut rows = Vec::with_capacity(sent.len());
+        let mut refused = Vec::new();
+        let mut failure = None;
+        let deliveries = sent
+            .into_iter()
+            .map(|(id, order, delivery)| (Some((id, order)), delivery))
+            .chain(std::iter::once((None, progress)));
+        for (row, delivery) in deliveries {
+            let error = match tokio::time::timeout_at(answers_by, delivery).await {
+                Ok(Ok(Ok(_))) => None,
+                Ok(Ok(Err((error, _)))) => Some(error),
+                Ok(Err(_)) => Some(KafkaError::Canceled),
+                Err(_) => Some(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::MessageTimedOut,
+                )),
+            };
+            if let Some(error) = error {
+                if let Some((id, order)) = row {
+                    refused.push((id, order, error.to_string()));
+                }
+                failure.get_or_insert(error);
+            }
+            rows.extend(row);
+        }
+        if let Some(error) = failure {
+            self.abort(term, &rows, refused, Some(error)).await?;
+            return Err(RoundError::Aborted);
+        }
         if !term.lease.valid() {
-            self.abort(term, sent, None).await?;
+            self.abort(term, &rows, Vec::new(), None).await?;
             return Err(RoundError::Expired);
         }
         match term.publisher.commit(txn_call_timeout(&term.lease)).await {
             Ok(()) => {
                 term.committed = true;
-                self.metrics.events_published.inc_by(sent.len() as u64);
-                term.holds
-                    .committed(sent.iter().map(|(_, order, _)| *order));
+                self.metrics.events_published.inc_by(rows.len() as u64);
+                term.holds.committed(rows.iter().map(|(_, order)| *order));
                 self.metrics.relay.held_orders.set(term.holds.len() as i64);
                 Ok(full)
             }
             Err(TxnError::Fatal(e)) => Err(RoundError::Fatal(e)),
             Err(TxnError::Abort(e)) => {
-                self.abort(term, sent, Some(e)).await?;
+                self.abort(term, &rows, Vec::new(), Some(e)).await?;
                 Err(RoundError::Aborted)
             }
         }
@@ -145,7 +177,7 @@ impl OutboxRelay {
         &self,
         term: &mut Term,
         rows: Vec<OutboxMessage>,
-    ) -> Result<Vec<(i64, Uuid, DeliveryFuture)>, RoundError> {
+    ) -> Result<(Vec<Sent>, DeliveryFuture), RoundError> {
         term.publisher.begin().map_err(|e| match e {
             TxnError::Fatal(e) | TxnError::Abort(e) => RoundError::Fatal(e),
         })?;
@@ -191,14 +223,16 @@ impl OutboxRelay {
             .partition(0)
             .key(term.transactional_id.as_str())
             .payload(position.as_slice());
-        if let Err(e) = term.publisher.send(progress) {
-            // Nothing of this round may commit without its position.
-            for (id, _, _) in &sent {
-                term.cursor.retry(*id);
+        match term.publisher.send(progress) {
+            Ok(progress) => Ok((sent, progress)),
+            Err(e) => {
+                // Nothing of this round may commit without its position.
+                for (id, _, _) in &sent {
+                    term.cursor.retry(*id);
+                }
+                Err(RoundError::Fatal(e))
             }
-            return Err(RoundError::Fatal(e));
         }
-        Ok(sent)
     }
 
     /// Aborts the round's transaction: every row goes again. Rows whose own
@@ -208,32 +242,21 @@ impl OutboxRelay {
     async fn abort(
         &self,
         term: &mut Term,
-        sent: Vec<(i64, Uuid, DeliveryFuture)>,
+        rows: &[(i64, Uuid)],
+        refused: Vec<(i64, Uuid, String)>,
         error: Option<KafkaError>,
     ) -> Result<(), RoundError> {
         self.metrics.relay.aborted_rounds.inc();
         if let Some(error) = &error {
-            tracing::warn!(%error, rows = sent.len(), "outbox relay round failed; its transaction is aborted and its rows go again");
+            tracing::warn!(%error, rows = rows.len(), "outbox relay round failed; its transaction is aborted and its rows go again");
         }
-        for (id, _, _) in &sent {
+        for (id, _) in rows {
             term.cursor.retry(*id);
         }
         if let Err(e) = term.publisher.abort(txn_call_timeout(&term.lease)).await {
             return Err(match e {
                 TxnError::Fatal(e) | TxnError::Abort(e) => RoundError::Fatal(e),
             });
-        }
-        let answers_by = Instant::now() + ANSWERS_AFTER_ABORT;
-        let mut refused = Vec::new();
-        for (id, order, delivery) in sent {
-            if let Ok(Ok(Err((e, _)))) = tokio::time::timeout_at(answers_by, delivery).await
-                && !matches!(
-                    e.rdkafka_error_code(),
-                    Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
-                )
-            {
-                refused.push((id, order, e.to_string()));
-            }
         }
         if error.is_some() {
             term.holds.aborted(refused);

@@ -1,6 +1,8 @@
 //! A term of the publisher role: taken (the lease, a producer that fences
 //! every earlier one, the position Kafka committed last), renewed, ended.
 
+use std::time::Duration;
+
 use super::OutboxRelay;
 use super::cursor::Cursor;
 use super::hold::Holds;
@@ -127,7 +129,7 @@ impl OutboxRelay {
 
     /// With the lease won: earlier releases' relays ended, the producer
     /// that fences every earlier one, the position Kafka committed last.
-    /// Each step gets at most half the lease.
+    /// Each step gets at most half the lease, and 5 s.
     async fn start(&self, lease: &Lease) -> Result<(Publisher, Cursor, String), String> {
         match self.guard_old_relays(true).await {
             Ok(true) => {}
@@ -138,7 +140,8 @@ impl OutboxRelay {
             .transactional_id
             .clone()
             .unwrap_or_else(|| lease.claimed.transactional_id.clone());
-        let step = self.lease / 2;
+        // Bounded whatever the lease: a shutdown waits for a start.
+        let step = (self.lease / 2).min(Duration::from_secs(5));
         let publisher = Publisher::start(&self.connection, &transactional_id, step, self.lease)
             .await
             .map_err(|e| format!("transactional producer: {e}"))?;
