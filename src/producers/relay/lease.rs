@@ -147,9 +147,9 @@ pub(super) struct OldRelayGuard {
 }
 
 impl OldRelayGuard {
-    /// Makes sure the shared hold stands; with `retire`, first ends the
-    /// sessions of earlier relays that hold the lock exclusively. Whether
-    /// it stands. Blocking.
+    /// Makes sure the shared hold stands; with `retire`, ends the sessions
+    /// of earlier relays that hold the lock exclusively. Whether it
+    /// stands. Blocking.
     pub(super) fn hold(&mut self, db: &Database, retire: bool) -> Result<bool, DbError> {
         if let Some(conn) = &mut self.conn
             && diesel::sql_query("SELECT 1").execute(conn).is_ok()
@@ -158,31 +158,66 @@ impl OldRelayGuard {
         }
         self.conn = None;
         let mut conn = db.dedicated_connection()?;
-        if retire {
-            let ended = diesel::sql_query(
-                "SELECT pg_terminate_backend(pid) AS locked FROM pg_locks \
-                 WHERE locktype = 'advisory' AND granted AND mode = 'ExclusiveLock' \
-                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                   AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1",
-            )
-            .bind::<BigInt, _>(OLD_RELAY_LOCK)
-            .load::<Locked>(&mut conn)?;
-            if !ended.is_empty() {
+        let held = if retire {
+            // Queued for the lock first, then the holder's session ended:
+            // the queued request is granted as that session ends, before
+            // the old relay (which retries within a second) can take the
+            // lock again.
+            let retirer = {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(RETIRE_AFTER);
+                    retire_old_relays(&db)
+                })
+            };
+            // Not granted within the lock_timeout (or any other failure):
+            // not held, and the term does not start.
+            let held = conn
+                .transaction(|conn| {
+                    diesel::sql_query("SET LOCAL lock_timeout = '5s'").execute(conn)?;
+                    diesel::sql_query("SELECT pg_advisory_lock_shared($1)")
+                        .bind::<BigInt, _>(OLD_RELAY_LOCK)
+                        .execute(conn)
+                })
+                .is_ok();
+            let ended = retirer
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+            if ended > 0 {
                 tracing::warn!(
-                    sessions = ended.len(),
+                    sessions = ended,
                     "ended the session of an earlier release's relay (rolling upgrade)"
                 );
-                // Its session ends at once; its lock with it.
-                std::thread::sleep(Duration::from_millis(200));
             }
-        }
-        let held = diesel::sql_query("SELECT pg_try_advisory_lock_shared($1) AS locked")
-            .bind::<BigInt, _>(OLD_RELAY_LOCK)
-            .get_result::<Locked>(&mut conn)?
-            .locked;
+            held
+        } else {
+            diesel::sql_query("SELECT pg_try_advisory_lock_shared($1) AS locked")
+                .bind::<BigInt, _>(OLD_RELAY_LOCK)
+                .get_result::<Locked>(&mut conn)?
+                .locked
+        };
         if held {
             self.conn = Some(conn);
         }
         Ok(held)
     }
+}
+
+/// How long the lease's winner waits, queued for the earlier releases'
+/// lock, before it ends the session holding it.
+const RETIRE_AFTER: Duration = Duration::from_millis(100);
+
+/// Ends the sessions holding the earlier releases' relay lock
+/// exclusively (their relays); how many.
+fn retire_old_relays(db: &Database) -> Result<usize, DbError> {
+    let mut conn = db.dedicated_connection()?;
+    let ended = diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) AS locked FROM pg_locks \
+         WHERE locktype = 'advisory' AND granted AND mode = 'ExclusiveLock' \
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND ((classid::bigint << 32) | objid::bigint) = $1 AND objsubid = 1",
+    )
+    .bind::<BigInt, _>(OLD_RELAY_LOCK)
+    .load::<Locked>(&mut conn)?;
+    Ok(ended.len())
 }
