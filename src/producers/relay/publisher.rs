@@ -111,8 +111,22 @@ impl Publisher {
         .await
     }
 
+    /// Aborts the open transaction; a retriable failure (a timeout while
+    /// records are still answered) is tried again while `timeout` lasts.
     pub(super) async fn abort(&self, timeout: Duration) -> Result<(), TxnError> {
-        self.blocking(move |p| p.abort_transaction(timeout)).await
+        let deadline = std::time::Instant::now() + timeout;
+        self.blocking(move |p| {
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match p.abort_transaction(left) {
+                    Err(KafkaError::Transaction(e)) if e.is_retriable() && !left.is_zero() => {
+                        continue;
+                    }
+                    result => return result,
+                }
+            }
+        })
+        .await
     }
 
     /// Ends the term's producer off the async threads (dropping it purges

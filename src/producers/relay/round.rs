@@ -145,6 +145,13 @@ impl OutboxRelay {
             }
             rows.extend(row);
         }
+        // Waiting for the answers may have taken seconds (records stuck
+        // behind a refused batch time out): the term is renewed before it
+        // commits or aborts, so a slow round does not end it.
+        if term.lease.renewal_due() && self.renew(term, None).await.is_err() {
+            self.abort(term, &rows, Vec::new(), None).await?;
+            return Err(RoundError::Expired);
+        }
         if let Some(error) = failure {
             self.abort(term, &rows, refused, Some(error)).await?;
             return Err(RoundError::Aborted);
