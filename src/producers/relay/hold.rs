@@ -57,11 +57,17 @@ impl Holds {
     }
 
     /// A round was aborted; `refused` are the rows whose own record the
-    /// broker refused. Orders held before are held again at once.
+    /// broker refused. Orders held before are held again at once; an
+    /// order is held once per round, however many of its rows were
+    /// refused.
     pub(super) fn aborted(&mut self, refused: Vec<(i64, Uuid, String)>) {
         self.aborts_in_a_row += 1;
         let mut held = false;
+        let mut seen = std::collections::HashSet::new();
         for (id, order, error) in refused {
+            if !seen.insert(order) {
+                continue;
+            }
             if self.aborts_in_a_row >= ABORTS_BEFORE_HOLD || self.orders.contains_key(&order) {
                 self.hold(order, id, &error);
                 held = true;
@@ -104,7 +110,8 @@ mod tests {
         // Held once: the next refusal holds it again at once.
         holds.orders.get_mut(&a).unwrap().until = Instant::now();
         assert!(!holds.holds(&a));
-        holds.aborted(vec![(1, a, "too large".into())]);
+        // Two of its rows refused in one round: held once more, not twice.
+        holds.aborted(vec![(1, a, "too large".into()), (2, a, "too large".into())]);
         assert!(holds.holds(&a));
         assert_eq!(holds.orders[&a].times, 2);
         holds.committed([a].into_iter());

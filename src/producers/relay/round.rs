@@ -116,6 +116,10 @@ impl OutboxRelay {
         // Committed even when every row was refused locally: the position
         // alone is valid, and no transaction stays open.
         let (sent, progress) = self.send_round(term, rows)?;
+        let (progress, mut failure) = match progress {
+            Ok(progress) => (Some(progress), None),
+            Err(e) => (None, Some(e)),
+        };
         // Every record answered before the commit: it is then instant
         // (rust-rdkafka's commit flushes first, polling in 100 ms steps,
         // which added 100 ms to every round), and a refused record aborts
@@ -123,11 +127,10 @@ impl OutboxRelay {
         let answers_by = Instant::now() + txn_call_timeout(&term.lease);
         let mut rows = Vec::with_capacity(sent.len());
         let mut refused = Vec::new();
-        let mut failure = None;
         let deliveries = sent
             .into_iter()
             .map(|(id, order, delivery)| (Some((id, order)), delivery))
-            .chain(std::iter::once((None, progress)));
+            .chain(progress.map(|progress| (None, progress)));
         for (row, delivery) in deliveries {
             let error = match tokio::time::timeout_at(answers_by, delivery).await {
                 Ok(Ok(Ok(_))) => None,
@@ -138,7 +141,12 @@ impl OutboxRelay {
                 )),
             };
             if let Some(error) = error {
-                if let Some((id, order)) = row {
+                // A record purged because another failed is not refused.
+                let purged = matches!(
+                    error.rdkafka_error_code(),
+                    Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+                );
+                if let Some((id, order)) = row.filter(|_| !purged) {
                     refused.push((id, order, error.to_string()));
                 }
                 failure.get_or_insert(error);
@@ -184,15 +192,22 @@ impl OutboxRelay {
         &self,
         term: &mut Term,
         rows: Vec<OutboxMessage>,
-    ) -> Result<(Vec<Sent>, DeliveryFuture), RoundError> {
+    ) -> Result<(Vec<Sent>, Result<DeliveryFuture, KafkaError>), RoundError> {
         term.publisher.begin().map_err(|e| match e {
             TxnError::Fatal(e) | TxnError::Abort(e) => RoundError::Fatal(e),
         })?;
         let mut sent = Vec::with_capacity(rows.len());
         let mut queue_full = false;
+        // The transaction failed mid-round (a record already refused):
+        // nothing more goes, the round is aborted.
+        let mut failed: Option<KafkaError> = None;
         let mut refused: HashSet<Uuid> = HashSet::new();
         for row in rows {
-            if queue_full || refused.contains(&row.order_id) || term.holds.holds(&row.order_id) {
+            if queue_full
+                || failed.is_some()
+                || refused.contains(&row.order_id)
+                || term.holds.holds(&row.order_id)
+            {
                 term.cursor.retry(row.id);
                 continue;
             }
@@ -201,6 +216,10 @@ impl OutboxRelay {
                 .send(record(&self.topic, &row, &row.order_id.to_string()))
             {
                 Ok(delivery) => sent.push((row.id, row.order_id, delivery)),
+                Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::State) => {
+                    term.cursor.retry(row.id);
+                    failed = Some(e);
+                }
                 Err(e) => {
                     kafka::ErrorLog.log(
                         &e,
@@ -218,6 +237,9 @@ impl OutboxRelay {
             }
         }
         self.metrics.relay.held_orders.set(term.holds.len() as i64);
+        if let Some(failed) = failed {
+            return Ok((sent, Err(failed)));
+        }
         let position = Position {
             next: term.cursor.next,
             gaps: term.cursor.runs(),
@@ -231,7 +253,9 @@ impl OutboxRelay {
             .key(term.transactional_id.as_str())
             .payload(position.as_slice());
         match term.publisher.send(progress) {
-            Ok(progress) => Ok((sent, progress)),
+            Ok(progress) => Ok((sent, Ok(progress))),
+            // The transaction failed meanwhile: the round is aborted.
+            Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::State) => Ok((sent, Err(e))),
             Err(e) => {
                 // Nothing of this round may commit without its position.
                 for (id, _, _) in &sent {

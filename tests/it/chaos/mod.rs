@@ -60,7 +60,7 @@ pub fn seeded_rng(test: &str) -> fastrand::Rng {
 }
 
 /// What a fault test found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Audit {
     pub commands: usize,
     pub faults: usize,
@@ -81,6 +81,18 @@ pub struct Audit {
 }
 
 impl Audit {
+    /// Clean but for repeats: on librdkafka's mock cluster, which writes
+    /// no transaction markers, the records of an aborted round stay
+    /// visible to read_committed readers (a real broker hides them; the
+    /// tests on Apache Kafka assert none).
+    pub fn is_clean_on_the_mock_cluster(&self) -> bool {
+        Audit {
+            repeats: 0,
+            ..*self
+        }
+        .is_clean()
+    }
+
     pub fn is_clean(&self) -> bool {
         self.losses == 0
             && self.repeats == 0
