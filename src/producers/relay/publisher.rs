@@ -94,19 +94,12 @@ impl Publisher {
     /// Commits the open transaction; a retriable failure (a timeout) is
     /// tried again while `timeout` lasts.
     pub(super) async fn commit(&self, timeout: Duration) -> Result<(), TxnError> {
-        let deadline = std::time::Instant::now() + timeout;
         self.blocking(move |p| {
-            loop {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                match p.commit_transaction(left) {
-                    Err(KafkaError::Transaction(e))
-                        if e.is_retriable() && !e.txn_requires_abort() && !left.is_zero() =>
-                    {
-                        continue;
-                    }
-                    result => return result,
-                }
-            }
+            retried(
+                timeout,
+                |left| p.commit_transaction(left),
+                |e| !e.txn_requires_abort(),
+            )
         })
         .await
     }
@@ -114,19 +107,8 @@ impl Publisher {
     /// Aborts the open transaction; a retriable failure (a timeout while
     /// records are still answered) is tried again while `timeout` lasts.
     pub(super) async fn abort(&self, timeout: Duration) -> Result<(), TxnError> {
-        let deadline = std::time::Instant::now() + timeout;
-        self.blocking(move |p| {
-            loop {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                match p.abort_transaction(left) {
-                    Err(KafkaError::Transaction(e)) if e.is_retriable() && !left.is_zero() => {
-                        continue;
-                    }
-                    result => return result,
-                }
-            }
-        })
-        .await
+        self.blocking(move |p| retried(timeout, |left| p.abort_transaction(left), |_| true))
+            .await
     }
 
     /// Ends the term's producer off the async threads (dropping it purges
@@ -144,5 +126,25 @@ impl Publisher {
             .await
             .map_err(|e| std::panic::resume_unwind(e.into_panic()))
             .and_then(|result| result.map_err(classify))
+    }
+}
+
+/// Calls `call` with the time left until it succeeds, fails for good, or
+/// `timeout` has passed; a retriable transactional error for which
+/// `retry` holds is tried again. Blocking.
+fn retried(
+    timeout: Duration,
+    mut call: impl FnMut(Duration) -> Result<(), KafkaError>,
+    retry: impl Fn(&rdkafka::error::RDKafkaError) -> bool,
+) -> Result<(), KafkaError> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match call(left) {
+            Err(KafkaError::Transaction(e)) if e.is_retriable() && retry(&e) && !left.is_zero() => {
+                continue;
+            }
+            result => return result,
+        }
     }
 }
