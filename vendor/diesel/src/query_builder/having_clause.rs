@@ -1,0 +1,1 @@
+simple_clause!(NoHavingClause, HavingClause, " HAVING ");
