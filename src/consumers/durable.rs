@@ -3,6 +3,12 @@
 //! command per transaction, quarantining what keeps failing), retried with
 //! backoff until it holds or shutdown comes; then the Kafka offsets are
 //! stored and the metrics counted.
+//!
+//! A batch failing for the database's reasons (`db::fault`) is retried
+//! without limit, keeping its lane's order: nothing is dead-lettered because
+//! PostgreSQL was unwell. The lane's wait shows in the metrics and in
+//! `/readyz`'s body; the log says so at the first failure, then once a
+//! minute, and when it passes.
 
 use std::time::Duration;
 
@@ -12,6 +18,7 @@ use tokio::time::Instant;
 use super::batch::Batch;
 use super::order_commands::{OrderCommandConsumer, RETRY_MAX, RETRY_MIN};
 use crate::backoff::Backoff;
+use crate::db::DbError;
 use crate::metrics::{KindLabels, ReasonLabels, RejectionLabels};
 use crate::processor::{BatchOutcome, Isolated};
 use crate::producers::DeadLetter;
@@ -21,8 +28,9 @@ impl OrderCommandConsumer {
     /// Makes the batch durable, retrying with backoff, then stores its
     /// offsets. Returns false when shutdown interrupted the retries (nothing
     /// stored: the records will be delivered again).
-    pub(super) async fn handle(&self, batch: Batch, shutdown: &mut Shutdown) -> bool {
+    pub(super) async fn handle(&self, lane: usize, batch: Batch, shutdown: &mut Shutdown) -> bool {
         let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
+        let mut wait_log = WaitLog::default();
         let started = Instant::now();
         self.metrics
             .batch_size
@@ -49,6 +57,7 @@ impl OrderCommandConsumer {
                 };
                 match isolated {
                     Ok(quarantined) => {
+                        self.recovered(lane);
                         self.store_offsets(&batch);
                         self.count(&batch, &quarantined.outcome, started.elapsed());
                         self.metrics
@@ -60,7 +69,8 @@ impl OrderCommandConsumer {
                         return true;
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "applying the batch command by command failed, will retry");
+                        let db = e.downcast_ref::<DbError>();
+                        self.waiting(lane, db.and_then(DbError::sqlstate), &e, &mut wait_log);
                     }
                 }
             } else if dead_lettered {
@@ -71,6 +81,7 @@ impl OrderCommandConsumer {
                     .await;
                 match applied {
                     Ok(outcome) => {
+                        self.recovered(lane);
                         tracing::debug!(
                             applied = outcome.applied,
                             rejected = outcome.rejected,
@@ -83,7 +94,7 @@ impl OrderCommandConsumer {
                         self.count(&batch, &outcome, started.elapsed());
                         return true;
                     }
-                    Err(e) => tracing::error!(error = %e, "applying the batch failed, will retry"),
+                    Err(e) => self.waiting(lane, e.sqlstate(), &e, &mut wait_log),
                 }
             }
             self.metrics.batch_failures.inc();
@@ -127,6 +138,39 @@ impl OrderCommandConsumer {
         Ok(isolated)
     }
 
+    /// Records a failed attempt; logs it at the lane's first failure and
+    /// then once a minute.
+    fn waiting(
+        &self,
+        lane: usize,
+        sqlstate: Option<&str>,
+        error: &dyn std::fmt::Display,
+        log: &mut WaitLog,
+    ) {
+        let error = error.to_string();
+        let waited = self.metrics.apply.failed(lane, sqlstate, &error);
+        if log.due() {
+            tracing::error!(
+                lane,
+                sqlstate,
+                waited_s = waited.as_secs(),
+                error = %error,
+                "applying a batch failed; its lane waits and will retry (logged once a minute)"
+            );
+        }
+    }
+
+    fn recovered(&self, lane: usize) {
+        if let Some((waited, attempts)) = self.metrics.apply.recovered(lane) {
+            tracing::info!(
+                lane,
+                waited_s = waited.as_secs(),
+                attempts,
+                "the lane's batch went through after waiting"
+            );
+        }
+    }
+
     fn count(&self, batch: &Batch, outcome: &BatchOutcome, elapsed: Duration) {
         let metrics = &self.metrics;
         metrics.apply_seconds.observe(elapsed.as_secs_f64());
@@ -167,5 +211,23 @@ impl OrderCommandConsumer {
                 tracing::info!(topic, partition, offset, error = %e, "offset not stored");
             }
         }
+    }
+}
+
+/// When a waiting lane logs: at its first failure, then once a minute.
+#[derive(Default)]
+struct WaitLog {
+    last: Option<Instant>,
+}
+
+impl WaitLog {
+    const EVERY: Duration = Duration::from_secs(60);
+
+    fn due(&mut self) -> bool {
+        let due = self.last.is_none_or(|last| last.elapsed() >= Self::EVERY);
+        if due {
+            self.last = Some(Instant::now());
+        }
+        due
     }
 }

@@ -140,7 +140,8 @@ impl OrderCommandConsumer {
         let applying = join_all(
             receivers
                 .into_iter()
-                .map(|records| self.lane(records, shutdown.clone())),
+                .enumerate()
+                .map(|(lane, records)| self.lane(lane, records, shutdown.clone())),
         );
         let (read, _) = tokio::join!(self.read(senders, budget, shutdown), applying);
         // Asynchronous: the positions that matter are in consumer_offsets,
@@ -225,7 +226,7 @@ impl OrderCommandConsumer {
     /// within the linger time, up to the batch size and bytes. While it
     /// applies, the next batch gathers in its queue, and the other lanes
     /// apply theirs.
-    async fn lane(&self, mut records: mpsc::Receiver<Record>, mut shutdown: Shutdown) {
+    async fn lane(&self, lane: usize, mut records: mpsc::Receiver<Record>, mut shutdown: Shutdown) {
         loop {
             let first = tokio::select! {
                 biased;
@@ -245,7 +246,11 @@ impl OrderCommandConsumer {
                 }
             }
             let span = tracing::info_span!("batch", size = batch.positions.len());
-            if !self.handle(batch, &mut shutdown).instrument(span).await {
+            if !self
+                .handle(lane, batch, &mut shutdown)
+                .instrument(span)
+                .await
+            {
                 return;
             }
         }

@@ -5,6 +5,7 @@
 //! semaphore the size of the connection pool, so async callers wait for a
 //! connection without tying up runtime threads.
 
+pub mod fault;
 pub mod models;
 pub mod schema;
 #[cfg(feature = "bench")]
@@ -51,6 +52,10 @@ pub enum DbError {
     /// been a lock timeout, which passes.
     #[error("order {0} is locked by another session")]
     Locked(uuid::Uuid),
+    /// A statement failed for a command's data, but a known-good command
+    /// fails too: the database is at fault (a broken migration, say).
+    #[error("the database refuses a known-good command too: {0}")]
+    Unwell(#[source] diesel::result::Error),
 }
 
 /// Settings applied to every new connection.

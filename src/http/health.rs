@@ -34,8 +34,11 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// 200 when every check passes, else 503; the body names each check and
-/// says how far the relay is behind (`relay`, not a check).
+/// 200 when every check passes, else 503; the body names each check, says
+/// how far the relay is behind (`relay`, not a check) and which lanes wait
+/// for the database (`apply.waiting`: SQLSTATE, error, seconds; not a
+/// check either: a database refusing everyone is no reason to route
+/// traffic elsewhere).
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -105,6 +108,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "status": if ready { "ready" } else { "not_ready" },
         "checks": { "database": database, "broker": broker, "consumer": consumer },
         "relay": relay,
+        // Lanes retrying a batch the database refuses for its own reasons.
+        "apply": { "waiting": state.metrics.apply.waiting() },
     });
     (status, Json(body)).into_response()
 }

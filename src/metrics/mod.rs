@@ -14,9 +14,11 @@ use prometheus_client::registry::Registry;
 
 use crate::db::PoolUsage;
 
+mod apply;
 mod labels;
 mod relay;
 
+pub use apply::{ApplyMetrics, LaneWait};
 pub use labels::*;
 pub use relay::RelayMetrics;
 
@@ -39,6 +41,7 @@ pub struct Metrics {
     pub outbox_backlog: Gauge,
     pub outbox_oldest_age_seconds: Gauge<f64, AtomicU64>,
     pub relay: RelayMetrics,
+    pub apply: ApplyMetrics,
     pub purged: Family<TableLabels, Counter>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     pub assigned_partitions: Gauge,
@@ -136,6 +139,8 @@ impl Metrics {
         );
         let relay = RelayMetrics::default();
         relay.register(&mut registry);
+        let apply = ApplyMetrics::default();
+        apply.register(&mut registry);
         let purged = Family::<TableLabels, Counter>::default();
         registry.register(
             "retention_purged_rows",
@@ -223,6 +228,7 @@ impl Metrics {
             outbox_backlog,
             outbox_oldest_age_seconds,
             relay,
+            apply,
             purged,
             consumer_lag,
             assigned_partitions,

@@ -8,22 +8,28 @@
 //!   that primary key; the loser's batch is retried and finds it processed.
 //! - A broken rule is not an error: the command is recorded as rejected and
 //!   a `CommandRejected` event is written.
-//! - A command the schema refuses (a CHECK or key the rules did not foresee)
+//! - A command the schema refuses (a constraint the rules did not foresee)
 //!   does not take its batch down: the batch is re-applied one command per
-//!   transaction, and the refused one is recorded as `VALIDATION_FAILED`.
-//! - Any other error (connection lost, database down) fails the whole batch
-//!   with nothing written; the caller retries it. A batch that keeps failing
-//!   is applied command by command ([`CommandProcessor::apply_isolated`]):
-//!   a command that fails alone again and again while the database answers
-//!   other queries is handed back as [`Quarantined`], for the caller to
-//!   dead-letter, and the others are applied.
-//! - Errors are told apart by SQLSTATE (diesel's error kinds), never by
-//!   the server's message text, which depends on its language.
+//!   transaction, and the refused one is recorded as `VALIDATION_FAILED` —
+//!   once a known-good command ([`probe`]) passes the same statements;
+//!   when it fails too, the schema is at fault, not the command.
+//! - The database's faults are never the command's (see [`crate::db::fault`]):
+//!   a missing table, a revoked privilege, a lock or statement timeout, a
+//!   read-only server fail the batch with nothing written, and the caller
+//!   retries it for as long as it takes. A batch that keeps failing is
+//!   applied command by command ([`CommandProcessor::apply_isolated`]): a
+//!   command that fails alone again and again with an error about its data
+//!   (SQLSTATE class 22 or 23), while a known-good command passes, is handed
+//!   back as [`Quarantined`], for the caller to dead-letter; the others are
+//!   applied.
+//! - Errors are told apart by SQLSTATE, never by the server's message
+//!   text, which depends on its language.
 
 mod batch;
 mod load;
 mod offsets;
 mod outcomes;
+mod probe;
 mod writes;
 
 pub use batch::body_hash as fingerprint;
@@ -33,9 +39,9 @@ pub use outcomes::{CommandOutcomes, Waiter};
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::backoff::Backoff;
+use crate::db::fault::{self, Blame, UNIQUE_VIOLATION};
 use crate::db::models::{ConsumerOffset, OutboxMessage};
 use crate::db::{Database, DbError};
 use crate::domain::Command;
@@ -142,7 +148,7 @@ impl CommandProcessor {
                     outcomes.notify(commands.iter().map(|c| c.command_id));
                     Ok(outcome)
                 }
-                Err(e) if is_refusal(&e) => {
+                Err(e) if fault::is_constraint_refusal(&e) => {
                     tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
                     let mut total = BatchOutcome::default();
                     for command in &commands {
@@ -162,18 +168,18 @@ impl CommandProcessor {
 }
 
 impl CommandProcessor {
-    /// Applies `commands` one per transaction, in order, each tried up to
-    /// `attempts` times, waiting about 0.5 s, 1 s, 2 s … between tries. A command still
-    /// failing with an error the server answered (not a lost connection, a
-    /// serialization failure or a read-only database), while no other
-    /// session holds its order's row lock, is quarantined; the others are
-    /// applied. Limit: a lock held elsewhere on another table for longer
-    /// than the tries take (about `attempts` × lock_timeout) can still
-    /// quarantine a good command; its dead letter can be replayed. Positions are not saved: the
-    /// caller dead-letters the quarantined commands first, then calls
-    /// [`save_offsets`](Self::save_offsets). A crash in between replays the
-    /// batch: applied commands are found processed, quarantined ones fail
-    /// and are dead-lettered again.
+    /// Applies `commands` one per transaction, in order. A command failing
+    /// with an error about its data (SQLSTATE class 22 or 23, or a unique
+    /// violation that persists) is tried up to `attempts` times, waiting
+    /// about 0.5 s, 1 s, 2 s … between tries; if it still fails while no
+    /// other session holds its order's row lock and a known-good command
+    /// passes ([`probe`]), it is quarantined. Any other error is the
+    /// database's and returned at once: the caller waits and retries the
+    /// batch (commands applied meanwhile are then found processed).
+    /// Positions are not saved: the caller dead-letters the quarantined
+    /// commands first, then calls [`save_offsets`](Self::save_offsets). A
+    /// crash in between replays the batch: applied commands are found
+    /// processed, quarantined ones fail and are dead-lettered again.
     pub async fn apply_isolated(
         &self,
         commands: Vec<Command>,
@@ -195,25 +201,25 @@ impl CommandProcessor {
                                 isolated.outcome += outcome;
                                 break;
                             }
-                            Err(DbError::Query(DieselError::DatabaseError(kind, info)))
-                                if server_answered(&kind) =>
-                            {
+                            Err(e) if is_the_commands(&e) => {
                                 failures += 1;
                                 if failures < attempts.max(1) {
-                                    // A lock or a statement that times out
-                                    // may pass: wait before the next try.
+                                    // A redelivery's race may pass: wait
+                                    // before the next try.
                                     std::thread::sleep(backoff.next_delay());
                                     continue;
                                 }
-                                // The database works and nobody else holds the
-                                // order: the failure is this command's.
+                                // Nobody else holds the order and the
+                                // database works for a known-good command:
+                                // the failure is this command's.
                                 if locked_elsewhere(conn, command.order_id)? {
                                     return Err(DbError::Locked(command.order_id));
                                 }
-                                tracing::warn!(command_id = %command.command_id, failures, "command quarantined");
+                                probe::probe(conn).map_err(DbError::Unwell)?;
+                                tracing::warn!(command_id = %command.command_id, failures, sqlstate = e.sqlstate(), "command quarantined");
                                 let reason = format!(
-                                    "quarantined: failed {failures} times applied alone: {}",
-                                    info.message()
+                                    "quarantined: failed {failures} times applied alone (SQLSTATE {}): {e}",
+                                    e.sqlstate().unwrap_or("none")
                                 );
                                 isolated.quarantined.push(Quarantined {
                                     command,
@@ -257,15 +263,11 @@ fn locked_elsewhere(conn: &mut PgConnection, order_id: uuid::Uuid) -> Result<boo
     Ok(lockable.is_none())
 }
 
-/// An error the server answered on a working connection, as opposed to a
-/// lost connection or a conflict that a retry resolves.
-fn server_answered(kind: &DatabaseErrorKind) -> bool {
-    !matches!(
-        kind,
-        DatabaseErrorKind::ClosedConnection
-            | DatabaseErrorKind::SerializationFailure
-            | DatabaseErrorKind::ReadOnlyTransaction
-    )
+/// An error that may be the command's own: about its data, or a unique
+/// violation (a redelivery's race passes when retried; one that persists
+/// is the data's too).
+fn is_the_commands(error: &DbError) -> bool {
+    error.blame() == Blame::Data || error.sqlstate() == Some(UNIQUE_VIOLATION)
 }
 
 /// One command in a transaction of its own; if the schema refuses it, it is
@@ -276,26 +278,14 @@ fn apply_alone(
 ) -> Result<(BatchOutcome, Vec<OutboxMessage>), DbError> {
     match batch::apply(conn, std::slice::from_ref(command), &[]) {
         Ok(outcome) => Ok(outcome),
-        Err(e) if is_refusal(&e) => {
+        Err(e) if fault::is_constraint_refusal(&e) => {
+            // Unless a known-good command is refused too (a broken
+            // migration): then the database is at fault, and nothing is
+            // recorded.
+            probe::probe(conn).map_err(DbError::Unwell)?;
             tracing::warn!(error = %e, command_id = %command.command_id, "command refused by the schema");
             Ok(batch::record_refusal(conn, command, &e)?)
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// Errors that say "this data is wrong" by their SQLSTATE (class 23,
-/// integrity constraints, as diesel maps them), as opposed to "the database
-/// is not working": retrying the same data would fail the same way.
-fn is_refusal(error: &DieselError) -> bool {
-    matches!(
-        error,
-        DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation
-                | DatabaseErrorKind::ForeignKeyViolation
-                | DatabaseErrorKind::CheckViolation
-                | DatabaseErrorKind::NotNullViolation,
-            _
-        )
-    )
 }

@@ -8,6 +8,7 @@ mod crash;
 mod frozen;
 mod graceful;
 mod membership;
+mod operator;
 mod postgres;
 pub mod process;
 mod publisher;

@@ -197,6 +197,15 @@ pub trait DatabaseErrorInformation {
     /// An optional integer indicating an error cursor position as an index into
     /// the original statement string.
     fn statement_position(&self) -> Option<i32>;
+
+    /// The five-character SQLSTATE code of the error, if the backend reports
+    /// one (<https://www.postgresql.org/docs/current/errcodes-appendix.html>).
+    ///
+    /// Currently this method will return `None` for all backends other than
+    /// PostgreSQL.
+    fn sqlstate(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn DatabaseErrorInformation + Send + Sync {
