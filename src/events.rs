@@ -94,7 +94,7 @@ pub fn applied(
             })
         }
     };
-    outbox_message(command, sequence, at, event)
+    outbox_message(command, sequence, at, event, None)
 }
 
 /// The `CommandRejected` event of a command that broke a rule (sequence 0:
@@ -104,7 +104,31 @@ pub fn rejected(command: &Command, rejection: &Rejection, at: DateTime<Utc>) -> 
         code: proto::RejectionCode::from(rejection.code).into(),
         message: rejection.message.clone(),
     });
-    outbox_message(command, 0, at, event)
+    outbox_message(command, 0, at, event, None)
+}
+
+/// Namespace of the event ids derived from commands (UUID v5).
+const DERIVED_IDS: Uuid = Uuid::from_u128(0x6f72_6465_7273_4000_8000_6576_656e_7473);
+
+/// The `CommandRejected` answering a command whose `command_id` was used
+/// before for another command. Every delivery of it gets this answer, so
+/// its id is derived from the command (its id and body fingerprint): a
+/// replay yields the same event, which consumers and the outbox can tell.
+pub fn conflict_rejected(
+    command: &Command,
+    body_hash: i64,
+    rejection: &Rejection,
+    at: DateTime<Utc>,
+) -> NewOutboxMessage {
+    let mut name = command.command_id.as_bytes().to_vec();
+    name.extend_from_slice(&body_hash.to_be_bytes());
+    name.extend_from_slice(rejection.code.as_str().as_bytes());
+    let event_id = Uuid::new_v5(&DERIVED_IDS, &name);
+    let event = Event::CommandRejected(proto::CommandRejected {
+        code: proto::RejectionCode::from(rejection.code).into(),
+        message: rejection.message.clone(),
+    });
+    outbox_message(command, 0, at, event, Some(event_id))
 }
 
 fn outbox_message(
@@ -112,10 +136,13 @@ fn outbox_message(
     sequence: i64,
     at: DateTime<Utc>,
     event: Event,
+    event_id: Option<Uuid>,
 ) -> NewOutboxMessage {
-    // Time-ordered (v7): the outbox's unique index on event_id then grows
-    // at its right edge instead of taking writes on random pages.
-    let event_id = Uuid::now_v7();
+    // Time-ordered (v7) unless derived: the outbox's unique index on
+    // event_id then grows at its right edge instead of taking writes on
+    // random pages. An event written once (a command is processed once)
+    // keeps its id however often it is re-published.
+    let event_id = event_id.unwrap_or_else(Uuid::now_v7);
     let event_type = event.type_name();
     let message = proto::OrderEvent {
         event_id: event_id.to_string(),

@@ -2,7 +2,7 @@
 //! touches (row-locked), decide each command in memory in delivery order,
 //! then write everything with multi-row statements.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -38,6 +38,7 @@ pub(super) fn apply(
 
         let mut outcome = BatchOutcome::default();
         let mut writes = Writes::default();
+        let mut conflicts = HashSet::new();
         for command in commands {
             // Per command, so that rows and events of one batch keep their order in time.
             let now = Utc::now();
@@ -56,9 +57,17 @@ pub(super) fn apply(
                         RejectionCode::CommandIdConflict,
                         "command_id was already used for another order or another command",
                     );
-                    writes
-                        .outbox
-                        .push(events::rejected(command, &rejection, now));
+                    let answer = events::conflict_rejected(
+                        command,
+                        fingerprint.body_hash.unwrap_or_default(),
+                        &rejection,
+                        now,
+                    );
+                    // Its id is derived: answered once, however often
+                    // it is delivered.
+                    if conflicts.insert(answer.event_id) {
+                        writes.outbox.push(answer);
+                    }
                     outcome.count_rejected(command.body.kind(), rejection.code.as_str());
                 }
                 continue;
@@ -86,6 +95,12 @@ pub(super) fn apply(
                     outcome.count_rejected(command.body.kind(), rejection.code.as_str());
                 }
             }
+        }
+        if !conflicts.is_empty() {
+            let answered = OutboxMessage::existing_event_ids(conn, &conflicts)?;
+            writes
+                .outbox
+                .retain(|row| !answered.contains(&row.event_id));
         }
         let events = write(conn, &orders, writes, Utc::now())?;
         ConsumerOffset::save_all(conn, offsets)?;

@@ -149,3 +149,43 @@ async fn a_reused_command_id_is_answered_as_a_conflict_and_a_redelivery_is_silen
     );
     app.stop().await;
 }
+
+/// A command whose id another command took is answered once, under an
+/// event id derived from it: delivered again, in the same batch or later,
+/// it adds no second answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflicting_command_delivered_again_is_answered_once() {
+    use order_service::proto::RejectionCode;
+
+    let mut app = spawn_app().await;
+    let (a, b) = (new_id(), new_id());
+    let create_a = create_order(&a, "user-a");
+    app.send(&create_a).await;
+    app.send(&create_order(&b, "user-b")).await;
+    app.events(2).await;
+
+    let mut on_b = add_item(&b, "sku-1", 1, 100);
+    on_b.command_id = create_a.command_id.clone();
+    app.send_all(&[on_b.clone(), on_b.clone()]).await;
+    app.events(3).await;
+    app.send(&on_b).await;
+    // Behind the replays on b's partition: once it is read, any second
+    // answer would have been read before it.
+    let sentinel = add_item(&b, "sku-2", 1, 100);
+    app.send(&sentinel).await;
+    let events = app
+        .events_until(std::time::Duration::from_secs(30), |read| {
+            read.iter().any(|e| e.command_id == sentinel.command_id)
+        })
+        .await
+        .expect("the sentinel is read")
+        .to_vec();
+    let answers: Vec<_> = events
+        .iter()
+        .filter(|e| rejection(e) == Some(RejectionCode::CommandIdConflict))
+        .collect();
+    assert_eq!(answers.len(), 1, "answered once: {answers:?}");
+    assert_eq!(answers[0].order_id, b);
+    assert!(events.iter().any(|e| e.command_id == sentinel.command_id));
+    app.stop().await;
+}

@@ -22,6 +22,7 @@ mod interleaving;
 mod lifecycle;
 mod openapi;
 mod oversized;
+mod positions;
 mod quarantine;
 mod read_pools;
 mod rejections;

@@ -20,9 +20,13 @@ pub struct ConsumerOffset {
 }
 
 impl ConsumerOffset {
-    /// Upserts. The last write wins, so an operator who resets the group's
-    /// Kafka offsets resets these rows too (or deletes them).
+    /// Upserts, forward only: a position never moves back, so a lane that
+    /// finishes a partition revoked meanwhile cannot undo what its new owner
+    /// saved. An operator moves positions back with `order-service
+    /// positions reset`, which rewrites these rows.
     pub fn save_all(conn: &mut PgConnection, rows: &[ConsumerOffset]) -> QueryResult<usize> {
+        // An upsert's WHERE comes from this trait, not from QueryDsl.
+        use diesel::query_dsl::methods::FilterDsl;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -38,6 +42,7 @@ impl ConsumerOffset {
                 consumer_offsets::next_offset.eq(excluded(consumer_offsets::next_offset)),
                 consumer_offsets::updated_at.eq(excluded(consumer_offsets::updated_at)),
             ))
+            .filter(consumer_offsets::next_offset.lt(excluded(consumer_offsets::next_offset)))
             .execute(conn)
     }
 

@@ -54,6 +54,20 @@ pub struct Visible {
 }
 
 impl OutboxMessage {
+    /// Which of `event_ids` the outbox holds (written before, not purged yet).
+    pub fn existing_event_ids(
+        conn: &mut PgConnection,
+        event_ids: &std::collections::HashSet<Uuid>,
+    ) -> QueryResult<std::collections::HashSet<Uuid>> {
+        let ids: Vec<Uuid> = event_ids.iter().copied().collect();
+        Ok(outbox::table
+            .filter(outbox::event_id.eq_any(ids))
+            .select(outbox::event_id)
+            .load::<Uuid>(conn)?
+            .into_iter()
+            .collect())
+    }
+
     /// In one statement (one snapshot): the visible ids from `from` to
     /// `through` (at most `limit` of them, the lowest), and those in the
     /// ranges `firsts[i]..=lasts[i]` below `from`; in id order.
