@@ -9,7 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::config::ServeSettings;
-use crate::db::models::{LeaseView, NewProcessedCommand, OutboxMessage, RelayLease};
+use crate::db::models::{
+    IdempotencyClaim, LeaseView, NewProcessedCommand, OutboxMessage, RelayLease,
+};
 use crate::db::{Database, DbError};
 use crate::metrics::{Metrics, TableLabels};
 use crate::shutdown::Shutdown;
@@ -98,6 +100,13 @@ impl Housekeeper {
             before,
             shutdown,
             NewProcessedCommand::purge,
+        )
+        .await?;
+        self.purge_table(
+            "idempotency_keys",
+            before,
+            shutdown,
+            IdempotencyClaim::purge,
         )
         .await
     }

@@ -13,6 +13,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (principal, key) {
+        #[max_length = 64]
+        principal -> Varchar,
+        key -> Uuid,
+        order_id -> Uuid,
+        body_hash -> Int8,
+        published -> Bool,
+        claimed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     order_items (id) {
         id -> Uuid,
         order_id -> Uuid,
@@ -128,6 +140,7 @@ diesel::joinable!(payments -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     consumer_offsets,
+    idempotency_keys,
     order_items,
     order_status_history,
     orders,

@@ -1,5 +1,6 @@
 //! What every command endpoint does once it has its command: read the
-//! `Prefer: wait` and `Idempotency-Key` headers, answer a command id seen
+//! `Prefer: wait` and `Idempotency-Key` headers, claim the key (refused at
+//! once if it was claimed for another command), answer a command id seen
 //! before with its outcome, publish (with the caller's trace context),
 //! wait for the outcome when asked to, and shape the answer.
 
@@ -15,7 +16,7 @@ use super::views::{Accepted, OrderView};
 use super::{ApiError, AppState, RequestId};
 use crate::commands::{self, Envelope};
 use crate::db::DbError;
-use crate::db::models::ProcessedCommand;
+use crate::db::models::{Claim, IdempotencyClaim, ProcessedCommand};
 use crate::domain::{self, Command};
 use crate::processor;
 use crate::proto::order_command::Command as Body;
@@ -140,6 +141,16 @@ pub(super) async fn submit(
         wait: permit.as_ref().map(|(wait, _)| *wait),
         keyed: key.is_some(),
     };
+    // A key is claimed now, before anything is published: reused for
+    // another command it is refused at once, processed or not.
+    let mut published_before = false;
+    if key.is_some() {
+        match claim(state, &checked).await? {
+            Claim::Other => return Err(key_reused()),
+            Claim::Same { published } => published_before = published,
+            Claim::New => {}
+        }
+    }
     // A command id the client chose may have been processed already: the
     // answer is its outcome, not a second publication.
     if given_id {
@@ -150,26 +161,14 @@ pub(super) async fn submit(
     let mut waiter = submission
         .wait
         .map(|_| state.outcomes.register(checked.command_id));
-    let traceparent = telemetry::traceparent_of(&tracing::Span::current()).or_else(|| {
-        headers
-            .get(telemetry::TRACEPARENT)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| telemetry::is_traceparent(v))
-            .map(str::to_owned)
-    });
-    let published = state
-        .commands
-        .publish_traced(&command, traceparent.as_deref())
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("publishing the command: {e}")))?;
-    tracing::info!(
-        command_id = %checked.command_id,
-        order_id = %checked.order_id,
-        kind = checked.body.kind(),
-        partition = published.partition,
-        offset = published.offset,
-        "command accepted over http"
-    );
+    // A claim whose publish failed (or is under way) is published again:
+    // the same command id, so the consumer applies it once.
+    if !published_before {
+        publish(state, headers, &command, &checked).await?;
+        if key.is_some() {
+            mark_published(state, checked.command_id).await;
+        }
+    }
     // Published: from here on a failure is answered 202 (the command is on
     // its way), never an error that would invite a retry under a new id.
     let wait = submission.wait.map(|wait| {
@@ -217,6 +216,77 @@ pub(super) async fn submit(
     }
 }
 
+/// Publishes the command with the caller's trace context.
+async fn publish(
+    state: &AppState,
+    headers: &HeaderMap,
+    command: &crate::proto::OrderCommand,
+    checked: &Command,
+) -> Result<(), ApiError> {
+    let traceparent = telemetry::traceparent_of(&tracing::Span::current()).or_else(|| {
+        headers
+            .get(telemetry::TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| telemetry::is_traceparent(v))
+            .map(str::to_owned)
+    });
+    let published = state
+        .commands
+        .publish_traced(command, traceparent.as_deref())
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("publishing the command: {e}")))?;
+    tracing::info!(
+        command_id = %checked.command_id,
+        order_id = %checked.order_id,
+        kind = checked.body.kind(),
+        partition = published.partition,
+        offset = published.offset,
+        "command accepted over http"
+    );
+    Ok(())
+}
+
+/// Keys are scoped per principal: the scope of the caller's token (every
+/// command needs a `write` token, so one scope today), or none without
+/// tokens. A token's value is never the scope, so rotating it keeps its keys.
+fn principal(state: &AppState) -> &'static str {
+    if state.tokens.is_some() { "write" } else { "" }
+}
+
+async fn claim(state: &AppState, command: &Command) -> Result<Claim, ApiError> {
+    let claim = IdempotencyClaim {
+        principal: principal(state).to_owned(),
+        key: command.command_id,
+        order_id: command.order_id,
+        body_hash: processor::fingerprint(command),
+        published: false,
+    };
+    Ok(state
+        .reads
+        .run(move |conn| IdempotencyClaim::claim(conn, &claim).map_err(DbError::from))
+        .await?)
+}
+
+/// Records that the key's command went out. A failure here only means a
+/// retry publishes it again, which the consumer applies once.
+async fn mark_published(state: &AppState, key: Uuid) {
+    let principal = principal(state);
+    let marked = state
+        .reads
+        .run(move |conn| IdempotencyClaim::published(conn, principal, key).map_err(DbError::from))
+        .await;
+    if let Err(e) = marked {
+        tracing::warn!(error = %e, "marking an idempotency key published failed");
+    }
+}
+
+fn key_reused() -> ApiError {
+    ApiError::Unprocessable {
+        code: "idempotency_key_reused".to_owned(),
+        message: "this Idempotency-Key was used for another command".to_owned(),
+    }
+}
+
 pub(super) async fn find(state: &AppState, id: Uuid) -> Result<Option<ProcessedCommand>, ApiError> {
     Ok(state
         .reads
@@ -238,14 +308,12 @@ async fn answer(
                 .body_hash
                 .is_none_or(|hash| hash == processor::fingerprint(command));
         if !same_command {
-            let (code, what) = if submission.keyed {
-                ("idempotency_key_reused", "Idempotency-Key")
-            } else {
-                ("COMMAND_ID_CONFLICT", "command_id")
-            };
+            if submission.keyed {
+                return Err(key_reused());
+            }
             return Err(ApiError::Unprocessable {
-                code: code.to_owned(),
-                message: format!("this {what} was used for another command"),
+                code: "COMMAND_ID_CONFLICT".to_owned(),
+                message: "this command_id was used for another command".to_owned(),
             });
         }
     }

@@ -119,3 +119,71 @@ async fn a_keyed_payment_retry_without_a_transaction_id_is_the_same_command() {
     assert_eq!(first["payments"], retry["payments"]);
     assert_eq!(retry["payments"].as_array().unwrap().len(), 1);
 }
+
+/// Found in review (#22): a key reused with another body before the first
+/// command was processed was answered 202 and published. Keys are claimed
+/// when a request is accepted: while nothing can be processed (the orders
+/// table is locked), requests racing with one key and two bodies get one
+/// command id for the first body and 422 for the other, at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_is_claimed_when_accepted_not_when_processed() {
+    use diesel::connection::SimpleConnection;
+
+    let mut app = spawn_app().await;
+    let http = Client::new();
+    let mut blocker = app.db();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE orders IN EXCLUSIVE MODE")
+        .expect("hold the orders");
+    let send = |user: &'static str| {
+        http.post(app.url("/orders/create"))
+            .header("idempotency-key", "checkout-claimed-early")
+            .json(&create_body(user))
+            .send()
+    };
+    let answers = futures_util::future::join_all(
+        ["u-first", "u-other", "u-first", "u-other", "u-first"]
+            .into_iter()
+            .map(|user| async move { (user, send(user).await.expect("answered")) }),
+    )
+    .await;
+    let mut accepted = std::collections::HashMap::new();
+    let mut refused = Vec::new();
+    for (user, response) in answers {
+        match response.status() {
+            StatusCode::ACCEPTED => {
+                let answer = body(response).await;
+                accepted.insert(answer["command_id"].as_str().unwrap().to_owned(), user);
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                assert_eq!(
+                    body(response).await["error"]["code"],
+                    "idempotency_key_reused"
+                );
+                refused.push(user);
+            }
+            other => panic!("{user}: {other}"),
+        }
+    }
+    assert_eq!(
+        accepted.len(),
+        1,
+        "one command id for every accepted request: {accepted:?}"
+    );
+    let winner = *accepted.values().next().unwrap();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|user| *user != winner),
+        "{refused:?}"
+    );
+    assert_eq!(
+        processed_count(&mut app.db()),
+        0,
+        "nothing processed meanwhile"
+    );
+
+    blocker.batch_execute("COMMIT").expect("release");
+    let events = app.events(1).await.to_vec();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(processed_count(&mut app.db()), 1, "{events:?}");
+    app.stop().await;
+}

@@ -2,6 +2,7 @@
 //! service runs against that table.
 
 pub mod consumer_offset;
+pub mod idempotency_key;
 pub mod order;
 pub mod order_item;
 pub mod outbox;
@@ -12,6 +13,7 @@ pub mod status_history;
 pub mod unnest;
 
 pub use consumer_offset::ConsumerOffset;
+pub use idempotency_key::{Claim, IdempotencyClaim};
 pub use order::{NewOrder, Order, OrderUpdate};
 pub use order_item::{NewOrderItem, OrderItem};
 pub use outbox::{NewOutboxMessage, OutboxMessage};
