@@ -100,6 +100,44 @@ impl OutboxMessage {
         .get_result(conn)
     }
 
+    /// The oldest transaction of this database that may still commit an
+    /// outbox row, as a 64-bit transaction id (`pg_current_xact_id`'s
+    /// kind): the smallest id among the transactions holding a write lock
+    /// on `outbox` (an insert takes it before its row draws an id, and
+    /// keeps it to the end). `None`: no such transaction runs; `Some(0)`:
+    /// one holds the lock without a transaction id yet (about to insert),
+    /// so nothing can be ruled out. Transactions elsewhere (another
+    /// database, a long read, `CREATE INDEX CONCURRENTLY`) are not
+    /// counted. Live, not a snapshot: run it *before* the statement whose
+    /// snapshot it qualifies, so a writer it missed had committed by then.
+    pub fn oldest_writer(conn: &mut PgConnection) -> QueryResult<Option<i64>> {
+        #[derive(QueryableByName)]
+        struct Oldest {
+            #[diesel(sql_type = Nullable<BigInt>)]
+            xid: Option<i64>,
+        }
+        let oldest: Oldest = diesel::sql_query(
+            "WITH writers AS ( \
+               SELECT r.virtualtransaction, t.transactionid::text::bigint AS xid \
+               FROM pg_locks r \
+               LEFT JOIN pg_locks t ON t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' \
+                 AND t.granted AND t.virtualtransaction = r.virtualtransaction \
+               WHERE r.locktype = 'relation' AND r.granted \
+                 AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 AND r.relation = 'outbox'::regclass \
+                 AND r.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', \
+                                'AccessExclusiveLock') \
+                 AND r.pid IS DISTINCT FROM pg_backend_pid()), \
+             next AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xid8) \
+             SELECT CASE WHEN bool_or(w.xid IS NULL) THEN 0 \
+                         ELSE min(n.xid8 - ((n.xid8 % 4294967296 - w.xid + 4294967296) % 4294967296)) \
+                    END AS xid \
+             FROM writers w, next n",
+        )
+        .get_result(conn)?;
+        Ok(oldest.xid)
+    }
+
     /// The rows with these ids, in id order.
     pub fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<OutboxMessage>> {
         outbox::table

@@ -24,12 +24,16 @@
 //! transaction, followed by the position it leads to (`next` and the
 //! gaps), and committed. An id that is not visible is a gap: a transaction
 //! still running (it committed late) or one that rolled back. A gap is
-//! looked up again each round until it appears, or until every transaction
-//! that had an id when it was first missed has ended: that first look
-//! draws a transaction id of its own (its horizon), and the gap goes once
-//! a later look's `xmin` has passed it. A writer takes its transaction id
-//! before its rows take theirs (the outbox's sequence does not cache), so a
-//! row that commits late is never skipped. Per-order order holds because
+//! looked up again each round until it appears, or until no transaction
+//! that could still commit it runs: that first look draws a transaction id
+//! of its own (its horizon), and the gap goes once no transaction of this
+//! database older than the horizon holds a write lock on the outbox (an
+//! insert takes it before its row draws an id and keeps it to its end;
+//! checked before the look's snapshot, see
+//! [`crate::db::models::OutboxMessage::oldest_writer`]). Transactions in other databases, long
+//! reads, `CREATE INDEX CONCURRENTLY` hold nothing back. A writer takes its
+//! transaction id before its rows take theirs (the outbox's sequence does
+//! not cache), so a row that commits late is never skipped. Per-order order holds because
 //! an order's later rows are written under its row lock after the earlier
 //! ones committed: a round that sees a later row sees the earlier one too.
 //!

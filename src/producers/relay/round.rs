@@ -50,15 +50,30 @@ impl OutboxRelay {
         let from = cursor.next;
         let through = in_hand.keys().max().copied().filter(|id| *id >= from);
         let (gap_firsts, gap_lasts) = cursor.gap_bounds();
+        let has_gaps = !gap_firsts.is_empty();
         let limit = self.batch_size;
-        let visible = term
+        let (visible, oldest_writer) = term
             .lease
             .run(move |conn| {
+                // Only gaps seen before need it, and before the snapshot.
+                let oldest_writer = if has_gaps {
+                    OutboxMessage::oldest_writer(conn)?
+                } else {
+                    None
+                };
                 let through = through.unwrap_or(i64::MAX);
-                OutboxMessage::visible(conn, from, through, &gap_firsts, &gap_lasts, limit)
+                let visible =
+                    OutboxMessage::visible(conn, from, through, &gap_firsts, &gap_lasts, limit)?;
+                Ok((visible, oldest_writer))
             })
             .await
             .map_err(RoundError::Db)?;
+        // A gap waits for the writers of this database's outbox only.
+        let xmin = if has_gaps {
+            oldest_writer.unwrap_or(i64::MAX)
+        } else {
+            visible.xmin
+        };
         // Visible ids are sorted, the gaps' (below `from`) first.
         let in_range = &visible.ids[visible.ids.partition_point(|id| *id < from)..];
         let full = in_range.len() as i64 >= limit;
@@ -87,7 +102,7 @@ impl OutboxRelay {
                 .collect()
         };
         term.cursor
-            .observe(from, top, &visible.ids, visible.xmin, visible.horizon);
+            .observe(from, top, &visible.ids, xmin, visible.horizon);
         let rows: Vec<OutboxMessage> = visible
             .ids
             .iter()

@@ -256,3 +256,178 @@ async fn a_lock_held_past_the_lock_timeout_and_a_broken_constraint_dead_letter_n
     faults.push(Fault::RefusesEveryItem);
     stream_through("locked", &faults).await;
 }
+
+/// A transaction left open in another database (a backfill, an idle
+/// session) while an outbox id is burnt by a rolled-back insert: the relay
+/// waits for no transaction but its own database's outbox writers, so the
+/// gap goes, the watermark passes it, `/readyz` stays 200 throughout, and
+/// a `kill -9` restart repeats nothing (it resumes where Kafka's committed
+/// position says).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_transaction_elsewhere_and_a_burnt_outbox_id_hold_nothing_back() {
+    let mut rng = seeded_rng("elsewhere");
+    let stream_for = if full_scale() {
+        Duration::from_secs(90)
+    } else {
+        Duration::from_secs(12)
+    };
+    let mut app = spawn_env_with(|s| s.batch_size = 50).await;
+    let settings = app.settings.clone();
+    let url = settings.database.database_url.clone();
+    let mut service = super::process::ServiceProcess::start(&settings, "elsewhere-0");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while service
+        .readiness()
+        .await
+        .is_none_or(|(status, _)| status != 200)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Another database of the same server: its open transaction holds
+    // back every snapshot's xmin, cluster-wide.
+    let other_db = url
+        .rsplit_once('/')
+        .map(|(server, _)| format!("{server}/postgres"))
+        .unwrap();
+    let mut elsewhere = PgConnection::establish(&other_db).expect("connect elsewhere");
+    elsewhere
+        .batch_execute("BEGIN; SELECT pg_current_xact_id()")
+        .expect("a long transaction elsewhere");
+    PgConnection::establish(&url)
+        .unwrap()
+        .batch_execute(
+            "BEGIN; INSERT INTO outbox (event_id, order_id, event_type, payload, created_at) \
+             VALUES (gen_random_uuid(), gen_random_uuid(), 'Burnt', '\\x00', now()); ROLLBACK",
+        )
+        .expect("burn an outbox id");
+
+    let workload = Workload::lifecycles(if full_scale() { 150 } else { 40 }, 3, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let (first, second) = commands.split_at(commands.len() / 2);
+    let pause = stream_for / (first.len() as u32 / 2).max(1);
+    let watch = async {
+        let deadline = tokio::time::Instant::now() + stream_for;
+        let mut polls = 0;
+        while tokio::time::Instant::now() < deadline {
+            let (status, body) = service.readiness().await.expect("/readyz answers");
+            assert_eq!(
+                status, 200,
+                "ready while a transaction runs elsewhere: {body}"
+            );
+            polls += 1;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        polls
+    };
+    let ((), polls) = tokio::join!(app.send_paced(first, 2, pause), watch);
+    println!("elsewhere: /readyz answered 200 {polls} times in {stream_for:?}");
+    let sent = first.len();
+    let _ = app
+        .events_until(Duration::from_secs(60), |r| distinct(r) >= sent)
+        .await;
+    // Everything sent is published, and the watermark says so: the burnt
+    // id no longer holds it.
+    let mut conn = app.db();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while crate::helpers::unpublished_count(&mut conn) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        crate::helpers::unpublished_count(&mut conn),
+        0,
+        "the watermark passed the burnt id while the transaction elsewhere runs"
+    );
+    let (_, body) = service.readiness().await.expect("/readyz answers");
+    let age = body["relay"]["oldest_unpublished_age_seconds"]
+        .as_f64()
+        .unwrap();
+    assert!(age < 1.0, "nothing unpublished: {body}");
+
+    // kill -9 and restart: nothing repeats.
+    service.kill9();
+    let service = super::process::ServiceProcess::start(&settings, "elsewhere-1");
+    app.send_paced(second, 10, Duration::from_millis(20)).await;
+    let expected = workload.command_count();
+    let _ = app
+        .events_until(Duration::from_secs(90), |r| distinct(r) >= expected)
+        .await;
+    let result = audit(&workload, &app.received, 2, &mut app.db());
+    println!("elsewhere: {result}");
+    assert!(result.is_clean(), "{result}");
+    elsewhere.batch_execute("ROLLBACK").unwrap();
+    let status = service.terminate(super::process::SHUTDOWN_BOUND).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
+
+/// The other side of the criterion above: a writer of this database's
+/// outbox that commits late (its row drawn an id, then held uncommitted
+/// while later rows are published past it) is waited for, also while a
+/// transaction elsewhere runs, and its row is published once it commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_row_committed_late_in_this_database_is_still_published() {
+    use diesel::sql_types::{Bytea, Text, Uuid as SqlUuid};
+    use order_service::proto::{CommandRejected, OrderEvent, order_event::Event};
+    use prost::Message as _;
+
+    let mut rng = seeded_rng("late");
+    let mut app = crate::helpers::spawn_app_with(|s| s.batch_size = 20).await;
+    let url = app.settings.database.database_url.clone();
+    let other_db = url
+        .rsplit_once('/')
+        .map(|(server, _)| format!("{server}/postgres"))
+        .unwrap();
+    let mut elsewhere = PgConnection::establish(&other_db).expect("connect elsewhere");
+    elsewhere
+        .batch_execute("BEGIN; SELECT pg_current_xact_id()")
+        .expect("a long transaction elsewhere");
+
+    let order_id = uuid::Uuid::new_v4();
+    let event = OrderEvent {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        order_id: order_id.to_string(),
+        command_id: uuid::Uuid::new_v4().to_string(),
+        event: Some(Event::CommandRejected(CommandRejected::default())),
+        ..OrderEvent::default()
+    };
+    let mut writer = PgConnection::establish(&url).expect("connect the writer");
+    // As the service's writers do: the transaction id first, then the row.
+    writer
+        .batch_execute("BEGIN; SELECT pg_current_xact_id()")
+        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO outbox (event_id, order_id, event_type, payload, created_at) \
+         VALUES ($1, $2, $3, $4, now())",
+    )
+    .bind::<SqlUuid, _>(uuid::Uuid::parse_str(&event.event_id).unwrap())
+    .bind::<SqlUuid, _>(order_id)
+    .bind::<Text, _>(event.event.as_ref().unwrap().type_name())
+    .bind::<Bytea, _>(event.encode_to_vec())
+    .execute(&mut writer)
+    .expect("a row written late");
+
+    let workload = Workload::lifecycles(20, 3, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    app.send_paced(&commands, 4, Duration::from_millis(50))
+        .await;
+    let sent = commands.len();
+    let _ = app
+        .events_until(Duration::from_secs(60), |r| distinct(r) >= sent)
+        .await;
+    assert!(
+        app.received.iter().all(|e| e.event_id != event.event_id),
+        "not published before it commits"
+    );
+    // Held by the uncommitted row, and by nothing else.
+    assert!(crate::helpers::unpublished_count(&mut app.db()) > 0);
+    writer.batch_execute("COMMIT").unwrap();
+    let read = app
+        .events_until(Duration::from_secs(30), |r| {
+            r.iter().any(|e| e.event_id == event.event_id)
+        })
+        .await;
+    assert!(read.is_ok(), "the row committed late is published");
+    elsewhere.batch_execute("ROLLBACK").unwrap();
+    app.stop().await;
+}
