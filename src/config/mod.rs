@@ -27,11 +27,14 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {
-    /// PostgreSQL connection URL.
+    /// PostgreSQL connection URL, as the service's own role (the owner of
+    /// its database, no superuser); the password in the URL, PGPASSWORD or
+    /// ~/.pgpass.
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/order_service"
+        hide_env_values = true,
+        default_value = "postgres://order_service@127.0.0.1:5432/order_service"
     )]
     pub database_url: String,
 

@@ -6,6 +6,11 @@
 //! so a database whose lock nobody holds was left by a run that died, and
 //! is dropped the next time one is made — whatever machine or container
 //! that run was in. Blocking: call it from tests or `spawn_blocking`.
+//!
+//! The service gets a database as in production: owned by a login role
+//! that is no superuser ([`SERVICE_ROLE`], made on first use), which also
+//! runs the migrations; [`ScratchDatabase::url`] connects as it. The maker
+//! connects as the admin URL's (super)user ([`ScratchDatabase::admin_url`]).
 
 use std::sync::Once;
 
@@ -16,12 +21,20 @@ use diesel_migrations::MigrationHarness;
 
 use super::{DbError, MIGRATIONS};
 
+/// The role that owns scratch databases and that the service connects as.
+pub const SERVICE_ROLE: &str = "order_service_scratch";
+/// Its password: scratch databases live on test servers (loopback).
+const SERVICE_PASSWORD: &str = "order-service-scratch";
+
 /// A database of its own, dropped with this value.
 pub struct ScratchDatabase {
     /// The session holding the database's lock, which says it is in use.
     holder: PgConnection,
     name: String,
+    /// As [`SERVICE_ROLE`].
     url: String,
+    /// As the admin URL's user.
+    admin_url: String,
 }
 
 impl std::fmt::Debug for ScratchDatabase {
@@ -55,6 +68,7 @@ impl ScratchDatabase {
     pub fn migrated(admin_url: &str, prefix: &str) -> Result<Self, DbError> {
         let mut admin = PgConnection::establish(admin_url)?;
         sweep_once(&mut admin, prefix);
+        ensure_service_role(&mut admin)?;
         let template = ensure_template(&mut admin, admin_url, prefix)?;
         Self::make(admin, admin_url, prefix, Some(&template))
     }
@@ -63,6 +77,7 @@ impl ScratchDatabase {
     pub fn empty(admin_url: &str, prefix: &str) -> Result<Self, DbError> {
         let mut admin = PgConnection::establish(admin_url)?;
         sweep_once(&mut admin, prefix);
+        ensure_service_role(&mut admin)?;
         Self::make(admin, admin_url, prefix, None)
     }
 
@@ -84,7 +99,7 @@ impl ScratchDatabase {
                     .bind::<BigInt, _>(TEMPLATE_LOCK)
                     .execute(&mut admin)?;
                 let made = admin.batch_execute(&format!(
-                    "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+                    "CREATE DATABASE \"{name}\" OWNER {SERVICE_ROLE} TEMPLATE \"{template}\""
                 ));
                 diesel::sql_query("SELECT pg_advisory_unlock_shared($1)")
                     .bind::<BigInt, _>(TEMPLATE_LOCK)
@@ -98,17 +113,26 @@ impl ScratchDatabase {
                      'order-service-relay-' || gen_random_uuid()",
                 )?;
             }
-            None => admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?,
+            None => {
+                admin.batch_execute(&format!("CREATE DATABASE \"{name}\" OWNER {SERVICE_ROLE}"))?
+            }
         }
         Ok(Self {
-            url: sibling_url(admin_url, &name),
+            url: as_service(&sibling_url(admin_url, &name)),
+            admin_url: sibling_url(admin_url, &name),
             holder: admin,
             name,
         })
     }
 
+    /// The database's URL as [`SERVICE_ROLE`], its owner.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The database's URL as the admin URL's user.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
     }
 
     pub fn name(&self) -> &str {
@@ -124,6 +148,38 @@ impl Drop for ScratchDatabase {
             self.name
         ));
     }
+}
+
+/// Makes [`SERVICE_ROLE`] when the server lacks it: it may log in, and
+/// nothing more (no superuser, no CREATEDB, no CREATEROLE).
+fn ensure_service_role(admin: &mut PgConnection) -> Result<(), DbError> {
+    admin.batch_execute(&format!(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{SERVICE_ROLE}') THEN \
+             CREATE ROLE {SERVICE_ROLE} LOGIN PASSWORD '{SERVICE_PASSWORD}'; \
+           END IF; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; \
+         END $$"
+    ))?;
+    Ok(())
+}
+
+/// `url` with [`SERVICE_ROLE`] as its user.
+fn as_service(url: &str) -> String {
+    with_user(url, SERVICE_ROLE, SERVICE_PASSWORD)
+}
+
+/// `url` (a `postgres://` URI) with another user and password.
+pub fn with_user(url: &str, user: &str, password: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}{path}")
 }
 
 /// The URL of database `name` on the server of `url`.
@@ -143,7 +199,7 @@ fn ensure_template(
     admin_url: &str,
     prefix: &str,
 ) -> Result<String, DbError> {
-    let template = format!("{prefix}_template_{}", schema_version());
+    let template = template_name(prefix);
     diesel::sql_query("SELECT pg_advisory_lock($1)")
         .bind::<BigInt, _>(TEMPLATE_LOCK)
         .execute(admin)?;
@@ -169,9 +225,12 @@ fn build_template(
     admin.batch_execute(&format!(
         "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
     ))?;
-    admin.batch_execute(&format!("CREATE DATABASE \"{building}\""))?;
+    admin.batch_execute(&format!(
+        "CREATE DATABASE \"{building}\" OWNER {SERVICE_ROLE}"
+    ))?;
     {
-        let mut conn = PgConnection::establish(&sibling_url(admin_url, &building))?;
+        // Migrated by its owner, as the service migrates its database.
+        let mut conn = PgConnection::establish(&as_service(&sibling_url(admin_url, &building)))?;
         conn.run_pending_migrations(MIGRATIONS)
             .map_err(|e| DbError::Migration(e.to_string()))?;
     }
@@ -179,6 +238,15 @@ fn build_template(
         "ALTER DATABASE \"{building}\" RENAME TO \"{template}\""
     ))?;
     Ok(())
+}
+
+/// How templates are built, as part of their name: a template built
+/// another way (before they were owned by [`SERVICE_ROLE`]) is not used.
+const TEMPLATE_RECIPE: &str = "owned";
+
+/// The template of the current migrations and recipe.
+fn template_name(prefix: &str) -> String {
+    format!("{prefix}_template_{}_{TEMPLATE_RECIPE}", schema_version())
 }
 
 /// The schema version: a fingerprint of the migrations' files, names and
@@ -215,7 +283,7 @@ impl ScratchDatabase {
 }
 
 fn sweep(admin: &mut PgConnection, prefix: &str) {
-    let current = format!("{prefix}_template_{}", schema_version());
+    let current = template_name(prefix);
     let Ok(names) = databases_like(admin, &format!("{prefix}\\_%")) else {
         return;
     };
@@ -250,6 +318,19 @@ fn sweep(admin: &mut PgConnection, prefix: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_user_keeps_server_database_and_options() {
+        assert_eq!(
+            with_user("postgres://postgres@h:5432/db?sslmode=require", "u", "p"),
+            "postgres://u:p@h:5432/db?sslmode=require"
+        );
+        assert_eq!(
+            with_user("postgresql://a:b@h/db", "u", "p"),
+            "postgresql://u:p@h/db"
+        );
+        assert_eq!(with_user("postgres://h", "u", "p"), "postgres://u:p@h");
+    }
 
     #[test]
     fn sibling_urls_keep_server_and_options() {

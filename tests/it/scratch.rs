@@ -3,7 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool, Text};
 use order_service::db::ScratchDatabase;
 
 fn admin_url() -> String {
@@ -56,4 +56,45 @@ fn databases_of_dead_runs_are_swept_and_live_ones_kept() {
         exists(&mut admin, live.name()),
         "a live run's database is kept"
     );
+}
+
+/// The service runs as it is deployed: as a role that owns its database
+/// and everything in it, and is no superuser (it migrates, applies and
+/// publishes all the same).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_runs_as_its_own_role_not_a_superuser() {
+    use crate::helpers::{create_order, new_id, spawn_app};
+
+    let mut app = spawn_app().await;
+    app.send(&create_order(&new_id(), "user-role")).await;
+    app.events(1).await;
+    let mut conn = app.db();
+    let attributes: (String, bool, bool, bool) = diesel::select((
+        diesel::dsl::sql::<Text>("current_user::text"),
+        diesel::dsl::sql::<Bool>("(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"),
+        diesel::dsl::sql::<Bool>("(SELECT rolcreatedb FROM pg_roles WHERE rolname = current_user)"),
+        diesel::dsl::sql::<Bool>(
+            "(SELECT rolcreaterole FROM pg_roles WHERE rolname = current_user)",
+        ),
+    ))
+    .get_result(&mut conn)
+    .expect("the role's attributes");
+    assert_eq!(
+        attributes,
+        (
+            order_service::db::scratch::SERVICE_ROLE.to_owned(),
+            false,
+            false,
+            false
+        )
+    );
+    let foreign: i64 = diesel::select(diesel::dsl::sql::<BigInt>(
+        "(SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> current_user) \
+         + (SELECT count(*) FROM pg_database WHERE datname = current_database() \
+              AND pg_get_userbyid(datdba) <> current_user)",
+    ))
+    .get_result(&mut conn)
+    .expect("count what the role does not own");
+    assert_eq!(foreign, 0, "it owns its database and every table in it");
+    app.stop().await;
 }

@@ -103,8 +103,10 @@ impl OutboxMessage {
     /// The oldest transaction of this database that may still commit an
     /// outbox row, as a 64-bit transaction id (`pg_current_xact_id`'s
     /// kind): the smallest id among the transactions holding a write lock
-    /// on `outbox` (an insert takes it before its row draws an id, and
-    /// keeps it to the end). `None`: no such transaction runs; `Some(0)`:
+    /// on `outbox` or on its id sequence (an insert takes the first before
+    /// its row draws an id, `nextval` the second; both are kept to the
+    /// transaction's end, so a transaction that drew an id to insert later
+    /// counts too). `None`: no such transaction runs; `Some(0)`:
     /// one holds the lock without a transaction id yet (about to insert),
     /// so nothing can be ruled out. Transactions elsewhere (another
     /// database, a long read, `CREATE INDEX CONCURRENTLY`) are not
@@ -124,7 +126,8 @@ impl OutboxMessage {
                  AND t.granted AND t.virtualtransaction = r.virtualtransaction \
                WHERE r.locktype = 'relation' AND r.granted \
                  AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                 AND r.relation = 'outbox'::regclass \
+                 AND r.relation IN ('outbox'::regclass, \
+                                    pg_get_serial_sequence('outbox', 'id')::regclass) \
                  AND r.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', \
                                 'AccessExclusiveLock') \
                  AND r.pid IS DISTINCT FROM pg_backend_pid()), \

@@ -75,18 +75,14 @@ impl ServiceRole {
     }
 
     fn url(&self, database_url: &str) -> String {
-        database_url.replacen(
-            "postgres://postgres@",
-            &format!("postgres://{}:fault-test@", self.name),
-            1,
-        )
+        order_service::db::scratch::with_user(database_url, &self.name, "fault-test")
     }
 
     fn drop_in(self, conn: &mut PgConnection) {
         let name = self.name;
         // The role is the cluster's: give its objects back, then drop it.
         conn.batch_execute(&format!(
-            "REASSIGN OWNED BY {name} TO postgres; DROP OWNED BY {name}; DROP ROLE {name}"
+            "REASSIGN OWNED BY {name} TO CURRENT_USER; DROP OWNED BY {name}; DROP ROLE {name}"
         ))
         .expect("drop the service's role");
     }
@@ -149,8 +145,8 @@ async fn stream_through(name: &str, faults: &[Fault]) {
         s.database.lock_timeout_ms = 500;
     })
     .await;
-    let admin_url = app.settings.database.database_url.clone();
-    let role = ServiceRole::create(&mut app.db());
+    let admin_url = app.admin_url().to_owned();
+    let role = ServiceRole::create(&mut app.admin_db());
     app.settings.database.database_url = role.url(&admin_url);
     app.start().await;
 

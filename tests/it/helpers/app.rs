@@ -292,9 +292,20 @@ impl TestApp {
         ]
     }
 
-    /// A connection to this test's database.
+    /// A connection to this test's database, as the service connects (its
+    /// owner, no superuser).
     pub fn db(&self) -> PgConnection {
         PgConnection::establish(&self.settings.database.database_url).expect("connect to test db")
+    }
+
+    /// The test database's URL as the admin user (TEST_DATABASE_URL's).
+    pub fn admin_url(&self) -> &str {
+        self._database.admin_url()
+    }
+
+    /// A connection to this test's database as the admin user.
+    pub fn admin_db(&self) -> PgConnection {
+        PgConnection::establish(self.admin_url()).expect("connect to test db as admin")
     }
 
     /// Fires shutdown and waits for the application to stop.
