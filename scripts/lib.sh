@@ -69,43 +69,20 @@ ensure_postgres() {
     return 1
 }
 
-# ensure_database NAME [OWNER]: creates the database when missing (owned
-# by OWNER when given).
-ensure_database() {
-    local name=$1 owner=${2:-}
-    if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
-        log "creating database $name"
-        psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE \"$name\"${owner:+ OWNER $owner}"
-    fi
-}
-
 # ensure_service_database NAME: the service's own login role,
-# `order_service` (no superuser, no CREATEDB, no CREATEROLE; its password
-# made once into .run/pg-password, stored as SCRAM), owning database NAME
-# and everything in it (objects an earlier run made as postgres are handed
-# over), so the service and its migrations need no superuser. Sets
-# SERVICE_DATABASE_URL to connect as it.
+# `order_service`, owning database NAME and everything in it
+# (deploy/postgres-setup.sh, which compose runs too), its password made
+# once into .run/pg-password. Sets SERVICE_DATABASE_URL to connect as it.
 ensure_service_database() {
-    local name=$1 role=order_service password
+    local name=$1 password
     mkdir -p .run
     if [ ! -s .run/pg-password ]; then
         (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > .run/pg-password)
     fi
     password=$(cat .run/pg-password)
-    psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -q -v pw="$password" <<SQL
-SET password_encryption = 'scram-sha-256';
-SELECT 'CREATE ROLE $role LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') \gexec
-ALTER ROLE $role WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'pw';
-SQL
-    ensure_database "$name" "$role"
-    psql -h 127.0.0.1 -U postgres -d "$name" -v ON_ERROR_STOP=1 -q <<SQL
-ALTER DATABASE "$name" OWNER TO $role;
-SELECT format('ALTER TABLE %I.%I OWNER TO $role', schemaname, tablename)
-  FROM pg_tables WHERE schemaname = 'public' AND tableowner <> '$role' \gexec
-SELECT format('ALTER SEQUENCE %I.%I OWNER TO $role', schemaname, sequencename)
-  FROM pg_sequences WHERE schemaname = 'public' AND sequenceowner <> '$role' \gexec
-SQL
-    SERVICE_DATABASE_URL="postgres://$role:$password@127.0.0.1:5432/$name"
+    PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres ORDER_SERVICE_DB="$name" \
+        ORDER_SERVICE_DB_PASSWORD="$password" sh "$SCRIPTS_DIR/../deploy/postgres-setup.sh"
+    SERVICE_DATABASE_URL="postgres://order_service:$password@127.0.0.1:5432/$name"
 }
 
 # Apache Kafka's jars (broker and tools), resolved once from Maven Central.

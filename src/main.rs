@@ -12,7 +12,12 @@ async fn main() -> ExitCode {
     let args = Cli::parse_args();
     if matches!(
         args.command,
-        Some(CliCommand::Send(_) | CliCommand::Tail(_) | CliCommand::Dlq(_))
+        Some(
+            CliCommand::Send(_)
+                | CliCommand::Tail(_)
+                | CliCommand::Dlq(_)
+                | CliCommand::Positions(_)
+        )
     ) {
         restore_sigpipe();
     }
@@ -51,6 +56,7 @@ async fn run(command: CliCommand) -> anyhow::Result<()> {
         CliCommand::Send(args) => cli::send(args).await,
         CliCommand::Tail(args) => cli::tail(args, on_signal()).await,
         CliCommand::Dlq(args) => cli::dlq(args).await,
+        CliCommand::Positions(args) => cli::positions(*args).await,
         #[cfg(feature = "bench")]
         CliCommand::Bench(args) => order_service::bench::run(args).await,
     }

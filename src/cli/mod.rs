@@ -3,6 +3,7 @@
 
 mod args;
 mod dlq;
+mod positions;
 mod progress;
 mod reader;
 mod send;
@@ -11,8 +12,10 @@ mod tail;
 #[cfg(feature = "bench")]
 pub use args::BenchArgs;
 pub use args::{
-    Cli, CliCommand, DlqArgs, DlqCommand, EnvelopeArgs, SendArgs, SendCommand, TailArgs,
+    Cli, CliCommand, DlqArgs, DlqCommand, EnvelopeArgs, PositionsArgs, PositionsCommand, ResetArgs,
+    SendArgs, SendCommand, TailArgs,
 };
 pub use dlq::dlq;
+pub use positions::positions;
 pub use send::{Rejected, prepare_command, send};
 pub use tail::tail;

@@ -68,6 +68,18 @@ impl ClientContext for CommandConsumerContext {
     }
 
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        // librdkafka warns (facility OFFSET) only when a position was out
+        // of range; a new group's first reset is a debug line.
+        if facility == "OFFSET" && (level as i32) <= (RDKafkaLogLevel::Warning as i32) {
+            self.metrics.offset_resets.inc();
+            tracing::error!(
+                librdkafka = message,
+                "a position lay outside the command topic's log: below its start, commands \
+                 deleted by retention were never applied, and reading resumes at the log's \
+                 start (auto.offset.reset=earliest); see `order-service positions show`"
+            );
+            return;
+        }
         self.errors.librdkafka_log(level, facility, message);
     }
 

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Message};
@@ -89,6 +90,11 @@ impl OrderCommandConsumer {
             settings.group.instance_id.clone(),
         );
         let mut config = kafka::client_config(&settings.kafka.connection)?;
+        // librdkafka's warnings at least, whatever the `log` crate's level:
+        // the context counts position resets from them.
+        if (config.log_level as i32) < (RDKafkaLogLevel::Warning as i32) {
+            config.set_log_level(RDKafkaLogLevel::Warning);
+        }
         for (name, value) in settings.group.properties() {
             config.set(name, value);
         }

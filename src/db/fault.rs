@@ -36,9 +36,10 @@ pub fn sqlstate(error: &DieselError) -> Option<&str> {
     }
 }
 
-/// Whose fault `error` is (module docs). An error the server did not send
-/// (a value diesel could not bind, a row it could not read) comes from the
-/// command's data meeting this code, not from the database.
+/// Whose fault `error` is (module docs). Of the errors the server did not
+/// send, only a value diesel could not bind comes from the command's data;
+/// a row it could not read is the database's (a column whose type changed,
+/// a status a newer release wrote).
 pub fn blame(error: &DieselError) -> Blame {
     match error {
         DieselError::DatabaseError(..) => match sqlstate(error) {
@@ -46,7 +47,7 @@ pub fn blame(error: &DieselError) -> Blame {
             Some(code) if code.starts_with("22") || code.starts_with("23") => Blame::Data,
             _ => Blame::Database,
         },
-        DieselError::SerializationError(_) | DieselError::DeserializationError(_) => Blame::Data,
+        DieselError::SerializationError(_) => Blame::Data,
         _ => Blame::Database,
     }
 }

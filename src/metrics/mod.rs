@@ -34,6 +34,8 @@ pub struct Metrics {
     pub dead_lettered: Family<ReasonLabels, Counter>,
     pub duplicates: Counter,
     pub key_mismatches: Counter,
+    /// Positions below the log's start, reset to it by librdkafka.
+    pub offset_resets: Counter,
     pub batch_size: Histogram,
     pub apply_seconds: Histogram,
     pub batch_failures: Counter,
@@ -100,6 +102,12 @@ impl Metrics {
             "commands_key_mismatch",
             "Commands whose record key is not their order_id (applied, but per-order order is at risk)",
             key_mismatches.clone(),
+        );
+        let offset_resets = Counter::default();
+        registry.register(
+            "consumer_offset_resets",
+            "Positions that lay below the command topic's log start (retention deleted commands never applied) and were reset to it",
+            offset_resets.clone(),
         );
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 13));
         registry.register(
@@ -221,6 +229,7 @@ impl Metrics {
             dead_lettered,
             duplicates,
             key_mismatches,
+            offset_resets,
             batch_size,
             apply_seconds,
             batch_failures,

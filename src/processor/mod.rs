@@ -267,7 +267,8 @@ fn locked_elsewhere(conn: &mut PgConnection, order_id: uuid::Uuid) -> Result<boo
 /// violation (a redelivery's race passes when retried; one that persists
 /// is the data's too).
 fn is_the_commands(error: &DbError) -> bool {
-    error.blame() == Blame::Data || error.sqlstate() == Some(UNIQUE_VIOLATION)
+    matches!(error, DbError::Query(_))
+        && (error.blame() == Blame::Data || error.sqlstate() == Some(UNIQUE_VIOLATION))
 }
 
 /// One command in a transaction of its own; if the schema refuses it, it is

@@ -46,6 +46,24 @@ impl ConsumerOffset {
             .execute(conn)
     }
 
+    /// Upserts, whichever way the positions move: `positions reset`, with
+    /// the group empty.
+    pub fn overwrite_all(conn: &mut PgConnection, rows: &[ConsumerOffset]) -> QueryResult<usize> {
+        diesel::insert_into(consumer_offsets::table)
+            .values(rows)
+            .on_conflict((
+                consumer_offsets::group_id,
+                consumer_offsets::topic,
+                consumer_offsets::partition,
+            ))
+            .do_update()
+            .set((
+                consumer_offsets::next_offset.eq(excluded(consumer_offsets::next_offset)),
+                consumer_offsets::updated_at.eq(excluded(consumer_offsets::updated_at)),
+            ))
+            .execute(conn)
+    }
+
     /// The stored offsets of the group on `topic`.
     pub fn for_topic(
         conn: &mut PgConnection,

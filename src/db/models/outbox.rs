@@ -106,12 +106,15 @@ impl OutboxMessage {
     /// on `outbox` or on its id sequence (an insert takes the first before
     /// its row draws an id, `nextval` the second; both are kept to the
     /// transaction's end, so a transaction that drew an id to insert later
-    /// counts too). `None`: no such transaction runs; `Some(0)`:
-    /// one holds the lock without a transaction id yet (about to insert),
-    /// so nothing can be ruled out. Transactions elsewhere (another
+    /// counts too). `None`: no such transaction runs; `Some(0)`: one holds
+    /// the lock without a transaction id yet, so this round rules nothing
+    /// out (a writer must still take its transaction id before its rows
+    /// draw theirs, as the service's do: see [`NewOutboxMessage::insert_all`]). Transactions elsewhere (another
     /// database, a long read, `CREATE INDEX CONCURRENTLY`) are not
     /// counted. Live, not a snapshot: run it *before* the statement whose
     /// snapshot it qualifies, so a writer it missed had committed by then.
+    /// A 32-bit transaction id is widened by its signed distance to the
+    /// next id to be assigned (every running one lies within 2^31 of it).
     pub fn oldest_writer(conn: &mut PgConnection) -> QueryResult<Option<i64>> {
         #[derive(QueryableByName)]
         struct Oldest {
@@ -133,7 +136,9 @@ impl OutboxMessage {
                  AND r.pid IS DISTINCT FROM pg_backend_pid()), \
              next AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xid8) \
              SELECT CASE WHEN bool_or(w.xid IS NULL) THEN 0 \
-                         ELSE min(n.xid8 - ((n.xid8 % 4294967296 - w.xid + 4294967296) % 4294967296)) \
+                         ELSE min(n.xid8 + (((w.xid - n.xid8 % 4294967296 + 2147483648) \
+                                             % 4294967296 + 4294967296) % 4294967296) \
+                                  - 2147483648) \
                     END AS xid \
              FROM writers w, next n",
         )

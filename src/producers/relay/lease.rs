@@ -180,9 +180,23 @@ impl OldRelayGuard {
                         .execute(conn)
                 })
                 .is_ok();
-            let ended = retirer
+            let ended = match retirer
                 .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            {
+                Ok(ended) => ended,
+                // An earlier release that connected as a superuser cannot
+                // be signalled by a role that is none (42501): the role is
+                // not held, and the term waits until that release stops.
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "cannot end the session of an earlier release's relay (its role may \
+                         need pg_signal_backend); publishing waits until that release stops"
+                    );
+                    0
+                }
+            };
             if ended > 0 {
                 tracing::warn!(
                     sessions = ended,

@@ -1,7 +1,8 @@
 //! The database refuses for its own reasons while whole order lifecycles
 //! stream in: a table renamed away (a broken migration and its fix), a
 //! privilege revoked and granted again, a lock held past the service's lock
-//! timeout, a constraint added that refuses every good command. Each hits
+//! timeout, a constraint or trigger added that refuses every good command
+//! (inserts, or only updates of orders that exist). Each hits
 //! every table a command writes, one after the other. The service must
 //! blame none of it on the commands: nothing dead-lettered, nothing
 //! rejected, every lifecycle complete, once, in order; while a fault lasts
@@ -39,6 +40,10 @@ enum Fault {
     /// A `CHECK` constraint no item can pass, added `NOT VALID` and dropped
     /// again (23514: a refusal the probe must blame on the database).
     RefusesEveryItem,
+    /// A broken audit trigger that refuses every update of an order with
+    /// 23502, while inserts pass: only a probe that updates orders it
+    /// loaded can tell it from a command's fault.
+    RefusesUpdates,
 }
 
 impl Fault {
@@ -48,6 +53,7 @@ impl Fault {
             Self::Revoked(_) => "42501",
             Self::Locked(_) => "55P03",
             Self::RefusesEveryItem => "23514",
+            Self::RefusesUpdates => "23502",
         }
     }
 }
@@ -107,6 +113,13 @@ impl Injected {
             Fault::RefusesEveryItem => "ALTER TABLE order_items ADD CONSTRAINT \
                  refuses_every_item CHECK (quantity < 0) NOT VALID"
                 .to_owned(),
+            Fault::RefusesUpdates => "CREATE FUNCTION refuse_updates() RETURNS trigger \
+                 LANGUAGE plpgsql AS $$ BEGIN \
+                   RAISE EXCEPTION USING ERRCODE = '23502', MESSAGE = 'broken audit trigger'; \
+                 END $$; \
+                 CREATE TRIGGER refuse_updates BEFORE UPDATE ON orders \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_updates()"
+                .to_owned(),
         };
         conn.batch_execute(&sql).expect("inject the fault");
         Self {
@@ -124,6 +137,9 @@ impl Injected {
             Fault::Locked(_) => "COMMIT".to_owned(),
             Fault::RefusesEveryItem => {
                 "ALTER TABLE order_items DROP CONSTRAINT refuses_every_item".to_owned()
+            }
+            Fault::RefusesUpdates => {
+                "DROP TRIGGER refuse_updates ON orders; DROP FUNCTION refuse_updates()".to_owned()
             }
         };
         self.conn.batch_execute(&sql).expect("end the fault");
@@ -250,6 +266,7 @@ async fn a_privilege_revoked_and_granted_again_dead_letters_nothing() {
 async fn a_lock_held_past_the_lock_timeout_and_a_broken_constraint_dead_letter_nothing() {
     let mut faults: Vec<Fault> = TABLES.iter().map(|t| Fault::Locked(t)).collect();
     faults.push(Fault::RefusesEveryItem);
+    faults.push(Fault::RefusesUpdates);
     stream_through("locked", &faults).await;
 }
 

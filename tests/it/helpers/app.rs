@@ -284,6 +284,7 @@ impl TestApp {
             ("KAFKA_EVENTS_TOPIC", kafka.events_topic.clone()),
             ("KAFKA_DLQ_TOPIC", kafka.dlq_topic.clone()),
             ("KAFKA_RELAY_TOPIC", kafka.relay_topic()),
+            ("KAFKA_GROUP_ID", self.settings.group.group_id.clone()),
             (
                 "KAFKA_DLQ_REPLAY_GROUP",
                 format!("{}-replay", self.settings.group.group_id),
