@@ -98,7 +98,8 @@ ensure_kafka() {
 }
 
 # start_kafka DIR PORT [secure]: runs a single KRaft broker (broker and
-# controller in one process) on 127.0.0.1:PORT, its controller on a free
+# controller in one process) on 127.0.0.1:PORT (KAFKA_LISTEN_HOST:PORT when
+# set: the network-partition test's veth address), its controller on a free
 # port, its data in DIR/data (formatted on first use, kept afterwards), its
 # log in DIR/broker.log. Waits until it answers; sets KAFKA_PID.
 # With `secure` (the tests), also SASL_SSL, SASL_PLAINTEXT and SSL (client
@@ -107,13 +108,13 @@ ensure_kafka() {
 # TEST_KAFKA_{SASL_SSL,SASL_PLAINTEXT,SSL}_BOOTSTRAP_SERVERS,
 # TEST_KAFKA_TLS_DIR, TEST_KAFKA_USER and TEST_KAFKA_PASSWORD.
 start_kafka() {
-    local dir=$1 port=$2 secure=${3:-} controller_port
+    local dir=$1 port=$2 secure=${3:-} controller_port host=${KAFKA_LISTEN_HOST:-127.0.0.1}
     local listeners advertised protocols extra="" format_args=()
     mkdir -p "$dir/data"
     dir="$(cd "$dir" && pwd)"
     controller_port=$(free_port)
-    listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port"
-    advertised="PLAINTEXT://127.0.0.1:$port"
+    listeners="PLAINTEXT://$host:$port,CONTROLLER://127.0.0.1:$controller_port"
+    advertised="PLAINTEXT://$host:$port"
     protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
     if [ "$secure" = secure ]; then
         make_test_certificates "$dir/tls"
@@ -175,7 +176,7 @@ EOF
         kafka_java kafka.tools.StorageTool format --cluster-id "$(kafka_java kafka.tools.StorageTool random-uuid)" \
             --config "$dir/server.properties" "${format_args[@]}" >/dev/null
     fi
-    log "starting Apache Kafka $KAFKA_VERSION on 127.0.0.1:$port (log: $dir/broker.log)"
+    log "starting Apache Kafka $KAFKA_VERSION on $host:$port (log: $dir/broker.log)"
     # shellcheck disable=SC2086
     java ${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$SCRIPTS_DIR/kafka/log4j2-broker.properties" \
@@ -187,10 +188,10 @@ EOF
             tail -n 20 "$dir/broker.log" >&2
             return 1
         fi
-        if kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1; then return; fi
+        if kcat -b "$host:$port" -L -m 2 >/dev/null 2>&1; then return; fi
         sleep 0.5
     done
-    log "Kafka did not answer on 127.0.0.1:$port within 60 s, see $dir/broker.log"
+    log "Kafka did not answer on $host:$port within 60 s, see $dir/broker.log"
     return 1
 }
 

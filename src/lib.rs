@@ -31,7 +31,9 @@
 //!   REST API.
 //! - [`http`]: `/healthz`, `/readyz`, `/metrics`, the REST API and its
 //!   OpenAPI document; [`metrics`] holds what it reports, and
-//!   [`housekeeping`] measures the outbox backlog and purges expired rows.
+//!   [`housekeeping`] measures the outbox backlog and purges expired rows;
+//!   [`reachability`] tells the consumer when this instance has lost its
+//!   database for long (it leaves its group until the database answers).
 //!
 //! Around them: [`commands`] (the one place commands are built and checked
 //! before publishing), [`proto`] (generated wire types and conversions), [`backoff`]
@@ -41,7 +43,7 @@
 //! logging, topic creation), [`excerpt`] (bounded quotes of untrusted
 //! input), [`startup`] (wiring, shared by `main` and the tests),
 //! [`shutdown`], [`telemetry`], [`cli`] (the command line, and the verbs
-//! `send`, `tail`, `dlq`),
+//! `send`, `tail`, `dlq`, `positions`),
 //! and, with the `bench` feature, `loadgen` (order lifecycles with known
 //! end states) and `bench` (`order-service bench`).
 
@@ -66,6 +68,7 @@ pub mod metrics;
 pub mod processor;
 pub mod producers;
 pub mod proto;
+pub mod reachability;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

@@ -16,6 +16,7 @@ use crate::kafka;
 use crate::metrics::Metrics;
 use crate::processor::{CommandOutcomes, CommandProcessor, OffsetStore};
 use crate::producers::{CommandPublisher, DeadLetterProducer, OutboxRelay};
+use crate::reachability;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 
 /// How often waits for command outcomes look for commands that another
@@ -32,6 +33,11 @@ pub struct Application {
     housekeeper: Housekeeper,
     http: HttpServer,
     http_addr: SocketAddr,
+    /// Pinged to tell whether this instance reaches its database, on a
+    /// connection of its own; `leave_after`: DB_UNREACHABLE_LEAVE_SECS.
+    watch_db: Database,
+    leave_after: Option<std::time::Duration>,
+    metrics: Arc<Metrics>,
 }
 
 impl Application {
@@ -121,13 +127,14 @@ impl Application {
             .with_context(|| format!("listening on HTTP_ADDR {}", settings.http.http_addr))?;
         let http_addr = http.local_addr().context("reading the HTTP address")?;
         let housekeeper = Housekeeper::new(&settings, db.clone(), metrics.clone());
+        let watch_db = Database::for_reads(&settings.database, 1, metrics.pool_usage("watch"));
         let offsets = OffsetStore::new(db.clone(), settings.group.group_id.clone());
         let consumer = OrderCommandConsumer::new(
             &settings,
             CommandProcessor::new(db, offsets.clone(), outcomes.clone(), handover),
             offsets,
             dlq,
-            metrics,
+            metrics.clone(),
         )
         .context("creating the command consumer")?;
         Ok(Self {
@@ -139,6 +146,9 @@ impl Application {
             housekeeper,
             http,
             http_addr,
+            watch_db,
+            leave_after: settings.db_unreachable_leave(),
+            metrics,
         })
     }
 
@@ -178,7 +188,10 @@ impl Application {
             stopping.recv().await;
             http_stop.fire();
         });
-        let consumed = self.consumer.run(shutdown).await;
+        let reachable = self.leave_after.map(|leave_after| {
+            reachability::watch_database(self.watch_db, leave_after, self.metrics, shutdown.clone())
+        });
+        let consumed = self.consumer.run(shutdown, reachable).await;
         stop_all.fire();
         stop_relay.fire();
         relay.await.context("outbox relay task")?;

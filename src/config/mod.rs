@@ -162,6 +162,13 @@ pub struct ServeSettings {
     #[arg(long, env = "QUARANTINE_AFTER_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub quarantine_after_attempts: u32,
 
+    /// Seconds without an answer from the database (a ping every second)
+    /// after which this instance leaves the consumer group, so the others
+    /// take its partitions; it joins again once the database answers.
+    /// 0: never leave.
+    #[arg(long, env = "DB_UNREACHABLE_LEAVE_SECS", default_value_t = 15)]
+    pub db_unreachable_leave_secs: u64,
+
     #[command(flatten)]
     pub relay: RelaySettings,
 
@@ -243,6 +250,12 @@ impl ServeSettings {
 
     pub fn batch_linger(&self) -> Duration {
         Duration::from_millis(self.batch_linger_ms)
+    }
+
+    /// `None`: never leave the group for the database.
+    pub fn db_unreachable_leave(&self) -> Option<Duration> {
+        (self.db_unreachable_leave_secs > 0)
+            .then(|| Duration::from_secs(self.db_unreachable_leave_secs))
     }
 
     pub fn retention(&self) -> Duration {

@@ -34,7 +34,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Message};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -72,6 +72,8 @@ pub struct OrderCommandConsumer {
     /// Failed attempts at a batch before it is applied command by command
     /// and a command that keeps failing is quarantined.
     pub(super) quarantine_after: u32,
+    /// The command topic, to subscribe to again.
+    pub(super) consumer_topic: String,
     pub(super) metrics: Arc<Metrics>,
 }
 
@@ -126,6 +128,7 @@ impl OrderCommandConsumer {
             quarantine_after: settings.quarantine_after_attempts,
             key_warned: std::sync::Mutex::new(HashSet::new()),
             batch_max_bytes: settings.batch_max_bytes as usize,
+            consumer_topic: settings.kafka.commands_topic.clone(),
             metrics,
         })
     }
@@ -135,7 +138,15 @@ impl OrderCommandConsumer {
     /// early, the same way, when the consumer hits a fatal one (its static
     /// member id fenced by another instance with the same id): librdkafka
     /// then gives up the partitions and consumes nothing more.
-    pub async fn run(self, shutdown: Shutdown) -> Result<(), KafkaError> {
+    ///
+    /// `reachable` (see [`crate::reachability`]) turning false makes the
+    /// consumer leave its group (unsubscribe: its partitions go to the
+    /// other instances); turning true again, it subscribes anew.
+    pub async fn run(
+        self,
+        shutdown: Shutdown,
+        reachable: Option<watch::Receiver<bool>>,
+    ) -> Result<(), KafkaError> {
         tracing::info!("order-command consumer started");
         let lanes = self.apply_concurrency.max(1);
         // Bytes of records read and not yet applied, across the lanes: a
@@ -149,7 +160,7 @@ impl OrderCommandConsumer {
                 .enumerate()
                 .map(|(lane, records)| self.lane(lane, records, shutdown.clone())),
         );
-        let (read, _) = tokio::join!(self.read(senders, budget, shutdown), applying);
+        let (read, _) = tokio::join!(self.read(senders, budget, shutdown, reachable), applying);
         // Asynchronous: the positions that matter are in consumer_offsets,
         // and a broker that is gone must not hold the shutdown.
         match self.consumer.commit_consumer_state(CommitMode::Async) {
@@ -184,11 +195,16 @@ impl OrderCommandConsumer {
         lanes: Vec<mpsc::Sender<Record>>,
         budget: Arc<Semaphore>,
         mut shutdown: Shutdown,
+        mut reachable: Option<watch::Receiver<bool>>,
     ) -> Result<(), KafkaError> {
         let most = u32::try_from(self.batch_max_bytes).unwrap_or(u32::MAX);
         loop {
             let message = tokio::select! {
                 _ = shutdown.recv() => return Ok(()),
+                Some(reachable) = changed(&mut reachable) => {
+                    self.follow_database(reachable);
+                    continue;
+                }
                 message = self.consumer.recv() => message,
             };
             let message = match message {
@@ -224,6 +240,28 @@ impl OrderCommandConsumer {
             if lane.send(record).await.is_err() {
                 return Ok(());
             }
+        }
+    }
+
+    /// Leaves the group while the database is unreachable, joins again
+    /// when it answers. Batches in the lanes are retried meanwhile; one
+    /// that commits after its partition moved on changes nothing
+    /// (processed commands) and moves no position back.
+    fn follow_database(&self, reachable: bool) {
+        let topic = self.consumer_topic.as_str();
+        if reachable {
+            self.metrics.set_left_group(false);
+            match self.consumer.subscribe(&[topic]) {
+                Ok(()) => tracing::info!("the database answers again: joining the consumer group"),
+                Err(e) => tracing::error!(error = %e, "cannot join the consumer group again"),
+            }
+        } else {
+            tracing::warn!(
+                "the database has not answered for DB_UNREACHABLE_LEAVE_SECS: leaving the \
+                 consumer group, so the instances that reach it take this one's partitions"
+            );
+            self.consumer.unsubscribe();
+            self.metrics.set_left_group(true);
         }
     }
 
@@ -336,4 +374,15 @@ impl OrderCommandConsumer {
             permit,
         }
     }
+}
+
+/// The next value of `reachable`; never, without one (or once its sender
+/// is gone).
+async fn changed(reachable: &mut Option<watch::Receiver<bool>>) -> Option<bool> {
+    if let Some(rx) = reachable
+        && rx.changed().await.is_ok()
+    {
+        return Some(*rx.borrow_and_update());
+    }
+    std::future::pending().await
 }

@@ -36,6 +36,9 @@ pub struct Metrics {
     pub key_mismatches: Counter,
     /// Positions below the log's start, reset to it by librdkafka.
     pub offset_resets: Counter,
+    /// 1 while this instance has not reached its database for
+    /// DB_UNREACHABLE_LEAVE_SECS (and has left its group).
+    pub database_unreachable: Gauge,
     pub batch_size: Histogram,
     pub apply_seconds: Histogram,
     pub batch_failures: Counter,
@@ -56,6 +59,9 @@ pub struct Metrics {
     db_pool_wait_seconds: Family<PoolLabels, Counter<f64, AtomicU64>>,
     /// Whether the consumer holds an assignment (possibly of no partition).
     in_group: AtomicBool,
+    /// Whether the consumer left its group on purpose (its database is
+    /// unreachable): then it is in no group, whatever rebalances said.
+    left_group: AtomicBool,
     /// Whether the consumer reached no broker at its last statistics
     /// (false until they first say so).
     brokers_down: AtomicBool,
@@ -102,6 +108,12 @@ impl Metrics {
             "commands_key_mismatch",
             "Commands whose record key is not their order_id (applied, but per-order order is at risk)",
             key_mismatches.clone(),
+        );
+        let database_unreachable = Gauge::default();
+        registry.register(
+            "database_unreachable",
+            "1 while this instance has not reached its database for DB_UNREACHABLE_LEAVE_SECS and has left its consumer group",
+            database_unreachable.clone(),
         );
         let offset_resets = Counter::default();
         registry.register(
@@ -230,6 +242,7 @@ impl Metrics {
             duplicates,
             key_mismatches,
             offset_resets,
+            database_unreachable,
             batch_size,
             apply_seconds,
             batch_failures,
@@ -248,6 +261,7 @@ impl Metrics {
             db_pool_waits,
             db_pool_wait_seconds,
             in_group: AtomicBool::new(false),
+            left_group: AtomicBool::new(false),
             brokers_down: AtomicBool::new(false),
             kafka_error: std::sync::Mutex::new(None),
         }
@@ -306,6 +320,11 @@ impl Metrics {
             .clone()
     }
 
+    /// The consumer left its group on purpose (true), or joined it again.
+    pub fn set_left_group(&self, left: bool) {
+        self.left_group.store(left, Ordering::Relaxed);
+    }
+
     /// The consumer received an assignment (true) or lost it: revoked, or a
     /// rebalance error (false).
     pub fn set_in_group(&self, in_group: bool) {
@@ -316,7 +335,7 @@ impl Metrics {
     /// partitions, when the group has more members than partitions; false
     /// during a rebalance.
     pub fn in_group(&self) -> bool {
-        self.in_group.load(Ordering::Relaxed)
+        self.in_group.load(Ordering::Relaxed) && !self.left_group.load(Ordering::Relaxed)
     }
 
     /// From librdkafka's statistics: whether any broker connection is up.

@@ -143,6 +143,8 @@ impl OutboxRelay {
         let mut retry = Backoff::new(self.poll, RETRY_MAX.max(self.poll));
         let mut next_poll = Instant::now();
         let mut last_mark = Instant::now();
+        // Since when every round has been aborted (a broker cut off).
+        let mut aborting_since: Option<Instant> = None;
         loop {
             if term.is_none() && Instant::now() >= next_attempt {
                 term = self.start_term().await;
@@ -206,6 +208,7 @@ impl OutboxRelay {
             match self.round(current, handed).await {
                 Ok(full) => {
                     retry.reset();
+                    aborting_since = None;
                     if full {
                         next_poll = Instant::now();
                     } else if polled {
@@ -213,7 +216,20 @@ impl OutboxRelay {
                     }
                 }
                 Err(RoundError::Aborted) => {
-                    next_poll = Instant::now() + retry.next_delay();
+                    let since = *aborting_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= self.lease {
+                        // This instance cannot publish (its brokers are
+                        // cut off?): the role goes to one that may.
+                        let reason = format!(
+                            "every round failed for {} s (brokers unreachable?)",
+                            since.elapsed().as_secs()
+                        );
+                        self.end_term(term.take(), &reason, false).await;
+                        aborting_since = None;
+                        next_attempt = Instant::now() + self.lease;
+                    } else {
+                        next_poll = Instant::now() + retry.next_delay();
+                    }
                 }
                 Err(RoundError::Db(e)) => {
                     let reason = format!("its database connection failed: {e}");

@@ -9,6 +9,7 @@ mod frozen;
 mod graceful;
 mod membership;
 mod operator;
+mod partition;
 mod postgres;
 pub mod process;
 mod publisher;

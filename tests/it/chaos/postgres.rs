@@ -19,13 +19,20 @@ use super::{audit, distinct, seeded_rng, wait_for_progress};
 use crate::helpers::spawn_env_on;
 
 /// A PostgreSQL server of this test's own.
-struct PrivatePostgres {
+pub(super) struct PrivatePostgres {
     dir: PathBuf,
     port: u16,
+    /// The address clients connect to (it also listens on 127.0.0.1).
+    host: String,
 }
 
 impl PrivatePostgres {
     fn start() -> Self {
+        Self::start_on("127.0.0.1")
+    }
+
+    /// A server listening on `host` too (the partition test's veth address).
+    pub(super) fn start_on(host: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("order-service-pg-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -33,7 +40,11 @@ impl PrivatePostgres {
             .local_addr()
             .unwrap()
             .port();
-        let server = Self { dir, port };
+        let server = Self {
+            dir,
+            port,
+            host: host.to_owned(),
+        };
         // initdb refuses to run as root: run it as the postgres user then.
         if is_root() {
             run(Command::new("chown")
@@ -44,17 +55,31 @@ impl PrivatePostgres {
             "initdb",
             &["-A", "trust", "-U", "postgres", "--no-sync", "-D"],
         );
+        if host != "127.0.0.1" {
+            // Clients on the networks the server is attached to (the veth).
+            use std::io::Write as _;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(server.dir.join("data").join("pg_hba.conf"))
+                .and_then(|mut hba| hba.write_all(b"host all all samenet trust\n"))
+                .expect("open pg_hba.conf to the veth's network");
+        }
         server.up();
         server
     }
 
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    pub(super) fn url(&self) -> String {
+        format!("postgres://postgres@{}:{}/postgres", self.host, self.port)
     }
 
     fn up(&self) {
+        let listen = if self.host == "127.0.0.1" {
+            self.host.clone()
+        } else {
+            format!("127.0.0.1,{}", self.host)
+        };
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            "-p {} -c listen_addresses={listen} -k {} -c fsync=off",
             self.port,
             self.dir.display()
         );

@@ -14,6 +14,8 @@ pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(30);
 
 pub struct ServiceProcess {
     child: Child,
+    /// Where its HTTP server is reached from the test.
+    http_host: String,
     http_port: u16,
 }
 
@@ -46,6 +48,10 @@ impl ServiceProcess {
                     settings.database.lock_timeout_ms.to_string(),
                 )
                 .env("BATCH_SIZE", settings.batch_size.to_string())
+                .env(
+                    "DB_UNREACHABLE_LEAVE_SECS",
+                    settings.db_unreachable_leave_secs.to_string(),
+                )
                 .env("RELAY_POLL_MS", settings.relay.poll_ms.to_string())
                 .env(
                     "PUBLISHER_LEASE_SECS",
@@ -78,11 +84,50 @@ impl ServiceProcess {
         Self::spawn_program(env!("CARGO_BIN_EXE_order-service"), settings, name, tune)
     }
 
+    /// As [`start`](Self::start), inside the network namespace `netns`
+    /// (`ip netns exec`, which becomes the service: signals reach it), its
+    /// HTTP server on `address` (an address of the namespace).
+    pub fn start_in_netns(
+        netns: &str,
+        address: &str,
+        settings: &ServeSettings,
+        name: &str,
+    ) -> Self {
+        let mut process = Self::spawn_command(
+            {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns, env!("CARGO_BIN_EXE_order-service")]);
+                command
+            },
+            settings,
+            name,
+            |command| {
+                command.env(
+                    "DB_UNREACHABLE_LEAVE_SECS",
+                    settings.db_unreachable_leave_secs.to_string(),
+                );
+            },
+            address,
+        );
+        process.http_host = address.to_owned();
+        process
+    }
+
     fn spawn_program(
         program: &str,
         settings: &ServeSettings,
         name: &str,
         tune: impl FnOnce(&mut Command),
+    ) -> Self {
+        Self::spawn_command(Command::new(program), settings, name, tune, "127.0.0.1")
+    }
+
+    fn spawn_command(
+        mut command: Command,
+        settings: &ServeSettings,
+        name: &str,
+        tune: impl FnOnce(&mut Command),
+        http_host: &str,
     ) -> Self {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/chaos-logs");
         std::fs::create_dir_all(&dir).expect("log dir");
@@ -95,7 +140,6 @@ impl ServiceProcess {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut command = Command::new(program);
         command
             .arg("serve")
             .env_clear()
@@ -111,7 +155,7 @@ impl ServiceProcess {
             .env("KAFKA_DLQ_TOPIC", &settings.kafka.dlq_topic)
             .env("KAFKA_RELAY_TOPIC", settings.kafka.relay_topic())
             .env("KAFKA_GROUP_ID", &settings.group.group_id)
-            .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
+            .env("HTTP_ADDR", format!("{http_host}:{http_port}"))
             .env("KAFKA_CREATE_TOPICS", "false");
         if let Some(instance) = &settings.group.instance_id {
             command.env("KAFKA_GROUP_INSTANCE_ID", instance);
@@ -123,12 +167,16 @@ impl ServiceProcess {
             .stderr(log)
             .spawn()
             .expect("start order-service");
-        Self { child, http_port }
+        Self {
+            child,
+            http_host: http_host.to_owned(),
+            http_port,
+        }
     }
 
     /// The URL of `path` on the process's HTTP server.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.http_port)
+        format!("http://{}:{}{path}", self.http_host, self.http_port)
     }
 
     /// Waits until this process has applied a batch (its own
@@ -156,7 +204,7 @@ impl ServiceProcess {
 
     /// `GET /readyz`: the status code and body, `None` while nothing answers.
     pub async fn readiness(&self) -> Option<(u16, serde_json::Value)> {
-        crate::helpers::readiness_at(&format!("http://127.0.0.1:{}", self.http_port)).await
+        crate::helpers::readiness_at(&format!("http://{}:{}", self.http_host, self.http_port)).await
     }
 
     /// Sends `signal` (e.g. `STOP`, `CONT`) to the process.

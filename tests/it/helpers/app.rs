@@ -120,6 +120,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         batch_size: 200,
         apply_concurrency: 2,
         quarantine_after_attempts: 3,
+        db_unreachable_leave_secs: 15,
         batch_linger_ms: 2,
         batch_max_bytes: 8 * 1024 * 1024,
         relay: RelaySettings {
