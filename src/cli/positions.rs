@@ -74,7 +74,9 @@ fn run(args: &PositionsArgs) -> anyhow::Result<()> {
             Ok(())
         }
         PositionsCommand::Reset(reset) => {
-            ensure_group_is_empty(&consumer, group)?;
+            if !reset.dry_run {
+                ensure_group_is_empty(&consumer, group)?;
+            }
             let targets = targets(&consumer, topic, &partitions, reset)?;
             for (partition, to) in &targets {
                 let from = partitions.iter().find(|p| p.id == *partition);
@@ -92,6 +94,16 @@ fn run(args: &PositionsArgs) -> anyhow::Result<()> {
             if reset.dry_run {
                 return Ok(());
             }
+            // Kafka first: the broker takes a commit from outside the group
+            // only while the group is empty, so a member that joined since
+            // the check stops the reset before the database changes.
+            let mut tpl = TopicPartitionList::new();
+            for (partition, to) in &targets {
+                tpl.add_partition_offset(topic, *partition, Offset::Offset(*to))?;
+            }
+            consumer
+                .commit(&tpl, CommitMode::Sync)
+                .context("committing the positions to Kafka (has an instance joined the group?)")?;
             let rows: Vec<ConsumerOffset> = targets
                 .iter()
                 .map(|(partition, to)| ConsumerOffset {
@@ -102,15 +114,9 @@ fn run(args: &PositionsArgs) -> anyhow::Result<()> {
                     updated_at: Utc::now(),
                 })
                 .collect();
-            ConsumerOffset::overwrite_all(&mut conn, &rows)
-                .context("writing the positions to consumer_offsets")?;
-            let mut tpl = TopicPartitionList::new();
-            for (partition, to) in &targets {
-                tpl.add_partition_offset(topic, *partition, Offset::Offset(*to))?;
-            }
-            consumer
-                .commit(&tpl, CommitMode::Sync)
-                .context("committing the positions to Kafka")?;
+            ConsumerOffset::overwrite_all(&mut conn, &rows).context(
+                "writing the positions to consumer_offsets (Kafka has them: run the reset again)",
+            )?;
             Ok(())
         }
     }
@@ -173,15 +179,18 @@ fn read(
 }
 
 /// A reset while an instance reads would be undone by its next commit.
+/// Fails closed: a group the broker does not describe as `Empty` (or
+/// `Dead`: it never had members) is taken for one in use.
 fn ensure_group_is_empty(consumer: &BaseConsumer, group: &str) -> anyhow::Result<()> {
     let groups = consumer
         .fetch_group_list(Some(group), TIMEOUT)
         .context("describing the consumer group")?;
-    if let Some(found) = groups.groups().iter().find(|g| g.name() == group)
-        && !found.members().is_empty()
-    {
+    let Some(found) = groups.groups().iter().find(|g| g.name() == group) else {
+        bail!("the broker did not describe the group {group} (a Describe ACL?): not resetting");
+    };
+    if !found.members().is_empty() || !matches!(found.state(), "Empty" | "Dead") {
         bail!(
-            "the group {group} has {} member(s) ({}): stop every instance, then reset",
+            "the group {group} has {} member(s) (state {}): stop every instance, then reset",
             found.members().len(),
             found.state()
         );
@@ -225,12 +234,20 @@ fn targets(
             let found = consumer
                 .offsets_for_times(tpl, TIMEOUT)
                 .context("finding the offsets of that time")?;
-            match found
-                .find_partition(topic, partition.id)
-                .map(|e| e.offset())
-            {
-                Some(Offset::Offset(offset)) => offset,
-                _ => partition.log_end,
+            let Some(element) = found.find_partition(topic, partition.id) else {
+                bail!("no offset for that time on partition {}", partition.id);
+            };
+            element.error().with_context(|| {
+                format!("the offset of that time on partition {}", partition.id)
+            })?;
+            match element.offset() {
+                Offset::Offset(offset) => offset,
+                // No record written at or after that time.
+                Offset::End => partition.log_end,
+                other => bail!(
+                    "partition {}: no offset for that time ({other:?})",
+                    partition.id
+                ),
             }
         } else {
             bail!("say where to: --to-earliest, --to-offset or --to-time");

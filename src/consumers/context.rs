@@ -74,9 +74,10 @@ impl ClientContext for CommandConsumerContext {
             self.metrics.offset_resets.inc();
             tracing::error!(
                 librdkafka = message,
-                "a position lay outside the command topic's log: below its start, commands \
-                 deleted by retention were never applied, and reading resumes at the log's \
-                 start (auto.offset.reset=earliest); see `order-service positions show`"
+                "librdkafka reset a position of the command topic (auto.offset.reset=earliest; \
+                 its message says which and why): below the log's start, commands deleted by \
+                 retention were never applied; beyond its end, the topic was recreated (run \
+                 `order-service positions reset`); see `order-service positions show`"
             );
             return;
         }

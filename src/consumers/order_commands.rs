@@ -228,17 +228,30 @@ impl OrderCommandConsumer {
             let size = u32::try_from(record_size(&message))
                 .unwrap_or(u32::MAX)
                 .min(most);
-            let permit = tokio::select! {
-                _ = shutdown.recv() => return Ok(()),
-                permit = budget.clone().acquire_many_owned(size) => {
-                    permit.expect("the budget is never closed")
+            // Both waits below last while a lane cannot apply (its
+            // database is gone): they follow its reachability too.
+            let permit = loop {
+                tokio::select! {
+                    _ = shutdown.recv() => return Ok(()),
+                    Some(reachable) = changed(&mut reachable) => self.follow_database(reachable),
+                    permit = budget.clone().acquire_many_owned(size) => {
+                        break permit.expect("the budget is never closed");
+                    }
                 }
             };
             let record = self.record(&message, permit);
             let lane = &lanes[lane_of(message.partition(), lanes.len())];
             drop(message);
-            if lane.send(record).await.is_err() {
-                return Ok(());
+            let slot = loop {
+                tokio::select! {
+                    _ = shutdown.recv() => return Ok(()),
+                    Some(reachable) = changed(&mut reachable) => self.follow_database(reachable),
+                    slot = lane.reserve() => break slot,
+                }
+            };
+            match slot {
+                Ok(slot) => slot.send(record),
+                Err(_) => return Ok(()),
             }
         }
     }
@@ -250,9 +263,13 @@ impl OrderCommandConsumer {
     fn follow_database(&self, reachable: bool) {
         let topic = self.consumer_topic.as_str();
         if reachable {
-            self.metrics.set_left_group(false);
+            // Ready again once the group assigns (the rebalance callback).
+            self.metrics.set_in_group(false);
             match self.consumer.subscribe(&[topic]) {
-                Ok(()) => tracing::info!("the database answers again: joining the consumer group"),
+                Ok(()) => {
+                    self.metrics.set_left_group(false);
+                    tracing::info!("the database answers again: joining the consumer group");
+                }
                 Err(e) => tracing::error!(error = %e, "cannot join the consumer group again"),
             }
         } else {

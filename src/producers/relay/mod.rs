@@ -151,6 +151,7 @@ impl OutboxRelay {
                 next_attempt = Instant::now() + backoff::jittered(LEADERSHIP_RETRY);
                 if term.is_some() {
                     next_poll = Instant::now();
+                    aborting_since = None;
                 }
             }
             let renew_at = match &term {
@@ -217,11 +218,14 @@ impl OutboxRelay {
                 }
                 Err(RoundError::Aborted) => {
                     let since = *aborting_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= self.lease {
+                    // Only while no broker is reachable (the consumer's
+                    // statistics say so): records a broker refuses are
+                    // the holds' business, and go on with this term.
+                    if since.elapsed() >= self.lease && !self.metrics.broker_reachable() {
                         // This instance cannot publish (its brokers are
-                        // cut off?): the role goes to one that may.
+                        // cut off): the role goes to one that may.
                         let reason = format!(
-                            "every round failed for {} s (brokers unreachable?)",
+                            "every round failed for {} s with no broker reachable",
                             since.elapsed().as_secs()
                         );
                         self.end_term(term.take(), &reason, false).await;

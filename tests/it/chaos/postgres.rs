@@ -61,7 +61,10 @@ impl PrivatePostgres {
             std::fs::OpenOptions::new()
                 .append(true)
                 .open(server.dir.join("data").join("pg_hba.conf"))
-                .and_then(|mut hba| hba.write_all(b"host all all samenet trust\n"))
+                .and_then(|mut hba| {
+                    let net = host.rsplit_once('.').map_or(host, |(net, _)| net);
+                    writeln!(hba, "host all all {net}.0/24 trust")
+                })
                 .expect("open pg_hba.conf to the veth's network");
         }
         server.up();

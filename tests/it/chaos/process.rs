@@ -29,37 +29,42 @@ impl ServiceProcess {
     /// As [`start`](Self::start), but another build of the service (an
     /// earlier release).
     pub fn start_binary(program: &str, settings: &ServeSettings, name: &str) -> Self {
-        Self::spawn_program(program, settings, name, |command| {
-            command
-                .env(
-                    "DATABASE_POOL_SIZE",
-                    settings.database.pool_size.to_string(),
-                )
-                .env(
-                    "KAFKA_SESSION_TIMEOUT_MS",
-                    settings.group.session_timeout_ms.to_string(),
-                )
-                .env(
-                    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-                    settings.database.idle_in_transaction_timeout_ms.to_string(),
-                )
-                .env(
-                    "DATABASE_LOCK_TIMEOUT_MS",
-                    settings.database.lock_timeout_ms.to_string(),
-                )
-                .env("BATCH_SIZE", settings.batch_size.to_string())
-                .env(
-                    "DB_UNREACHABLE_LEAVE_SECS",
-                    settings.db_unreachable_leave_secs.to_string(),
-                )
-                .env("RELAY_POLL_MS", settings.relay.poll_ms.to_string())
-                .env(
-                    "PUBLISHER_LEASE_SECS",
-                    settings.relay.lease_secs.to_string(),
-                );
-        })
+        Self::spawn_program(program, settings, name, |command| tuned(command, settings))
     }
+}
 
+/// The settings [`ServiceProcess::start`] passes besides where to connect.
+fn tuned(command: &mut Command, settings: &ServeSettings) {
+    command
+        .env(
+            "DATABASE_POOL_SIZE",
+            settings.database.pool_size.to_string(),
+        )
+        .env(
+            "KAFKA_SESSION_TIMEOUT_MS",
+            settings.group.session_timeout_ms.to_string(),
+        )
+        .env(
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+            settings.database.idle_in_transaction_timeout_ms.to_string(),
+        )
+        .env(
+            "DATABASE_LOCK_TIMEOUT_MS",
+            settings.database.lock_timeout_ms.to_string(),
+        )
+        .env("BATCH_SIZE", settings.batch_size.to_string())
+        .env(
+            "DB_UNREACHABLE_LEAVE_SECS",
+            settings.db_unreachable_leave_secs.to_string(),
+        )
+        .env("RELAY_POLL_MS", settings.relay.poll_ms.to_string())
+        .env(
+            "PUBLISHER_LEASE_SECS",
+            settings.relay.lease_secs.to_string(),
+        );
+}
+
+impl ServiceProcess {
     /// As [`start`](Self::start), but with the service's default settings:
     /// only where to connect (database, broker, topics, group, HTTP port).
     pub fn start_with_defaults(settings: &ServeSettings, name: &str) -> Self {
@@ -101,12 +106,7 @@ impl ServiceProcess {
             },
             settings,
             name,
-            |command| {
-                command.env(
-                    "DB_UNREACHABLE_LEAVE_SECS",
-                    settings.db_unreachable_leave_secs.to_string(),
-                );
-            },
+            |command| tuned(command, settings),
             address,
         );
         process.http_host = address.to_owned();
