@@ -12,10 +12,9 @@ mod tail;
 #[cfg(feature = "bench")]
 pub use args::BenchArgs;
 pub use args::{
-    Cli, CliCommand, DlqArgs, DlqCommand, EnvelopeArgs, PositionsArgs, PositionsCommand, ResetArgs,
-    SendArgs, SendCommand, TailArgs,
+    Cli, CliCommand, DlqArgs, DlqCommand, EnvelopeArgs, SendArgs, SendCommand, TailArgs,
 };
 pub use dlq::dlq;
-pub use positions::positions;
+pub use positions::{PositionsArgs, PositionsCommand, ResetArgs, positions};
 pub use send::{Rejected, prepare_command, send};
 pub use tail::tail;

@@ -9,14 +9,69 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
+use clap::{Args, Subcommand};
 use diesel::{Connection, PgConnection};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::json;
 
-use super::args::{PositionsArgs, PositionsCommand, ResetArgs};
+use crate::config::{DatabaseSettings, GroupSettings, KafkaSettings};
 use crate::db::models::ConsumerOffset;
 use crate::kafka;
+
+#[derive(Debug, Clone, Args)]
+pub struct PositionsArgs {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+
+    #[command(flatten)]
+    pub group: GroupSettings,
+
+    #[command(subcommand)]
+    pub command: PositionsCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PositionsCommand {
+    /// One JSON line per partition: the position in the database (where
+    /// the service resumes), Kafka's committed offset, the log's start and
+    /// end, the lag, and whether the position fell below the log's start.
+    Show,
+    /// Sets the positions of the chosen partitions, in Kafka and then in
+    /// the database, to one target. Refused unless the group is empty:
+    /// stop every instance first.
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[group(skip)]
+#[command(group(
+    clap::ArgGroup::new("target")
+        .required(true)
+        .args(["to_earliest", "to_offset", "to_time"])
+))]
+pub struct ResetArgs {
+    /// The log's start: everything the topic still holds is read again
+    /// (harmless: processed commands change nothing).
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// This offset (between the log's start and end).
+    #[arg(long, value_name = "OFFSET")]
+    pub to_offset: Option<i64>,
+    /// The first record written at or after this time (RFC 3339, e.g.
+    /// 2026-12-06T10:00:00Z); the log's end when there is none.
+    #[arg(long, value_name = "TIME")]
+    pub to_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only this partition (repeatable); every partition when absent.
+    #[arg(long = "partition", value_name = "PARTITION")]
+    pub partitions: Vec<i32>,
+    /// Print what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 /// How long one broker request may take.
 const TIMEOUT: Duration = Duration::from_secs(10);

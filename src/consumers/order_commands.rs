@@ -33,22 +33,21 @@ use futures_util::future::join_all;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::message::{BorrowedMessage, Message};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use rdkafka::message::Message;
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::batch::{Batch, Content, DeadLetterCause, Position, Record, lane_of, record_size};
+use super::batch::{Batch, Record, lane_of, record_size};
 use super::context::CommandConsumerContext;
-use super::decode_command;
+use super::leave::changed;
 use crate::backoff;
 use crate::config::ServeSettings;
 use crate::kafka;
 use crate::metrics::Metrics;
 use crate::processor::{CommandProcessor, OffsetStore};
-use crate::producers::{DeadLetter, DeadLetterProducer};
+use crate::producers::DeadLetterProducer;
 use crate::shutdown::Shutdown;
-use crate::telemetry;
 
 /// Backoff between retries of a batch whose database or DLQ write failed.
 pub(super) const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -256,32 +255,6 @@ impl OrderCommandConsumer {
         }
     }
 
-    /// Leaves the group while the database is unreachable, joins again
-    /// when it answers. Batches in the lanes are retried meanwhile; one
-    /// that commits after its partition moved on changes nothing
-    /// (processed commands) and moves no position back.
-    fn follow_database(&self, reachable: bool) {
-        let topic = self.consumer_topic.as_str();
-        if reachable {
-            // Ready again once the group assigns (the rebalance callback).
-            self.metrics.set_in_group(false);
-            match self.consumer.subscribe(&[topic]) {
-                Ok(()) => {
-                    self.metrics.set_left_group(false);
-                    tracing::info!("the database answers again: joining the consumer group");
-                }
-                Err(e) => tracing::error!(error = %e, "cannot join the consumer group again"),
-            }
-        } else {
-            tracing::warn!(
-                "the database has not answered for DB_UNREACHABLE_LEAVE_SECS: leaving the \
-                 consumer group, so the instances that reach it take this one's partitions"
-            );
-            self.consumer.unsubscribe();
-            self.metrics.set_left_group(true);
-        }
-    }
-
     /// Applies the records of its partitions, one batch after the other:
     /// waits for one record, then takes what else is there or arrives
     /// within the linger time, up to the batch size and bytes. While it
@@ -316,90 +289,4 @@ impl OrderCommandConsumer {
             }
         }
     }
-
-    /// Decodes a record (or says why it is dead-lettered).
-    fn record(&self, message: &BorrowedMessage<'_>, permit: OwnedSemaphorePermit) -> Record {
-        let span = tracing::info_span!(
-            "message",
-            topic = message.topic(),
-            partition = message.partition(),
-            offset = message.offset(),
-            command_id = tracing::field::Empty,
-            order_id = tracing::field::Empty,
-        );
-        let _entered = span.enter();
-        let headers = kafka::headers_of(message);
-        let content_type = headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-            .and_then(|(_, value)| *value);
-        // Without a key, commands of one order may land on any partition:
-        // their order cannot hold, so such a record is not applied.
-        let decoded = match message.key() {
-            None => Err(DeadLetterCause::NoKey),
-            Some(_) => {
-                decode_command(message.payload(), content_type).map_err(DeadLetterCause::Decode)
-            }
-        };
-        let content = match decoded {
-            Ok(mut command) => {
-                command.traceparent = headers
-                    .iter()
-                    .find(|(name, _)| name.eq_ignore_ascii_case(telemetry::TRACEPARENT))
-                    .and_then(|(_, value)| std::str::from_utf8((*value)?).ok())
-                    .filter(|value| telemetry::is_traceparent(value))
-                    .map(str::to_owned);
-                if let Some(traceparent) = &command.traceparent {
-                    telemetry::join_remote(&span, traceparent);
-                }
-                span.record("command_id", tracing::field::display(command.command_id));
-                span.record("order_id", tracing::field::display(command.order_id));
-                if message
-                    .key()
-                    .is_some_and(|key| key != command.order_id.to_string().as_bytes())
-                {
-                    // Per-order order rests on key = order_id: commands of one
-                    // order under other keys may land on several partitions.
-                    self.metrics.key_mismatches.inc();
-                    let first = self
-                        .key_warned
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(message.partition());
-                    if first {
-                        tracing::warn!(
-                            "record key is not the command's order_id (logged once per partition; counted in commands_key_mismatch_total)"
-                        );
-                    }
-                }
-                tracing::trace!(kind = command.body.kind(), "command received");
-                Content::Command(Box::new(command))
-            }
-            Err(error) => {
-                let letter = DeadLetter::from_message(message, &error.to_string());
-                tracing::warn!(error = %letter.error, "undecodable command, dead-lettering it");
-                Content::DeadLetter(Box::new(letter), error.reason())
-            }
-        };
-        Record {
-            position: Position {
-                topic: message.topic().to_owned(),
-                partition: message.partition(),
-                offset: message.offset(),
-            },
-            content,
-            permit,
-        }
-    }
-}
-
-/// The next value of `reachable`; never, without one (or once its sender
-/// is gone).
-async fn changed(reachable: &mut Option<watch::Receiver<bool>>) -> Option<bool> {
-    if let Some(rx) = reachable
-        && rx.changed().await.is_ok()
-    {
-        return Some(*rx.borrow_and_update());
-    }
-    std::future::pending().await
 }

@@ -21,6 +21,7 @@ mod auth;
 mod commands;
 mod error;
 mod health;
+mod keys;
 mod observe;
 mod orders;
 mod requests;

@@ -1,0 +1,94 @@
+//! A record read from the command topic, as a lane takes it: the decoded
+//! command (with the trace context of its record), or the dead letter it
+//! becomes and why.
+
+use rdkafka::message::{BorrowedMessage, Message};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::batch::{Content, DeadLetterCause, Position, Record};
+use super::decode_command;
+use super::order_commands::OrderCommandConsumer;
+use crate::kafka;
+use crate::producers::DeadLetter;
+use crate::telemetry;
+
+impl OrderCommandConsumer {
+    /// Decodes a record (or says why it is dead-lettered).
+    pub(super) fn record(
+        &self,
+        message: &BorrowedMessage<'_>,
+        permit: OwnedSemaphorePermit,
+    ) -> Record {
+        let span = tracing::info_span!(
+            "message",
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            command_id = tracing::field::Empty,
+            order_id = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let headers = kafka::headers_of(message);
+        let content_type = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            .and_then(|(_, value)| *value);
+        // Without a key, commands of one order may land on any partition:
+        // their order cannot hold, so such a record is not applied.
+        let decoded = match message.key() {
+            None => Err(DeadLetterCause::NoKey),
+            Some(_) => {
+                decode_command(message.payload(), content_type).map_err(DeadLetterCause::Decode)
+            }
+        };
+        let content = match decoded {
+            Ok(mut command) => {
+                command.traceparent = headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(telemetry::TRACEPARENT))
+                    .and_then(|(_, value)| std::str::from_utf8((*value)?).ok())
+                    .filter(|value| telemetry::is_traceparent(value))
+                    .map(str::to_owned);
+                if let Some(traceparent) = &command.traceparent {
+                    telemetry::join_remote(&span, traceparent);
+                }
+                span.record("command_id", tracing::field::display(command.command_id));
+                span.record("order_id", tracing::field::display(command.order_id));
+                if message
+                    .key()
+                    .is_some_and(|key| key != command.order_id.to_string().as_bytes())
+                {
+                    // Per-order order rests on key = order_id: commands of one
+                    // order under other keys may land on several partitions.
+                    self.metrics.key_mismatches.inc();
+                    let first = self
+                        .key_warned
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(message.partition());
+                    if first {
+                        tracing::warn!(
+                            "record key is not the command's order_id (logged once per partition; counted in commands_key_mismatch_total)"
+                        );
+                    }
+                }
+                tracing::trace!(kind = command.body.kind(), "command received");
+                Content::Command(Box::new(command))
+            }
+            Err(error) => {
+                let letter = DeadLetter::from_message(message, &error.to_string());
+                tracing::warn!(error = %letter.error, "undecodable command, dead-lettering it");
+                Content::DeadLetter(Box::new(letter), error.reason())
+            }
+        };
+        Record {
+            position: Position {
+                topic: message.topic().to_owned(),
+                partition: message.partition(),
+                offset: message.offset(),
+            },
+            content,
+            permit,
+        }
+    }
+}
