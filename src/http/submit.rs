@@ -304,14 +304,7 @@ async fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_str(value).unwrap());
-        }
-        map
-    }
+    use crate::http::keys::tests::headers;
 
     #[test]
     fn prefer_wait_is_read_as_rfc_7240_says() {

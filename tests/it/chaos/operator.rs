@@ -270,6 +270,18 @@ async fn a_lock_held_past_the_lock_timeout_and_a_broken_constraint_dead_letter_n
     stream_through("locked", &faults).await;
 }
 
+/// A transaction left open in the database `postgres` of the server of
+/// `url` (rolled back when the connection is dropped): it holds back every
+/// snapshot's xmin, cluster-wide.
+fn long_transaction_elsewhere(url: &str) -> PgConnection {
+    let other_db = order_service::db::scratch::sibling_url(url, "postgres");
+    let mut elsewhere = PgConnection::establish(&other_db).expect("connect elsewhere");
+    elsewhere
+        .batch_execute("BEGIN; SELECT pg_current_xact_id()")
+        .expect("a long transaction elsewhere");
+    elsewhere
+}
+
 /// A transaction left open in another database (a backfill, an idle
 /// session) while an outbox id is burnt by a rolled-back insert: the relay
 /// waits for no transaction but its own database's outbox writers, so the
@@ -298,16 +310,7 @@ async fn a_long_transaction_elsewhere_and_a_burnt_outbox_id_hold_nothing_back() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    // Another database of the same server: its open transaction holds
-    // back every snapshot's xmin, cluster-wide.
-    let other_db = url
-        .rsplit_once('/')
-        .map(|(server, _)| format!("{server}/postgres"))
-        .unwrap();
-    let mut elsewhere = PgConnection::establish(&other_db).expect("connect elsewhere");
-    elsewhere
-        .batch_execute("BEGIN; SELECT pg_current_xact_id()")
-        .expect("a long transaction elsewhere");
+    let mut elsewhere = long_transaction_elsewhere(&url);
     PgConnection::establish(&url)
         .unwrap()
         .batch_execute(
@@ -387,14 +390,7 @@ async fn an_outbox_row_committed_late_in_this_database_is_still_published() {
     let mut rng = seeded_rng("late");
     let mut app = crate::helpers::spawn_app_with(|s| s.batch_size = 20).await;
     let url = app.settings.database.database_url.clone();
-    let other_db = url
-        .rsplit_once('/')
-        .map(|(server, _)| format!("{server}/postgres"))
-        .unwrap();
-    let mut elsewhere = PgConnection::establish(&other_db).expect("connect elsewhere");
-    elsewhere
-        .batch_execute("BEGIN; SELECT pg_current_xact_id()")
-        .expect("a long transaction elsewhere");
+    let mut elsewhere = long_transaction_elsewhere(&url);
 
     let order_id = uuid::Uuid::new_v4();
     let event = OrderEvent {

@@ -89,29 +89,26 @@ impl Netns {
 
     /// Packets from the namespace to `address` vanish.
     fn cut(&self, address: &str) {
-        ip(&[
-            "netns",
-            "exec",
-            &self.name,
-            "ip",
-            "route",
-            "add",
-            "blackhole",
-            &format!("{address}/32"),
-        ]);
+        self.blackhole("add", address);
     }
 
     fn heal(&self, address: &str) {
-        ip(&[
+        self.blackhole("del", address);
+    }
+
+    fn blackhole(&self, action: &str, address: &str) {
+        let route = format!("{address}/32");
+        let inside = [
             "netns",
             "exec",
             &self.name,
             "ip",
             "route",
-            "del",
+            action,
             "blackhole",
-            &format!("{address}/32"),
-        ]);
+            &route,
+        ];
+        ip(&inside);
     }
 
     fn delete(&self) {
