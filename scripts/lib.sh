@@ -165,6 +165,14 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 # A group forms as soon as its first member joins, not 3 s later.
 group.initial.rebalance.delay.ms=0
+# Kafka 4's consumer protocol (KAFKA_GROUP_PROTOCOL=consumer) takes its
+# session and heartbeat from the broker: the same 10 s session as the
+# service's classic default (Kafka's is 45 s), a heartbeat a second (5 s),
+# so a moved partition waits about as long under either protocol.
+group.consumer.session.timeout.ms=10000
+group.consumer.min.session.timeout.ms=6000
+group.consumer.heartbeat.interval.ms=1000
+group.consumer.min.heartbeat.interval.ms=1000
 # Topics are made on purpose (order-service creates its own), never by a
 # typo in a consumer.
 auto.create.topics.enable=false

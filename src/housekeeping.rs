@@ -2,6 +2,8 @@
 //! the oldest unpublished one) into the metrics, and purges published
 //! outbox rows and `processed_commands` rows older than `RETENTION_SECS`, a
 //! small batch per statement so no purge holds locks or floods the WAL.
+//! It also compares the command topic's partition count with the one
+//! recorded in the database, and says loudly when the topic was grown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::ServeSettings;
 use crate::db::models::{
-    IdempotencyClaim, LeaseView, NewProcessedCommand, OutboxMessage, RelayLease,
+    CommandTopic, IdempotencyClaim, LeaseView, NewProcessedCommand, OutboxMessage, RelayLease,
 };
 use crate::db::{Database, DbError};
 use crate::metrics::{Metrics, TableLabels};
@@ -58,7 +60,14 @@ pub struct Housekeeper {
     retention: Duration,
     interval: Duration,
     batch_size: i64,
+    commands_topic: String,
 }
+
+/// How often a changed partition count is logged again while it lasts.
+const PARTITION_CHANGE_LOG_EVERY: Duration = Duration::from_secs(600);
+
+/// The partition count last logged as changed: now, recorded, when.
+type SaidChanged = Option<(i64, i64, std::time::Instant)>;
 
 impl Housekeeper {
     pub fn new(settings: &ServeSettings, db: Database, metrics: Arc<Metrics>) -> Self {
@@ -68,15 +77,18 @@ impl Housekeeper {
             retention: settings.retention(),
             interval: settings.housekeeping_interval(),
             batch_size: i64::from(settings.purge_batch_size),
+            commands_topic: settings.kafka.commands_topic.clone(),
         }
     }
 
     pub async fn run(self, mut shutdown: Shutdown) {
+        let mut said = None;
         loop {
             match Backlog::measure(&self.db).await {
                 Ok(backlog) => backlog.record(&self.metrics),
                 Err(e) => tracing::warn!(error = %e, "cannot measure the outbox backlog"),
             }
+            self.check_partition_count(&mut said).await;
             if let Err(e) = self.purge(&mut shutdown).await {
                 tracing::warn!(error = %e, "retention purge failed, will retry");
             }
@@ -84,6 +96,54 @@ impl Housekeeper {
                 _ = shutdown.recv() => return,
                 _ = tokio::time::sleep(self.interval) => {}
             }
+        }
+    }
+
+    /// Compares the command topic's partition count, as the consumer's
+    /// metadata has it, with the count recorded in the database (recorded
+    /// first when there is none); a difference is logged as an error, again
+    /// every 10 minutes while it lasts, and shown in the metrics and
+    /// `/readyz` until an operator accepts it.
+    async fn check_partition_count(&self, said: &mut SaidChanged) {
+        let now = self.metrics.topic.partitions.get();
+        let Ok(seen) = i32::try_from(now) else {
+            return;
+        };
+        if seen <= 0 {
+            return;
+        }
+        let topic = self.commands_topic.clone();
+        let recorded = match self
+            .db
+            .run(move |conn| CommandTopic::record_first(conn, &topic, seen).map_err(DbError::from))
+            .await
+        {
+            Ok(recorded) => i64::from(recorded),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read the recorded partition count");
+                return;
+            }
+        };
+        self.metrics.topic.partitions_recorded.set(recorded);
+        if recorded == now {
+            *said = None;
+            return;
+        }
+        let due = said.is_none_or(|(n, r, at)| {
+            (n, r) != (now, recorded) || at.elapsed() >= PARTITION_CHANGE_LOG_EVERY
+        });
+        if due {
+            tracing::error!(
+                topic = self.commands_topic,
+                partitions = now,
+                recorded,
+                "the command topic's partition count changed: keys now map to other \
+                 partitions, and an order's commands written before and after the change \
+                 may be applied out of order unless the topic was drained first; once \
+                 checked, accept the count with `order-service positions accept-partitions` \
+                 (README: Growing the command topic)"
+            );
+            *said = Some((now, recorded, std::time::Instant::now()));
         }
     }
 

@@ -1,8 +1,10 @@
-//! `order-service positions show | reset`: the consumer group's positions on
-//! the command topic, as the database holds them (where the service
-//! resumes) beside Kafka's committed offsets and the log's bounds, and a
-//! reset of both while the group is empty — for a position that fell below
-//! the log's start after a long outage, or a replay an operator decided on.
+//! `order-service positions show | reset | accept-partitions`: the consumer
+//! group's positions on the command topic, as the database holds them
+//! (where the service resumes) beside Kafka's committed offsets and the
+//! log's bounds; a reset of both while the group is empty — for a position
+//! that fell below the log's start after a long outage, or a replay an
+//! operator decided on; and the topic's partition count accepted after it
+//! was grown.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::json;
 
 use crate::config::{DatabaseSettings, GroupSettings, KafkaSettings};
-use crate::db::models::ConsumerOffset;
+use crate::db::models::{CommandTopic, ConsumerOffset};
 use crate::kafka;
 
 #[derive(Debug, Clone, Args)]
@@ -44,6 +46,10 @@ pub enum PositionsCommand {
     /// the database, to one target. Refused unless the group is empty:
     /// stop every instance first.
     Reset(ResetArgs),
+    /// Records the command topic's partition count as it is now, after it
+    /// was grown drained (README: Growing the command topic): the service
+    /// stops reporting the change.
+    AcceptPartitions,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,6 +132,17 @@ fn run(args: &PositionsArgs) -> anyhow::Result<()> {
             for partition in &partitions {
                 println!("{}", partition.show());
             }
+            Ok(())
+        }
+        PositionsCommand::AcceptPartitions => {
+            let count = i32::try_from(partitions.len())?;
+            let before =
+                CommandTopic::recorded(&mut conn, topic).context("reading command_topics")?;
+            CommandTopic::accept(&mut conn, topic, count).context("writing command_topics")?;
+            println!(
+                "{}",
+                json!({ "topic": topic, "recorded_before": before, "recorded": count })
+            );
             Ok(())
         }
         PositionsCommand::Reset(reset) => {

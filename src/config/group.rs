@@ -1,13 +1,35 @@
-//! The consumer group the instances share: its id, this instance's static
-//! membership, and how the group assigns partitions.
+//! The consumer group the instances share: its id, the group protocol,
+//! this instance's static membership, and how the group assigns
+//! partitions.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+/// Which group protocol the consumer speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum GroupProtocol {
+    /// The classic protocol (every broker since Kafka 2.4): the members
+    /// assign the partitions (`KAFKA_PARTITION_ASSIGNMENT_STRATEGY`) and
+    /// the session is the client's (`KAFKA_SESSION_TIMEOUT_MS`).
+    #[default]
+    Classic,
+    /// Kafka 4's consumer protocol (KIP-848): the broker assigns, and the
+    /// session and heartbeat are the broker's settings
+    /// (`group.consumer.session.timeout.ms`,
+    /// `group.consumer.heartbeat.interval.ms`).
+    Consumer,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct GroupSettings {
     /// Consumer group of the service's instances.
     #[arg(long, env = "KAFKA_GROUP_ID", default_value = "order-service")]
     pub group_id: String,
+
+    /// The group protocol: `classic`, or `consumer` (Kafka 4's KIP-848;
+    /// brokers from 4.0). Every instance of a group should speak the same
+    /// one.
+    #[arg(long, env = "KAFKA_GROUP_PROTOCOL", value_enum, default_value_t)]
+    pub protocol: GroupProtocol,
 
     /// This instance's static member id (`group.instance.id`): a restarted
     /// instance with the same id gets its partitions back at once, without
@@ -19,44 +41,91 @@ pub struct GroupSettings {
     #[arg(long, env = "KAFKA_GROUP_INSTANCE_ID", value_parser = parse_instance_id)]
     pub instance_id: Option<String>,
 
-    /// How partitions are assigned: `cooperative-sticky` moves only the
-    /// partitions that must move when a member joins or leaves. Releases
-    /// before it used librdkafka's eager `range,roundrobin`, and a group
-    /// cannot mix the two: upgrade by stopping every instance first, or
-    /// roll out with `range,roundrobin` and switch in a later full stop.
-    #[arg(
-        long,
-        env = "KAFKA_PARTITION_ASSIGNMENT_STRATEGY",
-        default_value = "cooperative-sticky"
-    )]
-    pub assignment_strategy: String,
+    /// Classic protocol only: how partitions are assigned [default:
+    /// cooperative-sticky], which moves only the partitions that must move
+    /// when a member joins or leaves. Releases before it used librdkafka's
+    /// eager `range,roundrobin`, and a group cannot mix the two: upgrade by
+    /// stopping every instance first, or roll out with `range,roundrobin`
+    /// and switch in a later full stop.
+    #[arg(long, env = "KAFKA_PARTITION_ASSIGNMENT_STRATEGY")]
+    pub assignment_strategy: Option<String>,
 
-    /// How long the group waits for a silent instance before handing its
-    /// partitions to the others, in ms. Shorter than librdkafka's 45 s
-    /// default: a crashed instance's partitions should not stall for long.
-    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
-    pub session_timeout_ms: u32,
+    /// Classic protocol only: how long the group waits for a silent
+    /// instance before handing its partitions to the others, in ms
+    /// [default: 10000]. Shorter than librdkafka's 45 s default: a crashed
+    /// instance's partitions should not stall for long.
+    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS")]
+    pub session_timeout_ms: Option<u32>,
 }
 
+/// The classic protocol's defaults.
+const ASSIGNMENT_STRATEGY: &str = "cooperative-sticky";
+const SESSION_TIMEOUT_MS: u32 = 10_000;
+
 impl GroupSettings {
-    /// The consumer's group properties. Partitions are assigned
-    /// cooperatively (`cooperative-sticky`): a member that joins or leaves
-    /// moves only the partitions that must move, and every other partition
-    /// keeps flowing through the rebalance. A cooperative rebalance takes
-    /// two rounds (revoke, then assign), and members learn of a round from
-    /// their heartbeat: one a second (at most a third of the session)
-    /// instead of librdkafka's 3 s shortens the pause of a moved partition.
-    pub fn properties(&self) -> Vec<(&'static str, String)> {
-        let heartbeat = (self.session_timeout_ms / 3).min(1_000);
-        let mut properties = vec![
-            ("group.id", self.group_id.clone()),
-            (
-                "partition.assignment.strategy",
-                self.assignment_strategy.clone(),
+    /// The classic protocol's session timeout, in ms.
+    pub fn session_timeout_ms(&self) -> u32 {
+        self.session_timeout_ms.unwrap_or(SESSION_TIMEOUT_MS)
+    }
+
+    /// Refuses what the group protocol cannot use: under `consumer` the
+    /// broker owns the session, the heartbeat and the assignment.
+    pub fn check(&self) -> Result<(), String> {
+        match self.protocol {
+            GroupProtocol::Classic if self.session_timeout_ms() < 1_000 => Err(format!(
+                "KAFKA_SESSION_TIMEOUT_MS ({}) must be at least 1000",
+                self.session_timeout_ms()
+            )),
+            GroupProtocol::Classic => Ok(()),
+            GroupProtocol::Consumer if self.session_timeout_ms.is_some() => Err(
+                "KAFKA_SESSION_TIMEOUT_MS does not apply to KAFKA_GROUP_PROTOCOL=consumer: \
+                 the broker sets the session (group.consumer.session.timeout.ms, or the \
+                 group's consumer.session.timeout.ms); unset it"
+                    .into(),
             ),
-            ("session.timeout.ms", self.session_timeout_ms.to_string()),
-            ("heartbeat.interval.ms", heartbeat.to_string()),
-        ];
+            GroupProtocol::Consumer if self.assignment_strategy.is_some() => {
+                Err("KAFKA_PARTITION_ASSIGNMENT_STRATEGY does not apply to \
+                 KAFKA_GROUP_PROTOCOL=consumer: the broker assigns the partitions \
+                 (group.consumer.assignors); unset it"
+                    .into())
+            }
+            GroupProtocol::Consumer => Ok(()),
+        }
+    }
+
+    /// The consumer's group properties.
+    ///
+    /// Classic: partitions are assigned cooperatively (`cooperative-sticky`):
+    /// a member that joins or leaves moves only the partitions that must
+    /// move, and every other partition keeps flowing through the
+    /// rebalance. A cooperative rebalance takes two rounds (revoke, then
+    /// assign), and members learn of a round from their heartbeat: one a
+    /// second (at most a third of the session) instead of librdkafka's 3 s
+    /// shortens the pause of a moved partition.
+    ///
+    /// Consumer: the broker assigns incrementally too; session and
+    /// heartbeat are its settings, and librdkafka refuses them here.
+    pub fn properties(&self) -> Vec<(&'static str, String)> {
+        let mut properties = vec![("group.id", self.group_id.clone())];
+        match self.protocol {
+            GroupProtocol::Classic => {
+                let session = self.session_timeout_ms();
+                properties.extend([
+                    (
+                        "partition.assignment.strategy",
+                        self.assignment_strategy
+                            .clone()
+                            .unwrap_or_else(|| ASSIGNMENT_STRATEGY.into()),
+                    ),
+                    ("session.timeout.ms", session.to_string()),
+                    (
+                        "heartbeat.interval.ms",
+                        (session / 3).min(1_000).to_string(),
+                    ),
+                ]);
+            }
+            GroupProtocol::Consumer => properties.push(("group.protocol", "consumer".into())),
+        }
         if let Some(instance) = &self.instance_id {
             properties.push(("group.instance.id", instance.clone()));
         }
@@ -85,9 +154,10 @@ mod tests {
     fn settings(instance_id: Option<&str>) -> GroupSettings {
         GroupSettings {
             group_id: "g".into(),
+            protocol: GroupProtocol::Classic,
             instance_id: instance_id.map(str::to_owned),
-            assignment_strategy: "cooperative-sticky".into(),
-            session_timeout_ms: 10_000,
+            assignment_strategy: None,
+            session_timeout_ms: None,
         }
     }
 
@@ -98,6 +168,42 @@ mod tests {
         assert!(dynamic.contains(&("partition.assignment.strategy", "cooperative-sticky".into())));
         let fixed = settings(Some("order-service-0")).properties();
         assert!(fixed.contains(&("group.instance.id", "order-service-0".into())));
+    }
+
+    #[test]
+    fn the_consumer_protocol_leaves_the_brokers_settings_to_the_broker() {
+        let mut consumer = settings(Some("order-service-0"));
+        consumer.protocol = GroupProtocol::Consumer;
+        assert!(consumer.check().is_ok());
+        let properties = consumer.properties();
+        assert!(properties.contains(&("group.protocol", "consumer".into())));
+        assert!(properties.contains(&("group.instance.id", "order-service-0".into())));
+        for forbidden in [
+            "session.timeout.ms",
+            "heartbeat.interval.ms",
+            "partition.assignment.strategy",
+        ] {
+            assert!(
+                properties.iter().all(|(name, _)| *name != forbidden),
+                "{forbidden}"
+            );
+        }
+        let mut timed = consumer.clone();
+        timed.session_timeout_ms = Some(10_000);
+        assert!(
+            timed
+                .check()
+                .unwrap_err()
+                .contains("KAFKA_SESSION_TIMEOUT_MS")
+        );
+        let mut assigned = consumer;
+        assigned.assignment_strategy = Some("range".into());
+        assert!(
+            assigned
+                .check()
+                .unwrap_err()
+                .contains("KAFKA_PARTITION_ASSIGNMENT_STRATEGY")
+        );
     }
 
     #[test]

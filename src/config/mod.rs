@@ -12,7 +12,7 @@ mod http;
 mod kafka;
 mod relay;
 
-pub use group::GroupSettings;
+pub use group::{GroupProtocol, GroupSettings};
 pub use http::{ApiTokens, ApiTokensError, HttpSettings, Scope};
 pub use kafka::{
     Compression, KafkaConfigError, KafkaConnection, SaslMechanism, Secret, SecurityProtocol,
@@ -239,11 +239,8 @@ impl ServeSettings {
                 self.topic_replication_factor
             ));
         }
-        if self.group.session_timeout_ms < 1_000 {
-            return invalid(format!(
-                "KAFKA_SESSION_TIMEOUT_MS ({}) must be at least 1000",
-                self.group.session_timeout_ms
-            ));
+        if let Err(error) = self.group.check() {
+            return invalid(error);
         }
         Ok(())
     }

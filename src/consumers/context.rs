@@ -85,7 +85,7 @@ impl ClientContext for CommandConsumerContext {
     }
 
     /// From librdkafka's statistics (every 5 s): whether a broker is
-    /// reachable, and the lag gauges, per assigned partition the high
+    /// reachable, the command topic's partition count, and the lag gauges, per assigned partition the high
     /// watermark minus the stored (else committed) offset.
     fn stats(&self, statistics: Statistics) {
         // Real brokers have node ids >= 0 (the bootstrap entry has -1).
@@ -95,6 +95,18 @@ impl ClientContext for CommandConsumerContext {
                 .values()
                 .any(|b| b.nodeid >= 0 && b.state == "UP"),
         );
+        if let Some(topic) = statistics.topics.get(&self.topic) {
+            // Every partition the metadata knows (-1 is librdkafka's
+            // unassigned queue).
+            let count = topic
+                .partitions
+                .values()
+                .filter(|p| p.partition >= 0)
+                .count();
+            if count > 0 {
+                self.metrics.topic.partitions.set(count as i64);
+            }
+        }
         self.metrics.consumer_lag.clear();
         for (topic_name, topic) in &statistics.topics {
             for partition in topic.partitions.values() {

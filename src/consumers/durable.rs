@@ -205,7 +205,7 @@ impl OrderCommandConsumer {
     fn store_offsets(&self, batch: &Batch) {
         for ((topic, partition), offset) in batch.last_offsets() {
             // `store_offset` stores offset + 1: the next record to read.
-            if let Err(e) = self.consumer.store_offset(topic, partition, offset) {
+            if let Err(e) = self.client.get().store_offset(topic, partition, offset) {
                 // The partition was revoked meanwhile; its new owner resumes
                 // from `consumer_offsets`.
                 tracing::info!(topic, partition, offset, error = %e, "offset not stored");

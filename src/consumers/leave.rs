@@ -16,7 +16,7 @@ impl OrderCommandConsumer {
         if reachable {
             // Ready again once the group assigns (the rebalance callback).
             self.metrics.set_in_group(false);
-            match self.consumer.subscribe(&[topic]) {
+            match self.client.get().subscribe(&[topic]) {
                 Ok(()) => {
                     self.metrics.set_left_group(false);
                     tracing::info!("the database answers again: joining the consumer group");
@@ -28,7 +28,7 @@ impl OrderCommandConsumer {
                 "the database has not answered for DB_UNREACHABLE_LEAVE_SECS: leaving the \
                  consumer group, so the instances that reach it take this one's partitions"
             );
-            self.consumer.unsubscribe();
+            self.client.get().unsubscribe();
             self.metrics.set_left_group(true);
         }
     }

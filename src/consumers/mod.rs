@@ -1,9 +1,12 @@
 //! Consumers: the order-command consumer (reading in order_commands.rs,
 //! making batches durable in durable.rs, leaving its group while the
-//! database is unreachable in leave.rs), its batches and client context,
+//! database is unreachable in leave.rs), its librdkafka client (built
+//! again while the broker holds a static id, client.rs), its batches and
+//! client context,
 //! and the decoding of its records.
 
 mod batch;
+mod client;
 mod context;
 mod decode;
 mod durable;

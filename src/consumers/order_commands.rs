@@ -30,8 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::Message;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -39,7 +38,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::batch::{Batch, Record, lane_of, record_size};
-use super::context::CommandConsumerContext;
+use super::client::{GroupClient, UNRELEASED_RETRY};
 use super::leave::changed;
 use crate::backoff;
 use crate::config::ServeSettings;
@@ -56,7 +55,9 @@ pub(super) const RETRY_MAX: Duration = Duration::from_secs(5);
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
 pub struct OrderCommandConsumer {
-    pub(super) consumer: StreamConsumer<CommandConsumerContext>,
+    /// The group's client (built again while the broker refuses a static
+    /// id for now).
+    pub(super) client: GroupClient,
     pub(super) processor: CommandProcessor,
     pub(super) dlq: DeadLetterProducer,
     pub(super) batch_size: usize,
@@ -84,41 +85,9 @@ impl OrderCommandConsumer {
         dlq: DeadLetterProducer,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
-        let context = CommandConsumerContext::new(
-            offsets,
-            metrics.clone(),
-            &settings.kafka.commands_topic,
-            settings.group.instance_id.clone(),
-        );
-        let mut config = kafka::client_config(&settings.kafka.connection)?;
-        // librdkafka's warnings at least, whatever the `log` crate's level:
-        // the context counts position resets from them.
-        if (config.log_level as i32) < (RDKafkaLogLevel::Warning as i32) {
-            config.set_log_level(RDKafkaLogLevel::Warning);
-        }
-        for (name, value) in settings.group.properties() {
-            config.set(name, value);
-        }
-        let consumer: StreamConsumer<CommandConsumerContext> = config
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "1000")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
-            // librdkafka prefetches up to 64 MB per partition by default;
-            // a few MB keep a batch ready and the memory flat.
-            .set("queued.max.messages.kbytes", "4096")
-            // One fetch response at most 8 MB (librdkafka's default is
-            // 50 MB), still above the largest record a broker accepts.
-            .set("fetch.max.bytes", "8388608")
-            // Per-partition lag for the metrics comes from the statistics.
-            .set("statistics.interval.ms", "5000")
-            .create_with_context(context)
-            .map_err(kafka::redacted)?;
-        consumer.subscribe(&[&settings.kafka.commands_topic])?;
+        let client = GroupClient::new(settings, offsets, metrics.clone())?;
         Ok(Self {
-            consumer,
+            client,
             processor,
             dlq,
             batch_size: settings.batch_size as usize,
@@ -162,7 +131,7 @@ impl OrderCommandConsumer {
         let (read, _) = tokio::join!(self.read(senders, budget, shutdown, reachable), applying);
         // Asynchronous: the positions that matter are in consumer_offsets,
         // and a broker that is gone must not hold the shutdown.
-        match self.consumer.commit_consumer_state(CommitMode::Async) {
+        match self.client.get().commit_consumer_state(CommitMode::Async) {
             Ok(())
             | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => tracing::warn!(error = %e, "final offset commit failed"),
@@ -172,7 +141,7 @@ impl OrderCommandConsumer {
         // stop waiting after CLOSE_WAIT: the group then drops this member
         // after its session timeout.
         let (closed, close_wait) = tokio::sync::oneshot::channel();
-        let consumer = self.consumer;
+        let consumer = self.client.into_inner();
         std::thread::spawn(move || {
             drop(consumer);
             let _ = closed.send(());
@@ -198,16 +167,37 @@ impl OrderCommandConsumer {
     ) -> Result<(), KafkaError> {
         let most = u32::try_from(self.batch_max_bytes).unwrap_or(u32::MAX);
         loop {
+            let consumer = self.client.get();
             let message = tokio::select! {
                 _ = shutdown.recv() => return Ok(()),
                 Some(reachable) = changed(&mut reachable) => {
                     self.follow_database(reachable);
                     continue;
                 }
-                message = self.consumer.recv() => message,
+                message = consumer.recv() => message,
             };
             let message = match message {
-                Ok(message) => message,
+                Ok(message) => {
+                    if let Some(refused) = self.client.released() {
+                        tracing::info!(
+                            refused_s = refused.as_secs_f64(),
+                            "the broker released KAFKA_GROUP_INSTANCE_ID: consuming again"
+                        );
+                    }
+                    message
+                }
+                Err(KafkaError::MessageConsumptionFatal(_))
+                    if GroupClient::unreleased(&consumer) =>
+                {
+                    drop(consumer);
+                    self.metrics.set_in_group(false);
+                    tokio::select! {
+                        _ = shutdown.recv() => return Ok(()),
+                        _ = tokio::time::sleep(UNRELEASED_RETRY) => {}
+                    }
+                    self.client.rebuild(!self.metrics.left_group());
+                    continue;
+                }
                 Err(e @ KafkaError::MessageConsumptionFatal(_)) => {
                     tracing::error!(
                         error = %e,

@@ -1,6 +1,15 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    command_topics (topic) {
+        #[max_length = 249]
+        topic -> Varchar,
+        partitions -> Int4,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     consumer_offsets (group_id, topic, partition) {
         #[max_length = 255]
         group_id -> Varchar,
@@ -139,6 +148,7 @@ diesel::joinable!(order_status_history -> orders (order_id));
 diesel::joinable!(payments -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    command_topics,
     consumer_offsets,
     idempotency_keys,
     order_items,

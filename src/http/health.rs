@@ -87,6 +87,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "partitions": membership.partitions,
         "member_id": membership.member_id,
         "instance_id": membership.instance_id,
+        // The broker still holds the static id for an earlier session.
+        "instance_id_unreleased": state.metrics.topic.instance_id_unreleased.get() == 1,
+        "partition_count": state.metrics.topic.partition_count(),
     });
     let broker = match (
         state.metrics.broker_reachable(),

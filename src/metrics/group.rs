@@ -52,6 +52,10 @@ impl Metrics {
         self.left_group.store(left, Ordering::Relaxed);
     }
 
+    pub fn left_group(&self) -> bool {
+        self.left_group.load(Ordering::Relaxed)
+    }
+
     /// The consumer received an assignment (true) or lost it: revoked, or a
     /// rebalance error (false).
     pub fn set_in_group(&self, in_group: bool) {

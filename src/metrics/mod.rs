@@ -18,10 +18,12 @@ mod apply;
 mod group;
 mod labels;
 mod relay;
+mod topic;
 
 pub use apply::{ApplyMetrics, LaneWait};
 pub use labels::*;
 pub use relay::RelayMetrics;
+pub use topic::{PartitionCount, TopicMetrics};
 
 /// The media type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -48,6 +50,7 @@ pub struct Metrics {
     pub outbox_oldest_age_seconds: Gauge<f64, AtomicU64>,
     pub relay: RelayMetrics,
     pub apply: ApplyMetrics,
+    pub topic: TopicMetrics,
     pub purged: Family<TableLabels, Counter>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     pub assigned_partitions: Gauge,
@@ -162,6 +165,8 @@ impl Metrics {
         relay.register(&mut registry);
         let apply = ApplyMetrics::default();
         apply.register(&mut registry);
+        let topic = TopicMetrics::default();
+        topic.register(&mut registry);
         let purged = Family::<TableLabels, Counter>::default();
         registry.register(
             "retention_purged_rows",
@@ -252,6 +257,7 @@ impl Metrics {
             outbox_oldest_age_seconds,
             relay,
             apply,
+            topic,
             purged,
             consumer_lag,
             assigned_partitions,

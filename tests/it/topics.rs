@@ -66,3 +66,88 @@ async fn a_service_with_topic_creation_off_does_not_create_them() {
         "the command topic does not exist: {missing:?}"
     );
 }
+
+/// The command topic's partition count is part of the contract (keys map
+/// to partitions by it): grown while the service runs, the change shows in
+/// `/readyz` and the metrics against the count recorded in the database,
+/// commands on the new partitions are applied, and the report lasts until
+/// an operator accepts the new count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grown_command_topic_is_reported_until_an_operator_accepts_it() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
+    use rdkafka::client::DefaultClientContext;
+
+    use crate::cli::lines;
+
+    let mut app = spawn_app().await;
+    let count = |body: &serde_json::Value| body["checks"]["consumer"]["partition_count"].clone();
+    let within = Duration::from_secs(90);
+    app.await_readiness(within, |_, body| {
+        count(body)
+            == serde_json::json!({ "now": PARTITIONS, "recorded": PARTITIONS, "changed": false })
+    })
+    .await;
+
+    let grown = PARTITIONS + 2;
+    let admin: AdminClient<DefaultClientContext> =
+        test_client_config(&app.settings.kafka.connection)
+            .create()
+            .expect("admin client");
+    let topic = app.settings.kafka.commands_topic.clone();
+    let results = admin
+        .create_partitions(
+            &[NewPartitions::new(&topic, grown as usize)],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("grow the command topic");
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+
+    // The consumer's metadata is refreshed every 30 s, its statistics
+    // every 5 s, the housekeeper compares at its interval.
+    let body = app
+        .await_readiness(within, |status, body| {
+            status == 200 && count(body)["changed"] == true
+        })
+        .await;
+    assert_eq!(
+        count(&body),
+        serde_json::json!({ "now": grown, "recorded": PARTITIONS, "changed": true })
+    );
+    let metrics = app
+        .metrics_with(&[
+            &format!("order_service_command_topic_partitions {grown}"),
+            &format!("order_service_command_topic_partitions_recorded {PARTITIONS}"),
+        ])
+        .await;
+    assert!(
+        metrics.contains("order_service_command_topic_partitions"),
+        "{metrics}"
+    );
+
+    // The new partitions are read: orders until one lands on one.
+    let order = loop {
+        let order = new_id();
+        if app.send(&create_order(&order, "u-grown")).await >= PARTITIONS {
+            break order;
+        }
+    };
+    let applied = app
+        .events_until(Duration::from_secs(60), |events| {
+            events.iter().any(|e| e.order_id == order)
+        })
+        .await;
+    assert!(applied.is_ok(), "the order on a new partition was applied");
+
+    let accepted = lines(&app, &["positions", "accept-partitions"], 0).await;
+    assert_eq!(
+        accepted,
+        vec![
+            serde_json::json!({ "topic": topic, "recorded_before": PARTITIONS, "recorded": grown })
+        ]
+    );
+    app.await_readiness(within, |_, body| {
+        count(body) == serde_json::json!({ "now": grown, "recorded": grown, "changed": false })
+    })
+    .await;
+}

@@ -1,6 +1,7 @@
 //! One module per table: a read struct, an insert struct, and the queries the
 //! service runs against that table.
 
+pub mod command_topic;
 pub mod consumer_offset;
 pub mod idempotency_key;
 pub mod order;
@@ -12,6 +13,7 @@ pub mod relay_lease;
 pub mod status_history;
 pub mod unnest;
 
+pub use command_topic::CommandTopic;
 pub use consumer_offset::ConsumerOffset;
 pub use idempotency_key::{Claim, IdempotencyClaim};
 pub use order::{NewOrder, Order, OrderUpdate};

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
+use order_service::config::GroupProtocol;
 use order_service::loadgen::Workload;
 
 use super::process::{SHUTDOWN_BOUND, ServiceProcess};
@@ -95,7 +96,7 @@ async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
 /// end nothing is lost, doubled or reordered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kill_9_restarts_in_a_row_each_resume() {
-    let resumed = kill_9_restarts("restarts", None).await;
+    let resumed = kill_9_restarts("restarts", None, GroupProtocol::Classic, 20).await;
     let slowest = resumed.iter().max().copied().unwrap_or_default();
     // A dynamic member comes back as a new member: the coordinator hands
     // its partitions over once the killed member's session (10 s) ends.
@@ -111,7 +112,13 @@ async fn twenty_kill_9_restarts_in_a_row_each_resume() {
 /// 10 s session and without a rebalance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kill_9_restarts_of_a_static_member_resume_without_waiting_out_the_session() {
-    let resumed = kill_9_restarts("static-restarts", Some("order-service-0")).await;
+    let resumed = kill_9_restarts(
+        "static-restarts",
+        Some("order-service-0"),
+        GroupProtocol::Classic,
+        20,
+    )
+    .await;
     let slowest = resumed.iter().max().copied().unwrap_or_default();
     // Measured: 0.1-0.2 s, 0.5 s at most (a debug build on two cores);
     // one that waited out the killed member's session would take 10 s.
@@ -121,22 +128,59 @@ async fn twenty_kill_9_restarts_of_a_static_member_resume_without_waiting_out_th
     );
 }
 
-/// Kills and restarts the service twenty times while commands stream in;
-/// audits the end; returns how long each restarted instance took, from its
-/// start, to apply commands.
-async fn kill_9_restarts(name: &str, instance_id: Option<&str>) -> Vec<Duration> {
-    const RESTARTS: usize = 20;
+/// Under Kafka 4's consumer protocol (KIP-848) a static member restarted
+/// after `kill -9` is refused (`UNRELEASED_INSTANCE_ID`) until the broker
+/// ends the killed one's session (`group.consumer.session.timeout.ms`,
+/// 10 s on the test broker): the instance asks again every second instead
+/// of exiting, and takes its partitions back once the broker lets it. Five
+/// restarts at CI size, twenty at full size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_restarts_of_a_static_member_under_the_consumer_protocol_wait_for_the_brokers_session()
+ {
+    let restarts = if full_scale() { 20 } else { 5 };
+    let resumed = kill_9_restarts(
+        "kip848-restarts",
+        Some("order-service-0"),
+        GroupProtocol::Consumer,
+        restarts,
+    )
+    .await;
+    let slowest = resumed.iter().max().copied().unwrap_or_default();
+    // The broker's session plus a retry and a join.
+    assert!(
+        slowest < Duration::from_secs(60),
+        "each restart resumed within a minute: {slowest:?}"
+    );
+}
+
+/// Kills and restarts the service `restarts` times while commands stream
+/// in; audits the end; returns how long each restarted instance took, from
+/// its start, to apply commands.
+async fn kill_9_restarts(
+    name: &str,
+    instance_id: Option<&str>,
+    protocol: GroupProtocol,
+    restarts: usize,
+) -> Vec<Duration> {
     let mut rng = seeded_rng(name);
-    // 140 orders × 15 commands = 2,100, in 21 portions of 100.
+    // 140 orders × 15 commands = 2,100, in 21 portions of 100 (fewer
+    // restarts: fewer, larger portions).
     let workload = Workload::lifecycles(140, 11, &mut rng);
     let commands = workload.interleaved(&mut rng);
-    let mut app = spawn_env_with(|s| s.group.instance_id = instance_id.map(str::to_owned)).await;
+    let mut app = spawn_env_with(|s| {
+        s.group.instance_id = instance_id.map(str::to_owned);
+        s.group.protocol = protocol;
+        if protocol == GroupProtocol::Consumer {
+            s.group.session_timeout_ms = None;
+        }
+    })
+    .await;
     let settings = app.settings.clone();
     let mut conn = app.db();
 
     let mut service = ServiceProcess::start_with_defaults(&settings, &format!("{name}-0"));
-    let portion = commands.len().div_ceil(RESTARTS + 1);
-    let mut resumed = Vec::with_capacity(RESTARTS);
+    let portion = commands.len().div_ceil(restarts + 1);
+    let mut resumed = Vec::with_capacity(restarts);
     for (round, portion) in commands.chunks(portion).enumerate() {
         // The kill lands mid-stream: between the two halves of a portion,
         // once the running instance applied some of the first (about a
@@ -147,7 +191,7 @@ async fn kill_9_restarts(name: &str, instance_id: Option<&str>) -> Vec<Duration>
             app.send_paced(first, 5, Duration::from_millis(100)),
             wait_for_progress(&settings.database.database_url)
         );
-        if round == RESTARTS {
+        if round == restarts {
             app.send_paced(second, 5, Duration::from_millis(100)).await;
             break;
         }
@@ -172,7 +216,7 @@ async fn kill_9_restarts(name: &str, instance_id: Option<&str>) -> Vec<Duration>
             distinct(received) >= expected
         })
         .await;
-    let result = audit(&workload, &app.received, RESTARTS, &mut conn);
+    let result = audit(&workload, &app.received, restarts, &mut conn);
     let slowest = resumed.iter().max().copied().unwrap_or_default();
     let total: Duration = resumed.iter().sum();
     println!(
@@ -181,7 +225,7 @@ async fn kill_9_restarts(name: &str, instance_id: Option<&str>) -> Vec<Duration>
         slowest.as_secs_f64(),
         total.as_secs_f64() / resumed.len().max(1) as f64,
     );
-    assert_eq!(resumed.len(), RESTARTS, "every restart resumed");
+    assert_eq!(resumed.len(), restarts, "every restart resumed");
     assert!(result.is_clean(), "{result}");
     let status = service.terminate(SHUTDOWN_BOUND).await;
     assert!(

@@ -13,80 +13,25 @@
 //! gap per partition is printed (the speeds are the bench's business; the
 //! bounds here only catch a partition that stalls).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use order_service::config::GroupProtocol;
 use order_service::loadgen::Workload;
-use order_service::proto::OrderEvent;
-use prost::Message as _;
-use rdkafka::Message as _;
 use tokio::time::Instant;
 
 use super::process::{SHUTDOWN_BOUND, ServiceProcess};
+use super::steady::{
+    PARTITIONS, collect_arrivals, largest_gaps, log_len, log_since, moved, publishes,
+    send_steadily, settled, take_turn,
+};
 use super::{audit, distinct, seeded_rng};
 use crate::helpers::spawn_env_with;
-
-const PARTITIONS: i32 = 12;
-/// Commands per second, sent in ticks of a tenth of a second.
-const RATE: usize = 1_000;
-
-/// The partitions each instance owns, from its `/readyz`.
-async fn ownership(services: &[&ServiceProcess]) -> Vec<BTreeSet<i32>> {
-    let mut owned = Vec::new();
-    for service in services {
-        let partitions = match service.readiness().await {
-            Some((_, body)) => body["checks"]["consumer"]["partitions"]
-                .as_array()
-                .map(|list| {
-                    list.iter()
-                        .filter_map(|p| p.as_i64().map(|p| p as i32))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            None => BTreeSet::new(),
-        };
-        owned.push(partitions);
-    }
-    owned
-}
-
-/// Waits until every partition has exactly one owner among `services`,
-/// each owning some; returns the owner of each partition.
-async fn settled(services: &[&ServiceProcess]) -> BTreeMap<i32, usize> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let owned = ownership(services).await;
-        let mut owners = BTreeMap::new();
-        let mut clean = owned.iter().all(|set| !set.is_empty());
-        for (who, set) in owned.iter().enumerate() {
-            for partition in set {
-                clean &= owners.insert(*partition, who).is_none();
-            }
-        }
-        if clean && owners.len() == PARTITIONS as usize {
-            return owners;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the group did not settle in 60 s: {owned:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The partitions whose owner is not the same instance in `after`.
-fn moved(before: &BTreeMap<i32, usize>, after: &BTreeMap<i32, usize>) -> BTreeSet<i32> {
-    (0..PARTITIONS)
-        .filter(|p| before.get(p) != after.get(p))
-        .collect()
-}
 
 /// The partitions the rebalances revoked from `name` in the part of its
 /// log after byte `from`.
 fn revoked(name: &str, from: usize) -> BTreeSet<i32> {
-    let log = std::fs::read(ServiceProcess::log_path(name)).expect("the instance's log");
-    String::from_utf8_lossy(&log[from.min(log.len())..])
+    log_since(name, from)
         .lines()
         .filter(|line| line.contains("rebalance: partitions revoked"))
         .filter_map(|line| line.split("revoked=").nth(1)?.split(' ').next())
@@ -95,31 +40,39 @@ fn revoked(name: &str, from: usize) -> BTreeSet<i32> {
         .collect()
 }
 
-fn log_len(name: &str) -> usize {
-    std::fs::metadata(ServiceProcess::log_path(name)).map_or(0, |m| m.len() as usize)
-}
-
-/// Whether `name`'s log says it took the publisher role.
-fn publishes(name: &str) -> bool {
-    std::fs::read_to_string(ServiceProcess::log_path(name))
-        .is_ok_and(|log| log.contains("this instance publishes the outbox"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() {
-    let mut rng = seeded_rng("cooperative");
+    join_then_leave("cooperative", GroupProtocol::Classic).await;
+}
+
+/// The same under Kafka 4's consumer protocol (KIP-848): the broker
+/// assigns, incrementally too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_consumer_protocol_a_member_joining_and_one_leaving_pause_only_the_partitions_that_move()
+ {
+    join_then_leave("kip848", GroupProtocol::Consumer).await;
+}
+
+async fn join_then_leave(label: &str, protocol: GroupProtocol) {
+    let _turn = take_turn().await;
+    let mut rng = seeded_rng(label);
     // 2,000 orders × 10 commands = 20 s at 1,000/s.
     let workload = Workload::lifecycles(2_000, 6, &mut rng);
     let commands = workload.interleaved(&mut rng);
     let mut app = spawn_env_with(|s| {
         s.topic_partitions = PARTITIONS;
         s.batch_size = 50;
+        s.group.protocol = protocol;
+        if protocol == GroupProtocol::Consumer {
+            // The broker's session (group.consumer.session.timeout.ms).
+            s.group.session_timeout_ms = None;
+        }
     })
     .await;
     let settings = app.settings.clone();
     let names: Vec<String> = ["a", "b", "c", "d"]
         .iter()
-        .map(|n| format!("cooperative-{n}-{}", settings.group.group_id))
+        .map(|n| format!("{label}-{n}-{}", settings.group.group_id))
         .collect();
     let a = ServiceProcess::start(&settings, &names[0]);
     let b = ServiceProcess::start(&settings, &names[1]);
@@ -127,46 +80,17 @@ async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() 
     let three = settled(&[&a, &b, &c]).await;
     let logged: Vec<usize> = names.iter().map(|name| log_len(name)).collect();
 
-    // Every event's first arrival, by order.
-    let reader = app.events_reader();
     let expected = commands.len();
-    let collect = tokio::spawn(async move {
-        let mut seen = HashMap::new();
-        while seen.len() < expected {
-            let Ok(message) = tokio::time::timeout(Duration::from_secs(120), reader.recv()).await
-            else {
-                break;
-            };
-            let message = message.expect("read an event");
-            let event =
-                OrderEvent::decode(message.payload().unwrap_or_default()).expect("an OrderEvent");
-            seen.entry(event.event_id)
-                .or_insert((event.order_id, Instant::now()));
-        }
-        seen
-    });
-
+    let collect = collect_arrivals(&app, expected);
     let started = Instant::now();
-    let send = async {
-        let mut partition_of = HashMap::new();
-        let per_tick = RATE / 10;
-        for (tick, chunk) in commands.chunks(per_tick).enumerate() {
-            let partitions = join_all(chunk.iter().map(|c| app.send(c))).await;
-            for (command, partition) in chunk.iter().zip(partitions) {
-                partition_of.insert(command.order_id.clone(), partition);
-            }
-            tokio::time::sleep_until(started + Duration::from_millis(100 * (tick as u64 + 1)))
-                .await;
-        }
-        partition_of
-    };
+    let send = send_steadily(&app, &commands, started);
     let mut leaver_name = String::new();
     let change = async {
         tokio::time::sleep(Duration::from_secs(5)).await;
         let d = ServiceProcess::start(&settings, &names[3]);
         let four = settled(&[&a, &b, &c, &d]).await;
         let joined = moved(&three, &four);
-        println!("cooperative: d joined; moved {joined:?}");
+        println!("{label}: d joined; moved {joined:?}");
         tokio::time::sleep(Duration::from_secs(5)).await;
         // The one to leave publishes no events, so the events' gaps are
         // the consumer's (a publisher leaving hands its role over too).
@@ -187,7 +111,7 @@ async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() 
             .map(|(p, who)| (p, index[who]))
             .collect();
         let left_moved = moved(&four, &three_again);
-        println!("cooperative: {} left; moved {left_moved:?}", names[leaver]);
+        println!("{label}: {} left; moved {left_moved:?}", names[leaver]);
         (services, joined, left_moved)
     };
     let (partition_of, (services, joined, left)) = tokio::join!(send, change);
@@ -197,14 +121,14 @@ async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() 
         .events_until(Duration::from_secs(120), |r| distinct(r) >= expected)
         .await;
     let result = audit(&workload, &app.received, 2, &mut app.db());
-    println!("cooperative: {result}");
+    println!("{label}: {result}");
     assert!(result.is_clean(), "{result}");
 
     let moved_at_all: BTreeSet<i32> = joined.union(&left).copied().collect();
     let mut revoked_at_all = BTreeSet::new();
     for (name, from) in names.iter().zip(&logged) {
         let revoked = revoked(name, *from);
-        println!("cooperative: revoked from {name}: {revoked:?}");
+        println!("{label}: revoked from {name}: {revoked:?}");
         assert!(
             revoked.is_subset(&moved_at_all),
             "{name} gave up partitions that did not move: {revoked:?} (moved: {moved_at_all:?})"
@@ -224,22 +148,10 @@ async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() 
         started + Duration::from_secs(1),
         started + Duration::from_secs(19),
     );
-    let mut times: BTreeMap<i32, Vec<Instant>> = BTreeMap::new();
-    for (order_id, at) in arrivals.values() {
-        if *at >= window.0 && *at <= window.1 {
-            times.entry(partition_of[order_id]).or_default().push(*at);
-        }
-    }
     let mut report = Vec::new();
     let mut still = Duration::ZERO;
     let mut moving = Duration::ZERO;
-    for (partition, mut at) in times {
-        at.sort();
-        let gap = at
-            .windows(2)
-            .map(|pair| pair[1] - pair[0])
-            .max()
-            .unwrap_or_default();
+    for (partition, gap) in largest_gaps(&arrivals, &partition_of, window) {
         let moved = joined.contains(&partition) || left.contains(&partition);
         report.push(format!(
             "{partition}{}: {} ms",
@@ -252,12 +164,9 @@ async fn a_member_joining_and_one_leaving_pause_only_the_partitions_that_move() 
             still = still.max(gap);
         }
     }
+    println!("{label}: largest gap per partition: {}", report.join(", "));
     println!(
-        "cooperative: largest gap per partition: {}",
-        report.join(", ")
-    );
-    println!(
-        "cooperative: largest gap on partitions that stayed {} ms, on moved ones {} ms ({leaver_name} left)",
+        "{label}: largest gap on partitions that stayed {} ms, on moved ones {} ms ({leaver_name} left)",
         still.as_millis(),
         moving.as_millis()
     );
@@ -312,5 +221,75 @@ async fn an_instance_fenced_by_another_with_its_id_stops_with_a_failure() {
     println!("fenced: {result}");
     assert!(result.is_clean(), "{result}");
     let status = new.terminate(SHUTDOWN_BOUND).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
+
+/// Under Kafka 4's consumer protocol a second instance started with a
+/// running one's `KAFKA_GROUP_INSTANCE_ID` is refused by the broker
+/// (`UNRELEASED_INSTANCE_ID`), not the first: it asks again every second,
+/// stays unready and says why in `/readyz`, while the first carries on;
+/// once the first stops, the second takes the partitions, and nothing is
+/// lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_consumer_protocol_a_second_instance_with_a_running_ones_id_waits_for_it() {
+    let mut rng = seeded_rng("kip848-same-id");
+    let workload = Workload::lifecycles(60, 4, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let (first, second) = commands.split_at(commands.len() / 2);
+    let mut app = spawn_env_with(|s| {
+        s.group.instance_id = Some("order-service-0".into());
+        s.group.protocol = GroupProtocol::Consumer;
+        s.group.session_timeout_ms = None;
+    })
+    .await;
+    let settings = app.settings.clone();
+    let running = ServiceProcess::start(&settings, "kip848-same-id-running");
+    app.send_all(first).await;
+    running.wait_until_it_applies().await;
+    let waiting = ServiceProcess::start(&settings, "kip848-same-id-waiting");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        if let Some((status, body)) = waiting.readiness().await
+            && body["checks"]["consumer"]["instance_id_unreleased"] == true
+        {
+            assert_eq!(status, 503, "{body}");
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second instance was never refused"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!(
+        "kip848-same-id: the second instance waits: {}",
+        body["checks"]["consumer"]
+    );
+    // Several refusals later the first still owns every partition.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, body) = running.readiness().await.expect("the first answers");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["checks"]["consumer"]["assigned_partitions"], settings.topic_partitions,
+        "{body}"
+    );
+    let status = running.terminate(SHUTDOWN_BOUND).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    app.send_all(second).await;
+    waiting.wait_until_it_applies().await;
+    let expected = workload.command_count();
+    let _ = app
+        .events_until(Duration::from_secs(120), |r| distinct(r) >= expected)
+        .await;
+    let result = audit(&workload, &app.received, 1, &mut app.db());
+    println!("kip848-same-id: {result}");
+    assert!(result.is_clean(), "{result}");
+    let (status, body) = waiting.readiness().await.expect("the second answers");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["checks"]["consumer"]["instance_id_unreleased"], false,
+        "{body}"
+    );
+    let status = waiting.terminate(SHUTDOWN_BOUND).await;
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
 }

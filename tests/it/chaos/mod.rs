@@ -14,6 +14,8 @@ mod postgres;
 pub mod process;
 mod publisher;
 mod rebalance;
+mod rolling;
+mod steady;
 mod upgrade;
 
 use std::collections::{HashMap, HashSet};

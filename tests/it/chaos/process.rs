@@ -4,7 +4,7 @@ use std::fs::File;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use order_service::config::ServeSettings;
+use order_service::config::{GroupProtocol, ServeSettings};
 
 /// How long a SIGTERM'd service may take to exit: Kubernetes' default
 /// grace period. The slowest case measured (every broker gone: the group
@@ -41,10 +41,6 @@ fn tuned(command: &mut Command, settings: &ServeSettings) {
             settings.database.pool_size.to_string(),
         )
         .env(
-            "KAFKA_SESSION_TIMEOUT_MS",
-            settings.group.session_timeout_ms.to_string(),
-        )
-        .env(
             "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
             settings.database.idle_in_transaction_timeout_ms.to_string(),
         )
@@ -62,6 +58,9 @@ fn tuned(command: &mut Command, settings: &ServeSettings) {
             "PUBLISHER_LEASE_SECS",
             settings.relay.lease_secs.to_string(),
         );
+    if let Some(session) = settings.group.session_timeout_ms {
+        command.env("KAFKA_SESSION_TIMEOUT_MS", session.to_string());
+    }
 }
 
 impl ServiceProcess {
@@ -159,6 +158,11 @@ impl ServiceProcess {
             .env("KAFKA_CREATE_TOPICS", "false");
         if let Some(instance) = &settings.group.instance_id {
             command.env("KAFKA_GROUP_INSTANCE_ID", instance);
+        }
+        // The group's protocol is where to connect too: a group cannot mix
+        // them.
+        if settings.group.protocol == GroupProtocol::Consumer {
+            command.env("KAFKA_GROUP_PROTOCOL", "consumer");
         }
         tune(&mut command);
         let child = command

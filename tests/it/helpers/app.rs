@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection};
 use order_service::config::{
-    DatabaseSettings, GroupSettings, HttpSettings, KafkaConnection, KafkaSettings, LogFormat,
-    RelaySettings, ServeSettings,
+    DatabaseSettings, GroupProtocol, GroupSettings, HttpSettings, KafkaConnection, KafkaSettings,
+    LogFormat, RelaySettings, ServeSettings,
 };
 use order_service::db::ScratchDatabase;
 use order_service::proto::OrderEvent;
@@ -108,9 +108,10 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         },
         group: GroupSettings {
             group_id: format!("group-{suffix}"),
+            protocol: GroupProtocol::Classic,
             instance_id: None,
-            assignment_strategy: "cooperative-sticky".into(),
-            session_timeout_ms: 6_000,
+            assignment_strategy: None,
+            session_timeout_ms: Some(6_000),
         },
         fetch_wait_max_ms: 100,
         create_topics: true,

@@ -1,0 +1,205 @@
+//! The group consumer's librdkafka client, built again when the broker
+//! refuses its static member id for now: under Kafka 4's consumer protocol
+//! a static member restarted before its old session ended gets
+//! `UNRELEASED_INSTANCE_ID`, which librdkafka treats as fatal (that client
+//! consumes nothing more), though it passes once the broker ends the old
+//! session.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaResult;
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::context::CommandConsumerContext;
+use crate::config::ServeSettings;
+use crate::kafka;
+use crate::metrics::{Membership, Metrics};
+use crate::processor::OffsetStore;
+
+pub(super) type Client = StreamConsumer<CommandConsumerContext>;
+
+/// How long to wait before asking the broker again for a static id it
+/// still holds.
+pub(super) const UNRELEASED_RETRY: Duration = Duration::from_secs(1);
+const REFUSED_LOG_EVERY: Duration = Duration::from_secs(30);
+
+pub(super) struct GroupClient {
+    current: Mutex<Arc<Client>>,
+    config: ClientConfig,
+    offsets: OffsetStore,
+    metrics: Arc<Metrics>,
+    topic: String,
+    instance_id: Option<String>,
+    /// Since when the broker has refused the static id, and when that
+    /// was last logged (`None`: it has not refused it).
+    refused_since: Mutex<Option<(Instant, Option<Instant>)>>,
+    /// `refused_since` is set: the read loop's check without a lock.
+    refused: AtomicBool,
+}
+
+impl GroupClient {
+    /// A client for `settings`' group, subscribed to the command topic.
+    pub(super) fn new(
+        settings: &ServeSettings,
+        offsets: OffsetStore,
+        metrics: Arc<Metrics>,
+    ) -> KafkaResult<Self> {
+        let mut config = kafka::client_config(&settings.kafka.connection)?;
+        // librdkafka's warnings at least, whatever the `log` crate's level:
+        // the context counts position resets from them.
+        if (config.log_level as i32) < (RDKafkaLogLevel::Warning as i32) {
+            config.set_log_level(RDKafkaLogLevel::Warning);
+        }
+        for (name, value) in settings.group.properties() {
+            config.set(name, value);
+        }
+        config
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
+            // librdkafka prefetches up to 64 MB per partition by default;
+            // a few MB keep a batch ready and the memory flat.
+            .set("queued.max.messages.kbytes", "4096")
+            // One fetch response at most 8 MB (librdkafka's default is
+            // 50 MB), still above the largest record a broker accepts.
+            .set("fetch.max.bytes", "8388608")
+            // Per-partition lag for the metrics and the topic's partition
+            // count come from the statistics; the count from metadata
+            // refreshed every 30 s (librdkafka's default is 5 min).
+            .set("statistics.interval.ms", "5000")
+            .set("topic.metadata.refresh.interval.ms", "30000");
+        let topic = settings.kafka.commands_topic.clone();
+        let instance_id = settings.group.instance_id.clone();
+        // Shown before the first assignment (and while the id is refused).
+        metrics.set_membership(
+            &topic,
+            Membership {
+                instance_id: instance_id.clone(),
+                ..Membership::default()
+            },
+        );
+        let first = create(&config, &offsets, &metrics, &topic, &instance_id)?;
+        first.subscribe(&[&topic])?;
+        Ok(Self {
+            current: Mutex::new(Arc::new(first)),
+            config,
+            offsets,
+            metrics,
+            topic,
+            instance_id,
+            refused_since: Mutex::new(None),
+            refused: AtomicBool::new(false),
+        })
+    }
+
+    /// The client in use now.
+    pub(super) fn get(&self) -> Arc<Client> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The client in use, for the last time.
+    pub(super) fn into_inner(self) -> Arc<Client> {
+        self.current.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `client` failed for good because the broker still holds
+    /// this instance's static id for an earlier session.
+    pub(super) fn unreleased(client: &Client) -> bool {
+        client
+            .client()
+            .fatal_error()
+            .is_some_and(|(code, _)| code == RDKafkaErrorCode::UnreleasedInstanceId)
+    }
+
+    /// After [`unreleased`](Self::unreleased): replaces the client with a
+    /// new one, subscribed unless `subscribe` is false (the consumer left
+    /// its group for the database); the failed one is closed on a thread
+    /// of its own. Says so at the first refusal, then every 30 s.
+    pub(super) fn rebuild(&self, subscribe: bool) {
+        let (since, say) = {
+            let mut refused = self.refused_since.lock().unwrap_or_else(|e| e.into_inner());
+            let (since, logged) = refused.get_or_insert_with(|| (Instant::now(), None));
+            let say = logged.is_none_or(|at| at.elapsed() >= REFUSED_LOG_EVERY);
+            if say {
+                *logged = Some(Instant::now());
+            }
+            (*since, say)
+        };
+        self.refused.store(true, Ordering::Relaxed);
+        self.metrics.topic.instance_id_unreleased.set(1);
+        if say {
+            tracing::warn!(
+                instance_id = self.instance_id.as_deref().unwrap_or_default(),
+                refused_s = since.elapsed().as_secs_f64(),
+                "the broker refuses KAFKA_GROUP_INSTANCE_ID (UNRELEASED_INSTANCE_ID): an \
+                 earlier session holds it, this instance's own before a crash (released when \
+                 the broker's group.consumer.session.timeout.ms ends) or another running \
+                 instance's (then it is never released: give each instance its own id); \
+                 asking again every second"
+            );
+        }
+        let fresh = create(
+            &self.config,
+            &self.offsets,
+            &self.metrics,
+            &self.topic,
+            &self.instance_id,
+        )
+        .and_then(|fresh| {
+            if subscribe {
+                fresh.subscribe(&[&self.topic])?;
+            }
+            Ok(fresh)
+        });
+        match fresh {
+            Ok(fresh) => {
+                let old = std::mem::replace(
+                    &mut *self.current.lock().unwrap_or_else(|e| e.into_inner()),
+                    Arc::new(fresh),
+                );
+                std::thread::spawn(move || drop(old));
+            }
+            // The failed client stays: its next poll fails the same way,
+            // and this is tried again.
+            Err(e) => tracing::error!(error = %e, "cannot create the consumer again"),
+        }
+    }
+
+    /// A record arrived: the id, if it was refused, is ours again. Returns
+    /// how long it was refused.
+    pub(super) fn released(&self) -> Option<Duration> {
+        if !self.refused.swap(false, Ordering::Relaxed) {
+            return None;
+        }
+        let (since, _) = self
+            .refused_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        self.metrics.topic.instance_id_unreleased.set(0);
+        Some(since.elapsed())
+    }
+}
+
+fn create(
+    config: &ClientConfig,
+    offsets: &OffsetStore,
+    metrics: &Arc<Metrics>,
+    topic: &str,
+    instance_id: &Option<String>,
+) -> KafkaResult<Client> {
+    let context =
+        CommandConsumerContext::new(offsets.clone(), metrics.clone(), topic, instance_id.clone());
+    config.create_with_context(context).map_err(kafka::redacted)
+}
