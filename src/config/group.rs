@@ -126,6 +126,10 @@ impl GroupSettings {
             }
             GroupProtocol::Consumer => properties.push(("group.protocol", "consumer".into())),
         }
+        // Named, so a KAFKA_PROPERTIES_FILE cannot switch it.
+        if self.protocol == GroupProtocol::Classic {
+            properties.push(("group.protocol", "classic".into()));
+        }
         if let Some(instance) = &self.instance_id {
             properties.push(("group.instance.id", instance.clone()));
         }

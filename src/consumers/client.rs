@@ -30,16 +30,17 @@ const REFUSED_LOG_EVERY: Duration = Duration::from_secs(30);
 
 pub(super) struct GroupClient {
     current: Mutex<Arc<Client>>,
+    parts: Parts,
+}
+
+/// What a client is made of.
+struct Parts {
     config: ClientConfig,
     offsets: OffsetStore,
     metrics: Arc<Metrics>,
     topic: String,
     instance_id: Option<String>,
-    /// Since when the broker has refused the static id, and when that
-    /// was last logged (`None`: it has not refused it).
-    refused_since: Mutex<Option<(Instant, Option<Instant>)>>,
-    /// `refused_since` is set: the read loop's check without a lock.
-    refused: AtomicBool,
+    refusal: Arc<Refusal>,
 }
 
 impl GroupClient {
@@ -86,17 +87,24 @@ impl GroupClient {
                 ..Membership::default()
             },
         );
-        let first = create(&config, &offsets, &metrics, &topic, &instance_id)?;
-        first.subscribe(&[&topic])?;
-        Ok(Self {
-            current: Mutex::new(Arc::new(first)),
+        let refusal = Arc::new(Refusal {
+            since: Mutex::new(None),
+            refused: AtomicBool::new(false),
+            metrics: metrics.clone(),
+        });
+        let parts = Parts {
             config,
             offsets,
             metrics,
             topic,
             instance_id,
-            refused_since: Mutex::new(None),
-            refused: AtomicBool::new(false),
+            refusal,
+        };
+        let first = parts.create()?;
+        first.subscribe(&[&parts.topic])?;
+        Ok(Self {
+            current: Mutex::new(Arc::new(first)),
+            parts,
         })
     }
 
@@ -125,10 +133,80 @@ impl GroupClient {
     /// After [`unreleased`](Self::unreleased): replaces the client with a
     /// new one, subscribed unless `subscribe` is false (the consumer left
     /// its group for the database); the failed one is closed on a thread
-    /// of its own. Says so at the first refusal, then every 30 s.
-    pub(super) fn rebuild(&self, subscribe: bool) {
+    /// of its own. What the failed client owned is owned no more
+    /// (librdkafka unassigns without a rebalance callback). False when the
+    /// new client could not be made: the failed one stays, and this is to
+    /// be tried again (the failed one will not report its error twice).
+    pub(super) fn rebuild(&self, subscribe: bool) -> bool {
+        let parts = &self.parts;
+        parts.refusal.refused(parts.instance_id.as_deref());
+        parts.metrics.set_membership(
+            &parts.topic,
+            Membership {
+                instance_id: parts.instance_id.clone(),
+                ..Membership::default()
+            },
+        );
+        parts.metrics.consumer_lag.clear();
+        let fresh = parts.create().and_then(|fresh| {
+            if subscribe {
+                fresh.subscribe(&[&parts.topic])?;
+            }
+            Ok(fresh)
+        });
+        match fresh {
+            Ok(fresh) => {
+                let old = std::mem::replace(
+                    &mut *self.current.lock().unwrap_or_else(|e| e.into_inner()),
+                    Arc::new(fresh),
+                );
+                std::thread::spawn(move || drop(old));
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot create the consumer again, will retry");
+                false
+            }
+        }
+    }
+
+    /// A record arrived: the id, if it was refused, is ours again.
+    pub(super) fn released(&self) {
+        self.parts.refusal.released();
+    }
+}
+
+impl Parts {
+    fn create(&self) -> KafkaResult<Client> {
+        let context = CommandConsumerContext::new(
+            self.offsets.clone(),
+            self.metrics.clone(),
+            &self.topic,
+            self.instance_id.clone(),
+            self.refusal.clone(),
+        );
+        self.config
+            .create_with_context(context)
+            .map_err(kafka::redacted)
+    }
+}
+
+/// Whether the broker refuses the static id, since when, and when that was
+/// last said. Shared with each client's context, whose assignment ends it.
+pub(super) struct Refusal {
+    /// Since when, and when last logged (`None`: not refused).
+    since: Mutex<Option<(Instant, Option<Instant>)>>,
+    /// `since` is set: the read loop's check without a lock.
+    refused: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+impl Refusal {
+    /// The broker refused the id (again): said at the first refusal, then
+    /// every 30 s.
+    fn refused(&self, instance_id: Option<&str>) {
         let (since, say) = {
-            let mut refused = self.refused_since.lock().unwrap_or_else(|e| e.into_inner());
+            let mut refused = self.since.lock().unwrap_or_else(|e| e.into_inner());
             let (since, logged) = refused.get_or_insert_with(|| (Instant::now(), None));
             let say = logged.is_none_or(|at| at.elapsed() >= REFUSED_LOG_EVERY);
             if say {
@@ -140,7 +218,7 @@ impl GroupClient {
         self.metrics.topic.instance_id_unreleased.set(1);
         if say {
             tracing::warn!(
-                instance_id = self.instance_id.as_deref().unwrap_or_default(),
+                instance_id = instance_id.unwrap_or_default(),
                 refused_s = since.elapsed().as_secs_f64(),
                 "the broker refuses KAFKA_GROUP_INSTANCE_ID (UNRELEASED_INSTANCE_ID): an \
                  earlier session holds it, this instance's own before a crash (released when \
@@ -149,57 +227,21 @@ impl GroupClient {
                  asking again every second"
             );
         }
-        let fresh = create(
-            &self.config,
-            &self.offsets,
-            &self.metrics,
-            &self.topic,
-            &self.instance_id,
-        )
-        .and_then(|fresh| {
-            if subscribe {
-                fresh.subscribe(&[&self.topic])?;
-            }
-            Ok(fresh)
-        });
-        match fresh {
-            Ok(fresh) => {
-                let old = std::mem::replace(
-                    &mut *self.current.lock().unwrap_or_else(|e| e.into_inner()),
-                    Arc::new(fresh),
-                );
-                std::thread::spawn(move || drop(old));
-            }
-            // The failed client stays: its next poll fails the same way,
-            // and this is tried again.
-            Err(e) => tracing::error!(error = %e, "cannot create the consumer again"),
-        }
     }
 
-    /// A record arrived: the id, if it was refused, is ours again. Returns
-    /// how long it was refused.
-    pub(super) fn released(&self) -> Option<Duration> {
+    /// The group took this instance in (an assignment, a record): the id
+    /// is its own again.
+    pub(super) fn released(&self) {
         if !self.refused.swap(false, Ordering::Relaxed) {
-            return None;
+            return;
         }
-        let (since, _) = self
-            .refused_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()?;
         self.metrics.topic.instance_id_unreleased.set(0);
-        Some(since.elapsed())
+        let since = self.since.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((since, _)) = since {
+            tracing::info!(
+                refused_s = since.elapsed().as_secs_f64(),
+                "the broker released KAFKA_GROUP_INSTANCE_ID: this instance is in its group again"
+            );
+        }
     }
-}
-
-fn create(
-    config: &ClientConfig,
-    offsets: &OffsetStore,
-    metrics: &Arc<Metrics>,
-    topic: &str,
-    instance_id: &Option<String>,
-) -> KafkaResult<Client> {
-    let context =
-        CommandConsumerContext::new(offsets.clone(), metrics.clone(), topic, instance_id.clone());
-    config.create_with_context(context).map_err(kafka::redacted)
 }

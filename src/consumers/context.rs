@@ -16,6 +16,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use super::client::Refusal;
 use crate::kafka;
 use crate::metrics::{Membership, Metrics, PartitionLabels};
 use crate::processor::OffsetStore;
@@ -33,6 +34,8 @@ pub struct CommandConsumerContext {
     /// When the revoke that opened the current rebalance came: its
     /// duration is logged when the assignment closes it.
     revoked_at: std::sync::Mutex<Option<Instant>>,
+    /// The broker's refusal of the static id, which an assignment ends.
+    refusal: Arc<Refusal>,
 }
 
 impl CommandConsumerContext {
@@ -41,6 +44,7 @@ impl CommandConsumerContext {
         metrics: Arc<Metrics>,
         topic: &str,
         instance_id: Option<String>,
+        refusal: Arc<Refusal>,
     ) -> Self {
         Self {
             offsets,
@@ -49,6 +53,7 @@ impl CommandConsumerContext {
             topic: topic.to_owned(),
             instance_id,
             revoked_at: std::sync::Mutex::new(None),
+            refusal,
         }
     }
 }
@@ -81,12 +86,20 @@ impl ClientContext for CommandConsumerContext {
             );
             return;
         }
+        // librdkafka says FATAL once per client refused the static id, a
+        // client a second while the broker holds it: the refusal is logged
+        // (every 30 s) where the client is built again.
+        if facility == "FATAL" && message.contains("instance ID is still used") {
+            tracing::debug!(librdkafka = message, "static id refused");
+            return;
+        }
         self.errors.librdkafka_log(level, facility, message);
     }
 
     /// From librdkafka's statistics (every 5 s): whether a broker is
-    /// reachable, the command topic's partition count, and the lag gauges, per assigned partition the high
-    /// watermark minus the stored (else committed) offset.
+    /// reachable, the command topic's partition count, and the lag gauges,
+    /// per assigned partition the high watermark minus the stored (else
+    /// committed) offset.
     fn stats(&self, statistics: Statistics) {
         // Real brokers have node ids >= 0 (the bootstrap entry has -1).
         self.metrics.set_broker_reachable(
@@ -186,7 +199,10 @@ impl ConsumerContext for CommandConsumerContext {
                     assigned = assign(&committed);
                 }
                 match assigned {
-                    Ok(()) => self.metrics.set_in_group(true),
+                    Ok(()) => {
+                        self.metrics.set_in_group(true);
+                        self.refusal.released();
+                    }
                     Err(e) => {
                         // librdkafka waits for an assignment that will not
                         // come: say so in /readyz.

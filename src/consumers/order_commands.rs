@@ -178,12 +178,7 @@ impl OrderCommandConsumer {
             };
             let message = match message {
                 Ok(message) => {
-                    if let Some(refused) = self.client.released() {
-                        tracing::info!(
-                            refused_s = refused.as_secs_f64(),
-                            "the broker released KAFKA_GROUP_INSTANCE_ID: consuming again"
-                        );
-                    }
+                    self.client.released();
                     message
                 }
                 Err(KafkaError::MessageConsumptionFatal(_))
@@ -191,18 +186,28 @@ impl OrderCommandConsumer {
                 {
                     drop(consumer);
                     self.metrics.set_in_group(false);
-                    tokio::select! {
-                        _ = shutdown.recv() => return Ok(()),
-                        _ = tokio::time::sleep(UNRELEASED_RETRY) => {}
+                    // Until a client is made (the failed one will not say
+                    // its error again).
+                    loop {
+                        tokio::select! {
+                            _ = shutdown.recv() => return Ok(()),
+                            _ = tokio::time::sleep(UNRELEASED_RETRY) => {}
+                        }
+                        if self.client.rebuild(!self.metrics.left_group()) {
+                            break;
+                        }
                     }
-                    self.client.rebuild(!self.metrics.left_group());
                     continue;
                 }
                 Err(e @ KafkaError::MessageConsumptionFatal(_)) => {
+                    let (code, reason) = consumer.client().fatal_error().unzip();
                     tracing::error!(
                         error = %e,
-                        "fatal consumer error (another instance with the same \
-                         KAFKA_GROUP_INSTANCE_ID?): stopping the service"
+                        code = ?code,
+                        reason,
+                        "fatal consumer error (FENCED_INSTANCE_ID: another instance with the \
+                         same KAFKA_GROUP_INSTANCE_ID; UNSUPPORTED_VERSION: a broker before \
+                         Kafka 4.0 under KAFKA_GROUP_PROTOCOL=consumer): stopping the service"
                     );
                     self.metrics.set_in_group(false);
                     return Err(e);

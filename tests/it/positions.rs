@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use diesel::prelude::*;
+use order_service::config::GroupProtocol;
 use order_service::db::ScratchDatabase;
 use order_service::db::models::ConsumerOffset;
 
@@ -74,6 +75,17 @@ fn a_position_never_moves_back() {
 /// Kafka's positions together — back, too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_position_below_the_log_start_is_told_and_an_operator_can_reset_it() {
+    below_the_log_start(GroupProtocol::Classic).await;
+}
+
+/// The same under Kafka 4's consumer protocol, where the group's members
+/// are described by another API than the classic one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_consumer_protocol_a_reset_is_refused_while_the_group_has_a_member() {
+    below_the_log_start(GroupProtocol::Consumer).await;
+}
+
+async fn below_the_log_start(protocol: GroupProtocol) {
     use order_service::db::models::ConsumerOffset as Row;
     use rdkafka::admin::{AdminClient, AdminOptions};
     use rdkafka::client::DefaultClientContext;
@@ -81,7 +93,13 @@ async fn a_position_below_the_log_start_is_told_and_an_operator_can_reset_it() {
     use crate::cli::{lines, run};
     use crate::helpers::{create_order, new_id, spawn_env_with, test_client_config};
 
-    let mut app = spawn_env_with(|_| {}).await;
+    let mut app = spawn_env_with(|s| {
+        s.group.protocol = protocol;
+        if protocol == GroupProtocol::Consumer {
+            s.group.session_timeout_ms = None;
+        }
+    })
+    .await;
     let topic = app.settings.kafka.commands_topic.clone();
     let group = app.settings.group.group_id.clone();
     // Creates until one partition holds four of them.

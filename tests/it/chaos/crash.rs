@@ -146,6 +146,19 @@ async fn kill_9_restarts_of_a_static_member_under_the_consumer_protocol_wait_for
     )
     .await;
     let slowest = resumed.iter().max().copied().unwrap_or_default();
+    // The mechanism: the broker refused the id and the instance asked
+    // again, at least once.
+    let refused = (1..=restarts)
+        .filter(|n| {
+            let log =
+                std::fs::read_to_string(ServiceProcess::log_path(&format!("kip848-restarts-{n}")))
+                    .unwrap_or_default();
+            log.contains("the broker refuses KAFKA_GROUP_INSTANCE_ID")
+                && log.contains("the broker released KAFKA_GROUP_INSTANCE_ID")
+        })
+        .count();
+    println!("kip848-restarts: {refused} of {restarts} restarts were refused, then released");
+    assert!(refused >= 1, "no restart met the broker's refusal");
     // The broker's session plus a retry and a join.
     assert!(
         slowest < Duration::from_secs(60),

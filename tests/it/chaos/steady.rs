@@ -17,13 +17,6 @@ use super::process::ServiceProcess;
 use crate::helpers::TestApp;
 
 pub const PARTITIONS: i32 = 12;
-
-/// The tests that time a group under a steady load take turns: two of
-/// them at once on two cores (eight service processes) time each other.
-pub async fn take_turn() -> tokio::sync::MutexGuard<'static, ()> {
-    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    TURN.lock().await
-}
 /// Commands per second, sent in ticks of a tenth of a second.
 pub const RATE: usize = 1_000;
 
