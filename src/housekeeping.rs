@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::ServeSettings;
+use crate::config::HousekeepingSettings;
 use crate::db::models::{
     CommandTopic, IdempotencyClaim, LeaseView, NewProcessedCommand, OutboxMessage, RelayLease,
 };
@@ -70,14 +70,20 @@ const PARTITION_CHANGE_LOG_EVERY: Duration = Duration::from_secs(600);
 type SaidChanged = Option<(i64, i64, std::time::Instant)>;
 
 impl Housekeeper {
-    pub fn new(settings: &ServeSettings, db: Database, metrics: Arc<Metrics>) -> Self {
+    /// `commands_topic`: whose partition count to watch.
+    pub fn new(
+        settings: &HousekeepingSettings,
+        commands_topic: &str,
+        db: Database,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             db,
             metrics,
             retention: settings.retention(),
-            interval: settings.housekeeping_interval(),
+            interval: settings.interval(),
             batch_size: i64::from(settings.purge_batch_size),
-            commands_topic: settings.kafka.commands_topic.clone(),
+            commands_topic: commands_topic.to_owned(),
         }
     }
 

@@ -53,11 +53,11 @@ impl Application {
         }
         let kafka = &settings.kafka;
         tracing::info!(kafka = %kafka.connection.describe(), "connecting to Kafka");
-        if settings.create_topics {
+        if settings.topics.create_topics {
             let spec = kafka::TopicSpec {
-                partitions: settings.topic_partitions,
-                replication_factor: settings.topic_replication_factor,
-                configs: &settings.topic_config,
+                partitions: settings.topics.topic_partitions,
+                replication_factor: settings.topics.topic_replication_factor,
+                configs: &settings.topics.topic_config,
             };
             // Not fatal: a broker that refuses us now (credentials, TLS) is
             // retried by every client, and /readyz says why meanwhile.
@@ -73,7 +73,7 @@ impl Application {
             if let Err(error) = kafka::ensure_relay_topic(
                 &kafka.connection,
                 &kafka.relay_topic(),
-                settings.topic_replication_factor,
+                settings.topics.topic_replication_factor,
             )
             .await
             {
@@ -126,11 +126,18 @@ impl Application {
             .await
             .with_context(|| format!("listening on HTTP_ADDR {}", settings.http.http_addr))?;
         let http_addr = http.local_addr().context("reading the HTTP address")?;
-        let housekeeper = Housekeeper::new(&settings, db.clone(), metrics.clone());
+        let housekeeper = Housekeeper::new(
+            &settings.housekeeping,
+            &settings.kafka.commands_topic,
+            db.clone(),
+            metrics.clone(),
+        );
         let watch_db = Database::for_reads(&settings.database, 1, metrics.pool_usage("watch"));
         let offsets = OffsetStore::new(db.clone(), settings.group.group_id.clone());
         let consumer = OrderCommandConsumer::new(
-            &settings,
+            &settings.kafka,
+            &settings.group,
+            &settings.intake,
             CommandProcessor::new(db, offsets.clone(), outcomes.clone(), handover),
             offsets,
             dlq,
@@ -147,7 +154,7 @@ impl Application {
             http,
             http_addr,
             watch_db,
-            leave_after: settings.db_unreachable_leave(),
+            leave_after: settings.intake.db_unreachable_leave(),
             metrics,
         })
     }
@@ -210,11 +217,11 @@ impl Application {
 async fn warn_if_dedup_outlived(settings: &ServeSettings) {
     let topic = &settings.kafka.commands_topic;
     match kafka::longest_retention(&settings.kafka.connection, topic).await {
-        Ok(Some(kept)) if kept < settings.retention() => {}
+        Ok(Some(kept)) if kept < settings.housekeeping.retention() => {}
         Ok(kept) => tracing::warn!(
             topic,
             topic_keeps_records_secs = kept.map(|k| k.as_secs()),
-            retention_secs = settings.retention_secs,
+            retention_secs = settings.housekeeping.retention_secs,
             "RETENTION_SECS does not exceed the command topic's retention.ms + segment.ms \
              (or retention is unlimited): a command redelivered after its dedup row is \
              purged would be applied again"

@@ -10,6 +10,7 @@ use anyhow::Context;
 
 use super::phase::PhaseSpec;
 use crate::cli::BenchArgs;
+use crate::config::ServeSettings;
 
 pub(super) struct Topics {
     pub(super) commands: String,
@@ -28,18 +29,22 @@ pub(super) fn start_service(
     log: &Path,
 ) -> anyhow::Result<Child> {
     let log = std::fs::File::create(log).context("creating the service log")?;
+    // The service's settings as this environment gives them, pointed at the
+    // run's database, broker, topics and group.
+    let mut settings = ServeSettings::from_env();
+    settings.database.database_url = database_url.to_owned();
+    settings.kafka.connection = args.kafka.clone();
+    settings.kafka.commands_topic = topics.commands.clone();
+    settings.kafka.events_topic = topics.events.clone();
+    settings.kafka.dlq_topic = topics.dlq.clone();
+    settings.kafka.relay_topic = Some(topics.relay.clone());
+    settings.group.group_id = format!("bench-{suffix}");
+    settings.topics.create_topics = false;
+    settings.http.http_addr = http_addr;
+    settings.intake.batch_size = spec.batch_size;
     Command::new(std::env::current_exe().context("locating this binary")?)
         .arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("KAFKA_BOOTSTRAP_SERVERS", &args.kafka.bootstrap_servers)
-        .env("KAFKA_COMMANDS_TOPIC", &topics.commands)
-        .env("KAFKA_EVENTS_TOPIC", &topics.events)
-        .env("KAFKA_DLQ_TOPIC", &topics.dlq)
-        .env("KAFKA_RELAY_TOPIC", &topics.relay)
-        .env("KAFKA_GROUP_ID", format!("bench-{suffix}"))
-        .env("KAFKA_CREATE_TOPICS", "false")
-        .env("HTTP_ADDR", http_addr.to_string())
-        .env("BATCH_SIZE", spec.batch_size.to_string())
+        .envs(settings.env())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

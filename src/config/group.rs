@@ -4,6 +4,8 @@
 
 use clap::{Args, ValueEnum};
 
+use super::env::Env;
+
 /// Which group protocol the consumer speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum GroupProtocol {
@@ -91,6 +93,17 @@ impl GroupSettings {
             }
             GroupProtocol::Consumer => Ok(()),
         }
+    }
+
+    pub fn write_env(&self, env: &mut Env) {
+        env.set("KAFKA_GROUP_ID", &self.group_id);
+        env.set_choice("KAFKA_GROUP_PROTOCOL", Some(&self.protocol));
+        env.set_some("KAFKA_GROUP_INSTANCE_ID", self.instance_id.as_ref());
+        env.set_some(
+            "KAFKA_PARTITION_ASSIGNMENT_STRATEGY",
+            self.assignment_strategy.as_ref(),
+        );
+        env.set_some("KAFKA_SESSION_TIMEOUT_MS", self.session_timeout_ms);
     }
 
     /// The consumer's group properties.

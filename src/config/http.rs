@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Secret;
+use super::env::Env;
 
 #[derive(Debug, Clone, Args)]
 pub struct HttpSettings {
@@ -160,6 +161,18 @@ fn constant_time_eq(token: &[u8], candidate: &[u8]) -> bool {
 }
 
 impl HttpSettings {
+    pub fn write_env(&self, env: &mut Env) {
+        env.set("HTTP_ADDR", self.http_addr);
+        env.set_some("API_TOKENS", self.api_tokens.as_ref().map(Secret::expose));
+        env.set_path("API_TOKENS_FILE", &self.api_tokens_file);
+        env.set("HTTP_REQUEST_TIMEOUT_MS", self.request_timeout_ms);
+        env.set("HTTP_HEADER_READ_TIMEOUT_MS", self.header_read_timeout_ms);
+        env.set("HTTP_BODY_LIMIT_BYTES", self.body_limit_bytes);
+        env.set("HTTP_CONCURRENCY_LIMIT", self.concurrency_limit);
+        env.set("DATABASE_READ_POOL_SIZE", self.read_pool_size);
+        env.set_some("OTEL_EXPORTER_OTLP_ENDPOINT", self.otlp_endpoint.as_ref());
+    }
+
     /// The tokens from `API_TOKENS` or `API_TOKENS_FILE`; `None` when
     /// neither is set (an open API).
     pub fn tokens(&self) -> Result<Option<ApiTokens>, ApiTokensError> {

@@ -5,111 +5,13 @@
 //! their `Debug` is redacted, `--help` says only whether they are set, and
 //! no error built here quotes a value.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use rdkafka::ClientConfig;
 
-/// A value never printed: not by `Debug`, not in `--help`, not in errors.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(s))
-    }
-}
-
-/// librdkafka's `security.protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SecurityProtocol {
-    #[value(name = "PLAINTEXT")]
-    Plaintext,
-    #[value(name = "SSL")]
-    Ssl,
-    #[value(name = "SASL_PLAINTEXT")]
-    SaslPlaintext,
-    #[value(name = "SASL_SSL")]
-    SaslSsl,
-}
-
-impl SecurityProtocol {
-    /// Kafka's name; librdkafka reads it in any case.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Plaintext => "PLAINTEXT",
-            Self::Ssl => "SSL",
-            Self::SaslPlaintext => "SASL_PLAINTEXT",
-            Self::SaslSsl => "SASL_SSL",
-        }
-    }
-}
-
-/// librdkafka's `sasl.mechanism`. OAUTHBEARER needs its `sasl.oauthbearer.*`
-/// properties from `KAFKA_PROPERTIES_FILE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SaslMechanism {
-    #[value(name = "PLAIN")]
-    Plain,
-    #[value(name = "SCRAM-SHA-256")]
-    ScramSha256,
-    #[value(name = "SCRAM-SHA-512")]
-    ScramSha512,
-    #[value(name = "OAUTHBEARER")]
-    OAuthBearer,
-}
-
-impl SaslMechanism {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Plain => "PLAIN",
-            Self::ScramSha256 => "SCRAM-SHA-256",
-            Self::ScramSha512 => "SCRAM-SHA-512",
-            Self::OAuthBearer => "OAUTHBEARER",
-        }
-    }
-}
-
-/// librdkafka's `compression.type` for what the service produces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Compression {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-    Zstd,
-}
-
-impl Compression {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Gzip => "gzip",
-            Self::Snappy => "snappy",
-            Self::Lz4 => "lz4",
-            Self::Zstd => "zstd",
-        }
-    }
-}
+use super::env::Env;
+use super::{Compression, SaslMechanism, Secret, SecurityProtocol};
 
 /// Why the Kafka client configuration could not be assembled. Never holds
 /// a property's value: a properties file may hold secrets.
@@ -125,6 +27,48 @@ pub enum KafkaConfigError {
     BadLine { path: PathBuf, line: usize },
     #[error("KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE are both set; set one")]
     TwoPasswords,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KafkaSettings {
+    #[command(flatten)]
+    pub connection: KafkaConnection,
+
+    /// Topic the order commands arrive on (key = order_id).
+    #[arg(long, env = "KAFKA_COMMANDS_TOPIC", default_value = "order-commands")]
+    pub commands_topic: String,
+
+    /// Topic the order events are published to (key = order_id).
+    #[arg(long, env = "KAFKA_EVENTS_TOPIC", default_value = "order-events")]
+    pub events_topic: String,
+
+    /// Topic for commands that cannot be decoded (original key and bytes kept).
+    #[arg(long, env = "KAFKA_DLQ_TOPIC", default_value = "order-commands-dlq")]
+    pub dlq_topic: String,
+
+    /// The relay's progress topic (compacted, one partition): written only
+    /// inside the relay's Kafka transactions, it says exactly which events
+    /// were published. Unset: the events topic's name and `-relay`
+    /// (`order-events-relay`).
+    #[arg(long, env = "KAFKA_RELAY_TOPIC")]
+    pub relay_topic: Option<String>,
+}
+
+impl KafkaSettings {
+    /// The relay's progress topic (see `relay_topic`).
+    pub fn relay_topic(&self) -> String {
+        self.relay_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}-relay", self.events_topic))
+    }
+
+    pub fn write_env(&self, env: &mut Env) {
+        self.connection.write_env(env);
+        env.set("KAFKA_COMMANDS_TOPIC", &self.commands_topic);
+        env.set("KAFKA_EVENTS_TOPIC", &self.events_topic);
+        env.set("KAFKA_DLQ_TOPIC", &self.dlq_topic);
+        env.set_some("KAFKA_RELAY_TOPIC", self.relay_topic.as_ref());
+    }
 }
 
 /// Where and how every Kafka client connects (consumer, producers, admin,
@@ -190,6 +134,30 @@ pub struct KafkaConnection {
 }
 
 impl KafkaConnection {
+    pub fn write_env(&self, env: &mut Env) {
+        env.set("KAFKA_BOOTSTRAP_SERVERS", &self.bootstrap_servers);
+        env.set_choice("KAFKA_SECURITY_PROTOCOL", self.security_protocol.as_ref());
+        env.set_choice("KAFKA_SASL_MECHANISM", self.sasl_mechanism.as_ref());
+        env.set_some("KAFKA_SASL_USERNAME", self.sasl_username.as_ref());
+        env.set_some(
+            "KAFKA_SASL_PASSWORD",
+            self.sasl_password.as_ref().map(Secret::expose),
+        );
+        env.set_path("KAFKA_SASL_PASSWORD_FILE", &self.sasl_password_file);
+        env.set_path("KAFKA_SSL_CA_LOCATION", &self.ssl_ca_location);
+        env.set_path(
+            "KAFKA_SSL_CERTIFICATE_LOCATION",
+            &self.ssl_certificate_location,
+        );
+        env.set_path("KAFKA_SSL_KEY_LOCATION", &self.ssl_key_location);
+        env.set_some(
+            "KAFKA_SSL_KEY_PASSWORD",
+            self.ssl_key_password.as_ref().map(Secret::expose),
+        );
+        env.set_choice("KAFKA_COMPRESSION_TYPE", self.compression_type.as_ref());
+        env.set_path("KAFKA_PROPERTIES_FILE", &self.properties_file);
+    }
+
     /// Plaintext to `bootstrap_servers`, nothing else set.
     pub fn plaintext(bootstrap_servers: impl Into<String>) -> Self {
         Self {

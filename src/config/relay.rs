@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::env::Env;
+
 #[derive(Debug, Clone, Args)]
 pub struct RelaySettings {
     /// Most outbox rows the relay reads from the table per round, and so
@@ -44,5 +46,12 @@ impl RelaySettings {
 
     pub fn lease(&self) -> Duration {
         Duration::from_secs(self.lease_secs)
+    }
+
+    pub fn write_env(&self, env: &mut Env) {
+        env.set("RELAY_BATCH_SIZE", self.batch_size);
+        env.set("RELAY_POLL_MS", self.poll_ms);
+        env.set("PUBLISHER_LEASE_SECS", self.lease_secs);
+        env.set_some("RELAY_TRANSACTIONAL_ID", self.transactional_id.as_ref());
     }
 }

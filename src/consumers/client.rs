@@ -16,7 +16,7 @@ use rdkafka::error::KafkaResult;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::context::CommandConsumerContext;
-use crate::config::ServeSettings;
+use crate::config::{GroupSettings, IntakeSettings, KafkaSettings};
 use crate::kafka;
 use crate::metrics::{Membership, Metrics};
 use crate::processor::OffsetStore;
@@ -44,19 +44,21 @@ struct Parts {
 }
 
 impl GroupClient {
-    /// A client for `settings`' group, subscribed to the command topic.
+    /// A client of `group`, subscribed to `kafka`'s command topic.
     pub(super) fn new(
-        settings: &ServeSettings,
+        kafka: &KafkaSettings,
+        group: &GroupSettings,
+        intake: &IntakeSettings,
         offsets: OffsetStore,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
-        let mut config = kafka::client_config(&settings.kafka.connection)?;
+        let mut config = kafka::client_config(&kafka.connection)?;
         // librdkafka's warnings at least, whatever the `log` crate's level:
         // the context counts position resets from them.
         if (config.log_level as i32) < (RDKafkaLogLevel::Warning as i32) {
             config.set_log_level(RDKafkaLogLevel::Warning);
         }
-        for (name, value) in settings.group.properties() {
+        for (name, value) in group.properties() {
             config.set(name, value);
         }
         config
@@ -65,7 +67,7 @@ impl GroupClient {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
+            .set("fetch.wait.max.ms", intake.fetch_wait_max_ms.to_string())
             // librdkafka prefetches up to 64 MB per partition by default;
             // a few MB keep a batch ready and the memory flat.
             .set("queued.max.messages.kbytes", "4096")
@@ -77,8 +79,8 @@ impl GroupClient {
             // refreshed every 30 s (librdkafka's default is 5 min).
             .set("statistics.interval.ms", "5000")
             .set("topic.metadata.refresh.interval.ms", "30000");
-        let topic = settings.kafka.commands_topic.clone();
-        let instance_id = settings.group.instance_id.clone();
+        let topic = kafka.commands_topic.clone();
+        let instance_id = group.instance_id.clone();
         // Shown before the first assignment (and while the id is refused).
         metrics.set_membership(
             &topic,

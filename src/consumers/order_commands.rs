@@ -41,7 +41,7 @@ use super::batch::{Batch, Record, lane_of, record_size};
 use super::client::{GroupClient, UNRELEASED_RETRY};
 use super::leave::changed;
 use crate::backoff;
-use crate::config::ServeSettings;
+use crate::config::{GroupSettings, IntakeSettings, KafkaSettings};
 use crate::kafka;
 use crate::metrics::Metrics;
 use crate::processor::{CommandProcessor, OffsetStore};
@@ -78,25 +78,28 @@ pub struct OrderCommandConsumer {
 }
 
 impl OrderCommandConsumer {
+    /// Reads `kafka`'s command topic in `group`, applying as `intake` says.
     pub fn new(
-        settings: &ServeSettings,
+        kafka: &KafkaSettings,
+        group: &GroupSettings,
+        intake: &IntakeSettings,
         processor: CommandProcessor,
         offsets: OffsetStore,
         dlq: DeadLetterProducer,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
-        let client = GroupClient::new(settings, offsets, metrics.clone())?;
+        let client = GroupClient::new(kafka, group, intake, offsets, metrics.clone())?;
         Ok(Self {
             client,
             processor,
             dlq,
-            batch_size: settings.batch_size as usize,
-            linger: settings.batch_linger(),
-            apply_concurrency: settings.apply_concurrency as usize,
-            quarantine_after: settings.quarantine_after_attempts,
+            batch_size: intake.batch_size as usize,
+            linger: intake.batch_linger(),
+            apply_concurrency: intake.apply_concurrency as usize,
+            quarantine_after: intake.quarantine_after_attempts,
             key_warned: std::sync::Mutex::new(HashSet::new()),
-            batch_max_bytes: settings.batch_max_bytes as usize,
-            consumer_topic: settings.kafka.commands_topic.clone(),
+            batch_max_bytes: intake.batch_max_bytes as usize,
+            consumer_topic: kafka.commands_topic.clone(),
             metrics,
         })
     }

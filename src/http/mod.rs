@@ -178,8 +178,8 @@ pub fn router(settings: &ServeSettings, parts: Parts) -> Router {
         tokens: parts.tokens.map(Arc::new),
         shutdown: parts.shutdown,
         openapi,
-        max_outbox_age: Duration::from_secs(settings.ready_max_outbox_age_secs),
-        max_outbox_backlog: settings.ready_max_outbox_backlog,
+        max_outbox_age: Duration::from_secs(settings.readiness.ready_max_outbox_age_secs),
+        max_outbox_backlog: settings.readiness.ready_max_outbox_backlog,
     };
     let (api, open) = routes();
     let body_limit = usize::try_from(http.body_limit_bytes).unwrap_or(usize::MAX);

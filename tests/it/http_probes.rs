@@ -157,7 +157,7 @@ async fn probes_answer_and_metrics_follow_the_commands() {
 /// lags.
 #[tokio::test]
 async fn a_relay_held_back_leaves_the_instance_ready_and_the_body_says_so() {
-    let mut app = spawn_app_with(|s| s.ready_max_outbox_age_secs = 1).await;
+    let mut app = spawn_app_with(|s| s.readiness.ready_max_outbox_age_secs = 1).await;
     app.await_readiness(Duration::from_secs(60), |status, _| status == 200)
         .await;
     let mut holder = app.db();

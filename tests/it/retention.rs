@@ -23,9 +23,9 @@ fn outbox_count(conn: &mut diesel::PgConnection, filter: &str) -> i64 {
 #[tokio::test]
 async fn expired_rows_are_purged_in_the_background() {
     let mut app = spawn_app_with(|s| {
-        s.retention_secs = 1;
-        s.housekeeping_interval_ms = 100;
-        s.purge_batch_size = 2; // several statements per purge
+        s.housekeeping.retention_secs = 1;
+        s.housekeeping.housekeeping_interval_ms = 100;
+        s.housekeeping.purge_batch_size = 2; // several statements per purge
     })
     .await;
     for _ in 0..5 {

@@ -58,7 +58,7 @@ async fn topics_are_created_with_the_configured_settings_and_their_retention_is_
 
 #[tokio::test]
 async fn a_service_with_topic_creation_off_does_not_create_them() {
-    let app = spawn_app_with(|s| s.create_topics = false).await;
+    let app = spawn_app_with(|s| s.topics.create_topics = false).await;
     let kafka = &app.settings.kafka;
     let missing = longest_retention(&kafka.connection, &kafka.commands_topic).await;
     assert!(

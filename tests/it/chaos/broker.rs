@@ -63,7 +63,7 @@ async fn broker_faults_lose_reorder_and_double_nothing() {
     let workload = Workload::lifecycles(80, 8, &mut rng);
     let commands = workload.interleaved(&mut rng);
     let mut app = spawn_app_with(|s| {
-        s.batch_size = 50;
+        s.intake.batch_size = 50;
         use_mock_cluster(&mock, s);
     })
     .await;
@@ -163,7 +163,7 @@ async fn a_long_broker_outage_loses_and_reorders_nothing() {
     let workload = Workload::lifecycles(60, 6, &mut rng);
     let commands = workload.interleaved(&mut rng);
     let mut app = spawn_app_with(|s| {
-        s.batch_size = 20;
+        s.intake.batch_size = 20;
         use_mock_cluster(&mock, s);
     })
     .await;

@@ -22,7 +22,7 @@ async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
     };
     let workload = Workload::lifecycles(orders, items, &mut rng);
     let commands = workload.interleaved(&mut rng);
-    let mut app = spawn_env_with(|s| s.batch_size = 100).await;
+    let mut app = spawn_env_with(|s| s.intake.batch_size = 100).await;
     let settings = app.settings.clone();
     let mut conn = app.db();
 

@@ -21,8 +21,8 @@ async fn a_frozen_peer_holds_nothing_up_for_long() {
     let workload = Workload::lifecycles(orders, items, &mut rng);
     let commands = workload.interleaved(&mut rng);
     let mut app = spawn_env_with(|s| {
-        s.topic_partitions = 6;
-        s.batch_size = 50;
+        s.topics.topic_partitions = 6;
+        s.intake.batch_size = 50;
         s.group.session_timeout_ms = Some(6_000);
         s.database.idle_in_transaction_timeout_ms = 8_000;
     })

@@ -17,7 +17,7 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
     let mut rng = seeded_rng("graceful");
     let workload = Workload::lifecycles(150, 6, &mut rng);
     let commands = workload.interleaved(&mut rng);
-    let mut app = spawn_env_with(|s| s.batch_size = 50).await;
+    let mut app = spawn_env_with(|s| s.intake.batch_size = 50).await;
     let settings = app.settings.clone();
     let mut conn = app.db();
 
@@ -66,7 +66,7 @@ async fn sigterm_finishes_the_batch_flushes_commits_and_exits_0() {
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
-    for partition in 0..settings.topic_partitions {
+    for partition in 0..settings.topics.topic_partitions {
         tpl.add_partition(&settings.kafka.commands_topic, partition);
     }
     let committed = group

@@ -63,8 +63,8 @@ async fn join_then_leave(label: &str, protocol: GroupProtocol) {
     let workload = Workload::lifecycles(2_000, 6, &mut rng);
     let commands = workload.interleaved(&mut rng);
     let mut app = spawn_env_with(|s| {
-        s.topic_partitions = PARTITIONS;
-        s.batch_size = 50;
+        s.topics.topic_partitions = PARTITIONS;
+        s.intake.batch_size = 50;
         s.group.protocol = protocol;
         if protocol == GroupProtocol::Consumer {
             // The broker's session (group.consumer.session.timeout.ms).
@@ -268,7 +268,7 @@ async fn under_the_consumer_protocol_a_second_instance_with_a_running_ones_id_wa
     let (status, body) = running.readiness().await.expect("the first answers");
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        body["checks"]["consumer"]["assigned_partitions"], settings.topic_partitions,
+        body["checks"]["consumer"]["assigned_partitions"], settings.topics.topic_partitions,
         "{body}"
     );
     let status = running.terminate(SHUTDOWN_BOUND).await;

@@ -39,10 +39,10 @@ pub fn use_mock_cluster(
     settings: &mut ServeSettings,
 ) {
     settings.kafka.connection.bootstrap_servers = mock.bootstrap_servers();
-    settings.create_topics = false;
+    settings.topics.create_topics = false;
     let kafka = &settings.kafka;
     for topic in [&kafka.commands_topic, &kafka.events_topic, &kafka.dlq_topic] {
-        mock.create_topic(topic, settings.topic_partitions, 3)
+        mock.create_topic(topic, settings.topics.topic_partitions, 3)
             .expect("create topic on the mock cluster");
     }
     mock.create_topic(&kafka.relay_topic(), 1, 3)

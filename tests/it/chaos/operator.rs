@@ -156,7 +156,7 @@ async fn stream_through(name: &str, faults: &[Fault]) {
         Duration::from_millis(1_500)
     };
     let mut app = spawn_env_with(|s| {
-        s.batch_size = 50;
+        s.intake.batch_size = 50;
         // A lock held elsewhere fails a statement after half a second.
         s.database.lock_timeout_ms = 500;
     })
@@ -296,7 +296,7 @@ async fn a_long_transaction_elsewhere_and_a_burnt_outbox_id_hold_nothing_back() 
     } else {
         Duration::from_secs(12)
     };
-    let mut app = spawn_env_with(|s| s.batch_size = 50).await;
+    let mut app = spawn_env_with(|s| s.intake.batch_size = 50).await;
     let settings = app.settings.clone();
     let url = settings.database.database_url.clone();
     let mut service = super::process::ServiceProcess::start(&settings, "elsewhere-0");
@@ -388,7 +388,7 @@ async fn an_outbox_row_committed_late_in_this_database_is_still_published() {
     use prost::Message as _;
 
     let mut rng = seeded_rng("late");
-    let mut app = crate::helpers::spawn_app_with(|s| s.batch_size = 20).await;
+    let mut app = crate::helpers::spawn_app_with(|s| s.intake.batch_size = 20).await;
     let url = app.settings.database.database_url.clone();
     let mut elsewhere = long_transaction_elsewhere(&url);
 

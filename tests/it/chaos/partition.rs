@@ -198,9 +198,9 @@ async fn an_instance_cut_off_from_postgres_then_from_the_broker_loses_nothing() 
     let broker = PrivateBroker::start(&netns.broker());
     let mut app = spawn_env_on(&postgres.url(), |s| {
         s.kafka.connection.bootstrap_servers = broker.bootstrap.clone();
-        s.topic_replication_factor = 1;
-        s.batch_size = 50;
-        s.db_unreachable_leave_secs = leave_after;
+        s.topics.topic_replication_factor = 1;
+        s.intake.batch_size = 50;
+        s.intake.db_unreachable_leave_secs = leave_after;
     })
     .await;
     let settings = app.settings.clone();
@@ -250,7 +250,8 @@ async fn an_instance_cut_off_from_postgres_then_from_the_broker_loses_nothing() 
                         .as_ref()
                         .is_some_and(|(_, body)| body["checks"]["consumer"]["ok"] == false);
                 let took_all = seen.1.as_ref().is_some_and(|(_, body)| {
-                    body["checks"]["consumer"]["assigned_partitions"] == settings.topic_partitions
+                    body["checks"]["consumer"]["assigned_partitions"]
+                        == settings.topics.topic_partitions
                 });
                 if left && took_all {
                     return true;

@@ -172,7 +172,7 @@ async fn connections_killed_and_postgres_restarted_lose_and_double_nothing() {
     let server = PrivatePostgres::start();
     let workload = Workload::lifecycles(80, 8, &mut rng);
     let commands = workload.interleaved(&mut rng);
-    let mut app = spawn_env_on(&server.url(), |s| s.batch_size = 50).await;
+    let mut app = spawn_env_on(&server.url(), |s| s.intake.batch_size = 50).await;
     let settings = app.settings.clone();
     let database = settings
         .database

@@ -33,34 +33,15 @@ impl ServiceProcess {
     }
 }
 
-/// The settings [`ServiceProcess::start`] passes besides where to connect.
+/// Every setting of `settings` (ServeSettings::env), but the HTTP address
+/// the process was given, and no topic creation (the test made them).
 fn tuned(command: &mut Command, settings: &ServeSettings) {
-    command
-        .env(
-            "DATABASE_POOL_SIZE",
-            settings.database.pool_size.to_string(),
-        )
-        .env(
-            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-            settings.database.idle_in_transaction_timeout_ms.to_string(),
-        )
-        .env(
-            "DATABASE_LOCK_TIMEOUT_MS",
-            settings.database.lock_timeout_ms.to_string(),
-        )
-        .env("BATCH_SIZE", settings.batch_size.to_string())
-        .env(
-            "DB_UNREACHABLE_LEAVE_SECS",
-            settings.db_unreachable_leave_secs.to_string(),
-        )
-        .env("RELAY_POLL_MS", settings.relay.poll_ms.to_string())
-        .env(
-            "PUBLISHER_LEASE_SECS",
-            settings.relay.lease_secs.to_string(),
-        );
-    if let Some(session) = settings.group.session_timeout_ms {
-        command.env("KAFKA_SESSION_TIMEOUT_MS", session.to_string());
-    }
+    command.envs(
+        settings
+            .env()
+            .into_iter()
+            .filter(|(name, _)| !matches!(*name, "HTTP_ADDR" | "KAFKA_CREATE_TOPICS")),
+    );
 }
 
 impl ServiceProcess {

@@ -51,7 +51,7 @@ async fn held_by_other_than(conn: &mut PgConnection, not: Option<&str>) -> Holde
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_publisher_is_replaced_within_seconds_and_stays_deposed() {
-    let mut app = spawn_env_with(|s| s.topic_partitions = 6).await;
+    let mut app = spawn_env_with(|s| s.topics.topic_partitions = 6).await;
     let settings = app.settings.clone();
     let mut conn = app.db();
     let a = ServiceProcess::start(&settings, "paused-a");

@@ -22,8 +22,8 @@ async fn joins_leaves_and_crashes_keep_order_and_progress() {
     let workload = Workload::lifecycles(orders, items, &mut rng);
     let commands = workload.interleaved(&mut rng);
     let mut app = spawn_env_with(|s| {
-        s.topic_partitions = 6;
-        s.batch_size = 50;
+        s.topics.topic_partitions = 6;
+        s.intake.batch_size = 50;
     })
     .await;
     let settings = app.settings.clone();

@@ -31,7 +31,7 @@ async fn a_rolling_upgrade_from_the_advisory_lock_relay_has_one_publisher_at_a_t
     let (orders, items) = if full_scale() { (200, 21) } else { (80, 6) };
     let workload = Workload::lifecycles(orders, items, &mut rng);
     let commands = workload.interleaved(&mut rng);
-    let mut app = spawn_env_with(|s| s.topic_partitions = 6).await;
+    let mut app = spawn_env_with(|s| s.topics.topic_partitions = 6).await;
     let settings = app.settings.clone();
     let url = settings.database.database_url.clone();
     let tag = |name: &str| format!("{name}-{}", settings.group.group_id);

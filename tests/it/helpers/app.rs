@@ -7,10 +7,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection};
-use order_service::config::{
-    DatabaseSettings, GroupProtocol, GroupSettings, HttpSettings, KafkaConnection, KafkaSettings,
-    LogFormat, RelaySettings, ServeSettings,
-};
+use order_service::config::{LogFormat, ServeSettings};
 use order_service::db::ScratchDatabase;
 use order_service::proto::OrderEvent;
 use order_service::shutdown::ShutdownTrigger;
@@ -91,77 +88,23 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
     let database_url = database.url().to_owned();
     // Only when no test sets its own broker (the mock cluster) is one required.
     let bootstrap = std::env::var("TEST_KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
-    let mut settings = ServeSettings {
-        database: DatabaseSettings {
-            database_url,
-            pool_size: 4,
-            statement_timeout_ms: 30_000,
-            lock_timeout_ms: 10_000,
-            idle_in_transaction_timeout_ms: 15_000,
-        },
-        kafka: KafkaSettings {
-            connection: KafkaConnection::plaintext(bootstrap),
-            commands_topic: format!("commands-{suffix}"),
-            events_topic: format!("events-{suffix}"),
-            dlq_topic: format!("dlq-{suffix}"),
-            relay_topic: Some(format!("relay-{suffix}")),
-        },
-        group: GroupSettings {
-            group_id: format!("group-{suffix}"),
-            protocol: GroupProtocol::Classic,
-            instance_id: None,
-            assignment_strategy: None,
-            session_timeout_ms: Some(6_000),
-        },
-        fetch_wait_max_ms: 100,
-        create_topics: true,
-        topic_partitions: PARTITIONS,
-        topic_replication_factor: -1,
-        topic_config: Vec::new(),
-        batch_size: 200,
-        apply_concurrency: 2,
-        quarantine_after_attempts: 3,
-        db_unreachable_leave_secs: 15,
-        batch_linger_ms: 2,
-        batch_max_bytes: 8 * 1024 * 1024,
-        relay: RelaySettings {
-            batch_size: 500,
-            poll_ms: 200,
-            lease_secs: 10,
-            transactional_id: None,
-        },
-        http: HttpSettings {
-            http_addr: "127.0.0.1:0".parse().expect("socket address"),
-            api_tokens: None,
-            api_tokens_file: None,
-            request_timeout_ms: 35_000,
-            header_read_timeout_ms: 65_000,
-            body_limit_bytes: 64 * 1024,
-            concurrency_limit: 512,
-            read_pool_size: 4,
-            otlp_endpoint: None,
-        },
-        retention_secs: 7 * 24 * 3600,
-        housekeeping_interval_ms: 200,
-        purge_batch_size: 1000,
-        ready_max_outbox_age_secs: 60,
-        ready_max_outbox_backlog: 100_000,
-    };
+    let mut settings = ServeSettings::for_tests(&database_url, &bootstrap, &suffix);
+    settings.topics.topic_partitions = PARTITIONS;
     configure(&mut settings);
     if settings.kafka.connection.bootstrap_servers.is_empty() {
         settings.kafka.connection.bootstrap_servers = bootstrap_servers();
     }
-    let partitions = settings.topic_partitions;
+    let partitions = settings.topics.topic_partitions;
     // A test that turns topic creation off creates them itself.
-    if settings.create_topics {
+    if settings.topics.create_topics {
         let kafka = &settings.kafka;
         order_service::kafka::ensure_topics(
             &kafka.connection,
             &[&kafka.commands_topic, &kafka.events_topic, &kafka.dlq_topic],
             &order_service::kafka::TopicSpec {
-                partitions: settings.topic_partitions,
-                replication_factor: settings.topic_replication_factor,
-                configs: &settings.topic_config,
+                partitions: settings.topics.topic_partitions,
+                replication_factor: settings.topics.topic_replication_factor,
+                configs: &settings.topics.topic_config,
             },
         )
         .await
@@ -169,7 +112,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
         order_service::kafka::ensure_relay_topic(
             &kafka.connection,
             &kafka.relay_topic(),
-            settings.topic_replication_factor,
+            settings.topics.topic_replication_factor,
         )
         .await
         .expect("create the relay's test topic");

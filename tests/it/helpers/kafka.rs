@@ -105,7 +105,7 @@ impl TestApp {
         reader(
             &self.settings.kafka.connection,
             &self.settings.kafka.events_topic,
-            self.settings.topic_partitions,
+            self.settings.topics.topic_partitions,
         )
     }
 
