@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use super::phase::PhaseSpec;
 use crate::cli::BenchArgs;
-use crate::config::ServeSettings;
+use crate::config::{DatabaseSettings, ServeSettings};
 
 pub(super) struct Topics {
     pub(super) commands: String,
@@ -31,8 +31,12 @@ pub(super) fn start_service(
     let log = std::fs::File::create(log).context("creating the service log")?;
     // The service's settings as this environment gives them, pointed at the
     // run's database, broker, topics and group.
-    let mut settings = ServeSettings::from_env();
-    settings.database.database_url = database_url.to_owned();
+    let mut settings =
+        ServeSettings::try_from_env().context("the service's settings in this environment")?;
+    settings.database = DatabaseSettings {
+        database_url: database_url.to_owned(),
+        ..args.database.clone()
+    };
     settings.kafka.connection = args.kafka.clone();
     settings.kafka.commands_topic = topics.commands.clone();
     settings.kafka.events_topic = topics.events.clone();

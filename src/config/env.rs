@@ -8,8 +8,10 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-/// Variables and their values, in the order written.
-#[derive(Debug, Default)]
+/// Variables and their values, in the order written. Secrets are in it in
+/// clear (the child needs them): no `Debug`, and never log what
+/// [`into_vec`](Self::into_vec) returns.
+#[derive(Default)]
 pub struct Env(Vec<(&'static str, String)>);
 
 impl Env {

@@ -127,9 +127,11 @@ impl ServeSettings {
         env.into_vec()
     }
 
-    /// Settings for a test: its database and broker, topics and group
+    /// Settings for a test (not the service's defaults): its database and
+    /// broker, topics and group
     /// named with `suffix`, small pools and batches, a short session, the
     /// housekeeper every 200 ms, HTTP on a free port.
+    #[doc(hidden)]
     pub fn for_tests(database_url: &str, bootstrap_servers: &str, suffix: &str) -> Self {
         Self {
             database: DatabaseSettings {
@@ -218,6 +220,15 @@ impl ServeSettings {
     pub fn from_env() -> Self {
         ServeOnly::parse_from(["order-service"]).settings
     }
+
+    /// As [`from_env`](Self::from_env), but an error instead of an exit,
+    /// checked ([`validate`](Self::validate)) too: for a process that starts
+    /// the service (the bench) and has things to clean up.
+    pub fn try_from_env() -> anyhow::Result<Self> {
+        let settings = ServeOnly::try_parse_from(["order-service"])?.settings;
+        settings.validate()?;
+        Ok(settings)
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +293,37 @@ mod tests {
             ("cleanup.policy".into(), "delete".into()),
         ];
         s.relay.transactional_id = Some("relay-x".into());
+        // Numbers distinct from each other and from the defaults: a value
+        // written under another's variable shows.
+        s.database.pool_size = 11;
+        s.database.statement_timeout_ms = 12_001;
+        s.database.lock_timeout_ms = 12_002;
+        s.database.idle_in_transaction_timeout_ms = 12_003;
+        s.group.session_timeout_ms = Some(12_004);
+        s.topics.create_topics = false;
+        s.topics.topic_partitions = 13;
+        s.topics.topic_replication_factor = 14;
+        s.intake.fetch_wait_max_ms = 15;
+        s.intake.batch_size = 16;
+        s.intake.batch_max_bytes = 17;
+        s.intake.batch_linger_ms = 18;
+        s.intake.apply_concurrency = 5;
+        s.intake.quarantine_after_attempts = 19;
+        s.intake.db_unreachable_leave_secs = 20;
+        s.relay.batch_size = 21;
+        s.relay.poll_ms = 22;
+        s.relay.lease_secs = 23;
+        s.http.http_addr = std::net::SocketAddr::from(([10, 0, 0, 1], 24));
+        s.http.request_timeout_ms = 25;
+        s.http.header_read_timeout_ms = 26;
+        s.http.body_limit_bytes = 27;
+        s.http.concurrency_limit = 28;
+        s.http.read_pool_size = 29;
+        s.housekeeping.retention_secs = 30;
+        s.housekeeping.housekeeping_interval_ms = 31;
+        s.housekeeping.purge_batch_size = 32;
+        s.readiness.ready_max_outbox_age_secs = 33;
+        s.readiness.ready_max_outbox_backlog = 34;
         s.http.api_tokens = Some(Secret::new("write:0123456789abcdef"));
         s.http.api_tokens_file = Some("/tokens".into());
         s.http.otlp_endpoint = Some("http://collector:4317".into());

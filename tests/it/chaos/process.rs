@@ -34,14 +34,21 @@ impl ServiceProcess {
 }
 
 /// Every setting of `settings` (ServeSettings::env), but the HTTP address
-/// the process was given, and no topic creation (the test made them).
+/// the process was given, no topic creation (the test made them), and the
+/// service's own defaults where the in-process tests' settings are made
+/// for quick checks rather than the fault tests' loads: the housekeeper's
+/// pace, the retention and the relay's rows per round.
 fn tuned(command: &mut Command, settings: &ServeSettings) {
-    command.envs(
-        settings
-            .env()
-            .into_iter()
-            .filter(|(name, _)| !matches!(*name, "HTTP_ADDR" | "KAFKA_CREATE_TOPICS")),
-    );
+    command.envs(settings.env().into_iter().filter(|(name, _)| {
+        !matches!(
+            *name,
+            "HTTP_ADDR"
+                | "KAFKA_CREATE_TOPICS"
+                | "HOUSEKEEPING_INTERVAL_MS"
+                | "RETENTION_SECS"
+                | "RELAY_BATCH_SIZE"
+        )
+    }));
 }
 
 impl ServiceProcess {
