@@ -91,13 +91,12 @@ async fn below_the_log_start(protocol: GroupProtocol) {
     use rdkafka::client::DefaultClientContext;
 
     use crate::cli::{lines, run};
-    use crate::helpers::{create_order, new_id, spawn_env_with, test_client_config};
+    use crate::helpers::{
+        create_order, new_id, spawn_env_with, test_client_config, use_group_protocol,
+    };
 
     let mut app = spawn_env_with(|s| {
-        s.group.protocol = protocol;
-        if protocol == GroupProtocol::Consumer {
-            s.group.session_timeout_ms = None;
-        }
+        use_group_protocol(s, protocol);
     })
     .await;
     let topic = app.settings.kafka.commands_topic.clone();

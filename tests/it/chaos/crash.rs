@@ -9,7 +9,7 @@ use order_service::loadgen::Workload;
 
 use super::process::{SHUTDOWN_BOUND, ServiceProcess};
 use super::{audit, distinct, full_scale, seeded_rng, wait_for_progress};
-use crate::helpers::spawn_env_with;
+use crate::helpers::{spawn_env_with, use_group_protocol};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_stream_loses_and_doubles_nothing() {
@@ -182,10 +182,7 @@ async fn kill_9_restarts(
     let commands = workload.interleaved(&mut rng);
     let mut app = spawn_env_with(|s| {
         s.group.instance_id = instance_id.map(str::to_owned);
-        s.group.protocol = protocol;
-        if protocol == GroupProtocol::Consumer {
-            s.group.session_timeout_ms = None;
-        }
+        use_group_protocol(s, protocol);
     })
     .await;
     let settings = app.settings.clone();

@@ -30,7 +30,7 @@ use super::{audit, distinct, seeded_rng};
 /// A partition this long without events waited for something it should
 /// not have: a session to end (10 s), a revoke that never came.
 const STALL: Duration = Duration::from_secs(15);
-use crate::helpers::spawn_env_with;
+use crate::helpers::{spawn_env_with, use_group_protocol};
 
 /// The partitions the rebalances revoked from `name` in the part of its
 /// log after byte `from`.
@@ -65,11 +65,7 @@ async fn join_then_leave(label: &str, protocol: GroupProtocol) {
     let mut app = spawn_env_with(|s| {
         s.topics.topic_partitions = PARTITIONS;
         s.intake.batch_size = 50;
-        s.group.protocol = protocol;
-        if protocol == GroupProtocol::Consumer {
-            // The broker's session (group.consumer.session.timeout.ms).
-            s.group.session_timeout_ms = None;
-        }
+        use_group_protocol(s, protocol);
     })
     .await;
     let settings = app.settings.clone();
@@ -236,8 +232,7 @@ async fn under_the_consumer_protocol_a_second_instance_with_a_running_ones_id_wa
     let (first, second) = commands.split_at(commands.len() / 2);
     let mut app = spawn_env_with(|s| {
         s.group.instance_id = Some("order-service-0".into());
-        s.group.protocol = GroupProtocol::Consumer;
-        s.group.session_timeout_ms = None;
+        use_group_protocol(s, GroupProtocol::Consumer);
     })
     .await;
     let settings = app.settings.clone();

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::process::{SHUTDOWN_BOUND, ServiceProcess};
 use super::steady::{PARTITIONS, collect_arrivals, largest_gaps, send_steadily, settled};
 use super::{audit, distinct, full_scale, seeded_rng};
-use crate::helpers::spawn_env_with;
+use crate::helpers::{spawn_env_with, use_group_protocol};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_under_the_classic_protocol_idles_no_partition_for_long() {
@@ -36,10 +36,7 @@ async fn rolling_restart(label: &str, protocol: GroupProtocol) {
     let mut app = spawn_env_with(|s| {
         s.topics.topic_partitions = PARTITIONS;
         s.intake.batch_size = 50;
-        s.group.protocol = protocol;
-        if protocol == GroupProtocol::Consumer {
-            s.group.session_timeout_ms = None;
-        }
+        use_group_protocol(s, protocol);
     })
     .await;
     let settings = app.settings.clone();

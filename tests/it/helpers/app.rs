@@ -7,7 +7,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection};
-use order_service::config::{LogFormat, ServeSettings};
+use order_service::config::{GroupProtocol, LogFormat, ServeSettings};
 use order_service::db::ScratchDatabase;
 use order_service::proto::OrderEvent;
 use order_service::shutdown::ShutdownTrigger;
@@ -275,5 +275,14 @@ impl Drop for TestApp {
         if let Some(trigger) = self.trigger.take() {
             trigger.fire();
         }
+    }
+}
+
+/// Makes `settings` speak the group `protocol`; under `consumer` the
+/// session is the broker's (the service refuses its own then).
+pub fn use_group_protocol(settings: &mut ServeSettings, protocol: GroupProtocol) {
+    settings.group.protocol = protocol;
+    if protocol == GroupProtocol::Consumer {
+        settings.group.session_timeout_ms = None;
     }
 }
