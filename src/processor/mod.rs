@@ -11,8 +11,10 @@
 //! - A command the schema refuses (a constraint the rules did not foresee)
 //!   does not take its batch down: the batch is re-applied one command per
 //!   transaction, and the refused one is recorded as `VALIDATION_FAILED` —
-//!   once a known-good command ([`probe`]) passes the same statements;
-//!   when it fails too, the schema is at fault, not the command.
+//!   once a known-good command ([`probe`]) passes the same statements
+//!   and the command is refused again right after, with the schema held
+//!   still; when the probe fails too, the schema is at fault, not the
+//!   command.
 //! - The database's faults are never the command's (see [`crate::db::fault`]):
 //!   a missing table, a revoked privilege, a lock or statement timeout, a
 //!   read-only server fail the batch with nothing written, and the caller
@@ -171,9 +173,10 @@ impl CommandProcessor {
     /// Applies `commands` one per transaction, in order. A command failing
     /// with an error about its data (SQLSTATE class 22 or 23, or a unique
     /// violation that persists) is tried up to `attempts` times, waiting
-    /// about 0.5 s, 1 s, 2 s … between tries; if it still fails while no
-    /// other session holds its order's row lock and a known-good command
-    /// passes ([`probe`]), it is quarantined. Any other error is the
+    /// about 0.5 s, 1 s, 2 s … between tries; then, when no other session
+    /// holds its order's row lock, once more in one transaction with the
+    /// schema held still, right after a known-good command passed
+    /// ([`probe`]): failing then, it is quarantined. Any other error is the
     /// database's and returned at once: the caller waits and retries the
     /// batch (commands applied meanwhile are then found processed).
     /// Positions are not saved: the caller dead-letters the quarantined
@@ -191,44 +194,50 @@ impl CommandProcessor {
             .run(move |conn| {
                 let mut isolated = Isolated::default();
                 for command in commands {
+                    let attempts = attempts.max(1);
                     let mut failures = 0;
                     let mut backoff = Backoff::new(ISOLATED_RETRY, ISOLATED_RETRY_MAX);
                     loop {
-                        match apply_alone(conn, &command) {
+                        let tried = if failures < attempts {
+                            apply_alone(conn, &command)
+                        } else {
+                            // Judged: nobody else holds the order, and the
+                            // database works for a known-good command.
+                            if locked_elsewhere(conn, command.order_id)? {
+                                return Err(DbError::Locked(command.order_id));
+                            }
+                            last_try(conn, &command)?
+                        };
+                        match tried {
                             Ok((outcome, events)) => {
                                 handover.committed(events);
                                 outcomes.notify([command.command_id]);
                                 isolated.outcome += outcome;
-                                break;
                             }
-                            Err(e) if is_the_commands(&e) => {
+                            Err(e) if is_the_commands(&e) && failures < attempts => {
                                 failures += 1;
-                                if failures < attempts.max(1) {
+                                if failures < attempts {
                                     // A redelivery's race may pass: wait
                                     // before the next try.
                                     std::thread::sleep(backoff.next_delay());
-                                    continue;
                                 }
-                                // Nobody else holds the order and the
-                                // database works for a known-good command:
-                                // the failure is this command's.
-                                if locked_elsewhere(conn, command.order_id)? {
-                                    return Err(DbError::Locked(command.order_id));
-                                }
-                                probe::probe(conn).map_err(DbError::Unwell)?;
-                                tracing::warn!(command_id = %command.command_id, failures, sqlstate = e.sqlstate(), "command quarantined");
+                                continue;
+                            }
+                            Err(e) if is_the_commands(&e) => {
+                                let tries = failures + 1;
+                                tracing::warn!(command_id = %command.command_id, tries, sqlstate = e.sqlstate(), "command quarantined");
                                 let reason = format!(
-                                    "quarantined: failed {failures} times applied alone (SQLSTATE {}): {e}",
+                                    "quarantined: failed {tries} times applied alone (SQLSTATE {}): {e}",
                                     e.sqlstate().unwrap_or("none")
                                 );
                                 isolated.quarantined.push(Quarantined {
                                     command,
                                     reason: excerpt::bounded(&reason, excerpt::ERROR_BYTES),
                                 });
-                                break;
                             }
                             Err(e) => return Err(e),
                         }
+                        break;
                     }
                 }
                 Ok(isolated)
@@ -272,21 +281,67 @@ fn is_the_commands(error: &DbError) -> bool {
 }
 
 /// One command in a transaction of its own; if the schema refuses it, it is
-/// recorded as rejected.
+/// recorded as rejected, but only when the refusal is the command's: with
+/// the schema held still ([`hold_schema`]), a known-good command passes
+/// ([`probe`]) and then the command is refused again. A refusal that ended
+/// in between (a trigger's function replaced, which takes no lock; a fault
+/// that comes and goes) applies the command instead. Nested in a caller's
+/// transaction, it is a savepoint.
 fn apply_alone(
     conn: &mut PgConnection,
     command: &Command,
 ) -> Result<(BatchOutcome, Vec<OutboxMessage>), DbError> {
-    match batch::apply(conn, std::slice::from_ref(command), &[]) {
-        Ok(outcome) => Ok(outcome),
-        Err(e) if fault::is_constraint_refusal(&e) => {
-            // Unless a known-good command is refused too (a broken
-            // migration): then the database is at fault, and nothing is
-            // recorded.
-            probe::probe(conn).map_err(DbError::Unwell)?;
-            tracing::warn!(error = %e, command_id = %command.command_id, "command refused by the schema");
-            Ok(batch::record_refusal(conn, command, &e)?)
+    let one = std::slice::from_ref(command);
+    conn.transaction(|conn| {
+        hold_schema(conn)?;
+        match batch::apply(conn, one, &[]) {
+            Err(e) if fault::is_constraint_refusal(&e) => {}
+            applied => return Ok(applied?),
         }
-        Err(e) => Err(e.into()),
-    }
+        // Unless a known-good command is refused too (a broken migration):
+        // then the database is at fault, and nothing is recorded.
+        probe::probe(conn).map_err(DbError::Unwell)?;
+        match batch::apply(conn, one, &[]) {
+            Err(e) if fault::is_constraint_refusal(&e) => {
+                tracing::warn!(error = %e, command_id = %command.command_id, "command refused by the schema");
+                Ok(batch::record_refusal(conn, command, &e)?)
+            }
+            applied => Ok(applied?),
+        }
+    })
+}
+
+/// The last try of a command that kept failing for its data, as one
+/// transaction with the schema held still: a known-good command passes,
+/// then the command is tried again. `Err`: the database's fault (the probe
+/// failed, or another error); `Ok(Err)`: the command failed again, its
+/// data is at fault; `Ok(Ok)`: it applied (what failed has gone).
+fn last_try(conn: &mut PgConnection, command: &Command) -> Result<Alone, DbError> {
+    conn.transaction(|conn| {
+        hold_schema(conn)?;
+        probe::probe(conn).map_err(DbError::Unwell)?;
+        match apply_alone(conn, command) {
+            Err(e) if is_the_commands(&e) => Ok(Err(e)),
+            applied => Ok(Ok(applied?)),
+        }
+    })
+}
+
+/// What a command applied alone did, or why its data failed.
+type Alone = Result<(BatchOutcome, Vec<OutboxMessage>), DbError>;
+
+/// Holds the schema of every table a command writes still until the
+/// transaction ends: every `ALTER TABLE`, `CREATE` or `DROP TRIGGER`
+/// conflicts with the row-exclusive lock, which writers share. So a
+/// command's refusal and a known-good command's pass are judged under one
+/// schema. The transaction takes its id first, as every outbox writer must
+/// (the relay reads a lock on `outbox` without one as "anyone may commit").
+fn hold_schema(conn: &mut PgConnection) -> QueryResult<()> {
+    OutboxMessage::take_transaction_id(conn)?;
+    diesel::sql_query(
+        "LOCK TABLE orders, order_items, payments, order_status_history, \
+         processed_commands, outbox IN ROW EXCLUSIVE MODE",
+    )
+    .execute(conn)
+    .map(drop)
 }

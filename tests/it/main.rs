@@ -25,6 +25,7 @@ mod oversized;
 mod positions;
 mod quarantine;
 mod read_pools;
+mod refusals;
 mod rejections;
 mod relay;
 mod retention;
