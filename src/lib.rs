@@ -26,17 +26,17 @@
 //! - [`producers`]: [`producers::OutboxRelay`] publishes the outbox to
 //!   `order-events` (handed-over rows as they come, the table for the rest;
 //!   no Kafka wait inside a transaction);
-//!   [`producers::DeadLetterProducer`] writes `order-commands-dlq`;
-//!   [`producers::CommandPublisher`] publishes commands for `send` and the
-//!   REST API.
+//!   [`producers::DeadLetterProducer`] writes `order-commands-dlq`.
 //! - [`http`]: `/healthz`, `/readyz`, `/metrics`, the REST API and its
 //!   OpenAPI document; [`metrics`] holds what it reports, and
 //!   [`housekeeping`] measures the outbox backlog and purges expired rows;
 //!   [`reachability`] tells the consumer when this instance has lost its
 //!   database for long (it leaves its group until the database answers).
 //!
-//! Around them: [`commands`] (the one place commands are built and checked
-//! before publishing), [`proto`] (generated wire types and conversions), [`backoff`]
+//! Around them: [`commands`] (the command catalogue: one module per kind,
+//! its input for REST, `send` and the OpenAPI document, its route; the one
+//! place commands are built and checked, and published for `send` and the
+//! REST API), [`proto`] (generated wire types and conversions), [`backoff`]
 //! (the one retry backoff, with jitter), [`config`]
 //! (the service's typed settings from flags and env; how Kafka clients
 //! connect: TLS, SASL, properties file), [`kafka`] (client configurations, quiet error

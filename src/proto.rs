@@ -1,11 +1,12 @@
 //! The wire contract: types generated from `proto/order.proto` (prost, with
-//! the protobuf JSON mapping from pbjson), and conversions to and from the
-//! domain types.
+//! the protobuf JSON mapping from pbjson), the conversion of a command into
+//! the domain's types (one way: what leaves the service again as a command
+//! is the record that came in), and a command's fingerprint.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{self, Command, CommandBody};
+use crate::domain::{self, Command};
 
 #[allow(
     clippy::all,
@@ -79,30 +80,37 @@ impl TryFrom<OrderCommand> for Command {
         if wire.correlation_id.contains('\0') {
             return Err(EnvelopeError::CorrelationIdHasNul);
         }
-        let body = match wire.command.ok_or(EnvelopeError::MissingCommand)? {
-            order_command::Command::CreateOrder(c) => CommandBody::CreateOrder {
+        let wire_body = wire.command.ok_or(EnvelopeError::MissingCommand)?;
+        let fingerprint = fingerprint(&order_id, &wire_body);
+        let body = match wire_body {
+            order_command::Command::CreateOrder(c) => domain::CreateOrder {
                 user_id: c.user_id,
                 shipping_address: c.shipping_address,
                 currency: c.currency,
-            },
-            order_command::Command::AddOrderItem(c) => CommandBody::AddItem {
+            }
+            .into(),
+            order_command::Command::AddOrderItem(c) => domain::AddOrderItem {
                 product_id: c.product_id,
                 quantity: c.quantity,
                 price_per_unit: c.price_per_unit,
-            },
-            order_command::Command::ProcessPayment(c) => CommandBody::ProcessPayment {
+            }
+            .into(),
+            order_command::Command::ProcessPayment(c) => domain::ProcessPayment {
                 amount: c.amount,
                 payment_method: c.payment_method,
                 transaction_id: c.transaction_id,
-            },
-            order_command::Command::UpdatePaymentStatus(c) => CommandBody::UpdatePaymentStatus {
+            }
+            .into(),
+            order_command::Command::UpdatePaymentStatus(c) => domain::UpdatePaymentStatus {
                 transaction_id: c.transaction_id,
                 status: payment_status_from_wire(c.status),
-            },
-            order_command::Command::UpdateOrderStatus(c) => CommandBody::UpdateOrderStatus {
+            }
+            .into(),
+            order_command::Command::UpdateOrderStatus(c) => domain::UpdateOrderStatus {
                 status: order_status_from_wire(c.status),
                 reason: c.reason,
-            },
+            }
+            .into(),
         };
         Ok(Command {
             command_id,
@@ -110,65 +118,39 @@ impl TryFrom<OrderCommand> for Command {
             correlation_id: wire.correlation_id,
             issued_at: wire.issued_at.and_then(datetime),
             traceparent: None,
+            fingerprint,
             body,
         })
     }
 }
 
-/// The wire form of a decoded command (a quarantined command is
-/// dead-lettered as this); an unknown status becomes `UNSPECIFIED`.
-impl From<&Command> for OrderCommand {
-    fn from(command: &Command) -> Self {
-        let body = match &command.body {
-            CommandBody::CreateOrder {
-                user_id,
-                shipping_address,
-                currency,
-            } => order_command::Command::CreateOrder(CreateOrder {
-                user_id: user_id.clone(),
-                shipping_address: shipping_address.clone(),
-                currency: currency.clone(),
-            }),
-            CommandBody::AddItem {
-                product_id,
-                quantity,
-                price_per_unit,
-            } => order_command::Command::AddOrderItem(AddOrderItem {
-                product_id: product_id.clone(),
-                quantity: *quantity,
-                price_per_unit: *price_per_unit,
-            }),
-            CommandBody::ProcessPayment {
-                amount,
-                payment_method,
-                transaction_id,
-            } => order_command::Command::ProcessPayment(ProcessPayment {
-                amount: *amount,
-                payment_method: payment_method.clone(),
-                transaction_id: transaction_id.clone(),
-            }),
-            CommandBody::UpdatePaymentStatus {
-                transaction_id,
-                status,
-            } => order_command::Command::UpdatePaymentStatus(UpdatePaymentStatus {
-                transaction_id: transaction_id.clone(),
-                status: status.map_or(PaymentStatus::Unspecified, Into::into) as i32,
-            }),
-            CommandBody::UpdateOrderStatus { status, reason } => {
-                order_command::Command::UpdateOrderStatus(UpdateOrderStatus {
-                    status: status.map_or(OrderStatus::Unspecified, Into::into) as i32,
-                    reason: reason.clone(),
-                })
-            }
-        };
-        OrderCommand {
-            command_id: command.command_id.to_string(),
-            order_id: command.order_id.to_string(),
-            correlation_id: command.correlation_id.clone(),
-            issued_at: command.issued_at.map(timestamp),
-            command: Some(body),
+/// A fingerprint of what a command says: FNV-1a (64 bit) over its order
+/// id and its body's protobuf encoding, a status this build does not know
+/// read as unspecified (as the rules read it); the envelope's other fields,
+/// which a resend may change (correlation_id, issued_at), are left out.
+/// Stable across builds and encodings (JSON or protobuf on the wire):
+/// `processed_commands` and `idempotency_keys` keep it.
+pub fn fingerprint(order_id: &Uuid, body: &order_command::Command) -> i64 {
+    let mut body = body.clone();
+    match &mut body {
+        order_command::Command::UpdatePaymentStatus(c)
+            if payment_status_from_wire(c.status).is_none() =>
+        {
+            c.status = PaymentStatus::Unspecified as i32;
         }
+        order_command::Command::UpdateOrderStatus(c)
+            if order_status_from_wire(c.status).is_none() =>
+        {
+            c.status = OrderStatus::Unspecified as i32;
+        }
+        _ => {}
     }
+    let mut bytes = order_id.as_bytes().to_vec();
+    body.encode(&mut bytes);
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
 /// `None` for `UNSPECIFIED` and for numbers this build does not know.
@@ -303,5 +285,35 @@ impl order_event::Event {
             Self::OrderStatusChanged(_) => "orders.v1.OrderStatusChanged",
             Self::CommandRejected(_) => "orders.v1.CommandRejected",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pinned values: `processed_commands` and `idempotency_keys` keep
+    /// fingerprints across releases, so a redelivery must fingerprint as
+    /// its first delivery did under the release before.
+    #[test]
+    fn a_fingerprint_stays_what_it_was() {
+        let order = Uuid::parse_str("5d1c7f0e-8a43-4a55-9c1e-0b7e2f3d6a91").unwrap();
+        let create = order_command::Command::CreateOrder(CreateOrder {
+            user_id: "user-1".into(),
+            shipping_address: "1 Main St".into(),
+            currency: "EUR".into(),
+        });
+        assert_eq!(fingerprint(&order, &create), -7_282_238_579_164_570_549);
+        let status = |status| {
+            order_command::Command::UpdateOrderStatus(UpdateOrderStatus {
+                status,
+                reason: "r".into(),
+            })
+        };
+        assert_eq!(fingerprint(&order, &status(5)), 1_241_227_313_929_724_196);
+        // A status this build does not know reads as unspecified, as the
+        // rules read it.
+        assert_eq!(fingerprint(&order, &status(0)), -5_892_576_389_580_631_681);
+        assert_eq!(fingerprint(&order, &status(99)), -5_892_576_389_580_631_681);
     }
 }

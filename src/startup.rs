@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::commands::CommandPublisher;
 use crate::config::ServeSettings;
 use crate::consumers::OrderCommandConsumer;
 use crate::db::Database;
@@ -15,7 +16,7 @@ use crate::http::{self, HttpServer};
 use crate::kafka;
 use crate::metrics::Metrics;
 use crate::processor::{CommandOutcomes, CommandProcessor, OffsetStore};
-use crate::producers::{CommandPublisher, DeadLetterProducer, OutboxRelay};
+use crate::producers::{DeadLetterProducer, OutboxRelay};
 use crate::reachability;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 

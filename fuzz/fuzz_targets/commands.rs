@@ -10,7 +10,8 @@
 use libfuzzer_sys::fuzz_target;
 use order_service::consumers::decode_command;
 use order_service::domain::{
-    Change, CommandBody, Facts, OrderState, OrderStatus, PaymentStatus, decide,
+    AddOrderItem, Change, CommandBody, CommandKind, CreateOrder, Facts, OrderState, OrderStatus,
+    PaymentStatus, ProcessPayment, UpdateOrderStatus, UpdatePaymentStatus, decide,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -65,21 +66,20 @@ fn structured(bytes: &[u8]) -> CommandBody {
         2 => "x".repeat(usize::from(byte(i + 1)) * 3),
         _ => String::from_utf8_lossy(bytes.get(i..).unwrap_or_default()).into_owned(),
     };
-    let order_status = [
-        OrderStatus::Pending,
-        OrderStatus::Confirmed,
-        OrderStatus::Shipped,
-        OrderStatus::Delivered,
-        OrderStatus::Cancelled,
-    ];
-    let payment_status = [
-        PaymentStatus::Pending,
-        PaymentStatus::Completed,
-        PaymentStatus::Failed,
-        PaymentStatus::Refunded,
-    ];
-    match byte(0) % 5 {
-        0 => CommandBody::CreateOrder {
+    // One past the last status reads as unknown (`None`).
+    let order_status = |i: usize| {
+        OrderStatus::ALL
+            .get(usize::from(byte(i)) % (OrderStatus::ALL.len() + 1))
+            .copied()
+    };
+    let payment_status = |i: usize| {
+        PaymentStatus::ALL
+            .get(usize::from(byte(i)) % (PaymentStatus::ALL.len() + 1))
+            .copied()
+    };
+    // A match over the kinds: a new kind does not compile until it is read.
+    match CommandKind::ALL[usize::from(byte(0)) % CommandKind::ALL.len()] {
+        CommandKind::CreateOrder => CreateOrder {
             user_id: text(1),
             shipping_address: text(3),
             currency: if byte(5) % 2 == 0 {
@@ -87,24 +87,29 @@ fn structured(bytes: &[u8]) -> CommandBody {
             } else {
                 text(6)
             },
-        },
-        1 => CommandBody::AddItem {
+        }
+        .into(),
+        CommandKind::AddOrderItem => AddOrderItem {
             product_id: text(1),
             quantity: int(3),
             price_per_unit: long(7),
-        },
-        2 => CommandBody::ProcessPayment {
+        }
+        .into(),
+        CommandKind::ProcessPayment => ProcessPayment {
             amount: long(1),
             payment_method: text(6),
             transaction_id: text(8),
-        },
-        3 => CommandBody::UpdatePaymentStatus {
+        }
+        .into(),
+        CommandKind::UpdatePaymentStatus => UpdatePaymentStatus {
             transaction_id: text(1),
-            status: payment_status.get(usize::from(byte(3) % 5)).copied(),
-        },
-        _ => CommandBody::UpdateOrderStatus {
-            status: order_status.get(usize::from(byte(1) % 6)).copied(),
+            status: payment_status(3),
+        }
+        .into(),
+        CommandKind::UpdateOrderStatus => UpdateOrderStatus {
+            status: order_status(1),
             reason: text(2),
-        },
+        }
+        .into(),
     }
 }

@@ -11,9 +11,7 @@ mod tail;
 
 #[cfg(feature = "bench")]
 pub use args::BenchArgs;
-pub use args::{
-    Cli, CliCommand, DlqArgs, DlqCommand, EnvelopeArgs, SendArgs, SendCommand, TailArgs,
-};
+pub use args::{Cli, CliCommand, DlqArgs, DlqCommand, SendArgs, TailArgs};
 pub use dlq::dlq;
 pub use positions::{PositionsArgs, PositionsCommand, ResetArgs, positions};
 pub use send::{Rejected, prepare_command, send};

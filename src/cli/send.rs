@@ -13,12 +13,11 @@ use prost::Message as _;
 use rdkafka::Message as _;
 use serde_json::json;
 
+use super::SendArgs;
 use super::progress::Progress;
 use super::reader::{Start, TopicReader};
-use super::{EnvelopeArgs, SendArgs, SendCommand};
-use crate::commands::{self, Envelope, complete};
-use crate::producers::CommandPublisher;
-use crate::proto::{self, OrderCommand, OrderEvent, order_command::Command as Body};
+use crate::commands::{self, CommandPublisher, complete};
+use crate::proto::{self, OrderCommand, OrderEvent};
 
 /// Commands in flight at once when sending many without `--wait`.
 const WINDOW: usize = 1_000;
@@ -43,7 +42,7 @@ pub async fn send(args: SendArgs) -> anyhow::Result<()> {
 /// bad line stops the run with nothing half-sent.
 fn commands(args: &SendArgs) -> anyhow::Result<Vec<OrderCommand>> {
     if let Some(command) = &args.command {
-        let command = from_flags(command.clone())?;
+        let command = command.clone().into_parts()?.into_command();
         return Ok(vec![complete(command).context("invalid command")?.0]);
     }
     let lines: Vec<String> = match &args.file {
@@ -74,106 +73,10 @@ pub fn prepare_command(json: &str) -> anyhow::Result<OrderCommand> {
     let command: OrderCommand =
         serde_json::from_str(json).context("not an OrderCommand in the protobuf JSON mapping")?;
     if command.command.is_none() {
-        bail!(
-            "no command given: set one of createOrder, addOrderItem, processPayment, updatePaymentStatus, updateOrderStatus"
-        );
+        let names: Vec<&str> = commands::routes().iter().map(|r| r.name).collect();
+        bail!("no command given: set one of {}", names.join(", "));
     }
     Ok(complete(command)?.0)
-}
-
-fn from_flags(command: SendCommand) -> anyhow::Result<OrderCommand> {
-    let (order_id, envelope, body) = match command {
-        SendCommand::CreateOrder {
-            order_id,
-            user_id,
-            shipping_address,
-            currency,
-            envelope,
-        } => (
-            order_id.unwrap_or_default(),
-            envelope,
-            Body::CreateOrder(proto::CreateOrder {
-                user_id,
-                shipping_address,
-                currency,
-            }),
-        ),
-        SendCommand::AddItem {
-            order_id,
-            product_id,
-            quantity,
-            price_per_unit,
-            envelope,
-        } => (
-            order_id,
-            envelope,
-            Body::AddOrderItem(proto::AddOrderItem {
-                product_id,
-                quantity,
-                price_per_unit,
-            }),
-        ),
-        SendCommand::ProcessPayment {
-            order_id,
-            amount,
-            payment_method,
-            transaction_id,
-            envelope,
-        } => (
-            order_id,
-            envelope,
-            Body::ProcessPayment(proto::ProcessPayment {
-                amount,
-                payment_method,
-                // When absent, derived from the command id (`commands::complete`).
-                transaction_id: transaction_id.unwrap_or_default(),
-            }),
-        ),
-        SendCommand::UpdatePaymentStatus {
-            order_id,
-            transaction_id,
-            status,
-            envelope,
-        } => {
-            let status = proto::parse_payment_status(&status)?;
-            (
-                order_id,
-                envelope,
-                Body::UpdatePaymentStatus(proto::UpdatePaymentStatus {
-                    transaction_id,
-                    status: status.into(),
-                }),
-            )
-        }
-        SendCommand::UpdateOrderStatus {
-            order_id,
-            status,
-            reason,
-            envelope,
-        } => {
-            let status = proto::parse_order_status(&status)?;
-            (
-                order_id,
-                envelope,
-                Body::UpdateOrderStatus(proto::UpdateOrderStatus {
-                    status: status.into(),
-                    reason,
-                }),
-            )
-        }
-    };
-    let EnvelopeArgs {
-        command_id,
-        correlation_id,
-    } = envelope;
-    Ok(commands::with_envelope(
-        order_id,
-        Envelope {
-            command_id,
-            correlation_id,
-        },
-        body,
-    ))
 }
 
 fn print_sent(command: &OrderCommand) {

@@ -1,5 +1,5 @@
-//! A batch of records as a lane takes them: the decoded commands with where
-//! each came from, the dead letters, and the positions to store once the
+//! A batch of records as a lane takes them: the decoded commands with the
+//! records they came in, the dead letters, and the positions to store once the
 //! batch is durable. Each partition belongs to one lane ([`lane_of`]), so an
 //! order's commands (one partition, key = order_id) stay in one lane, in
 //! delivery order.
@@ -59,8 +59,16 @@ pub(super) struct Record {
 }
 
 pub(super) enum Content {
-    Command(Box<Command>),
+    Command(Box<Delivered>),
     DeadLetter(Box<DeadLetter>, &'static str),
+}
+
+/// A decoded command with the record that carried it, as it came: what
+/// its dead letter holds, should it be quarantined (its error still
+/// empty).
+pub(super) struct Delivered {
+    pub(super) command: Command,
+    pub(super) original: DeadLetter,
 }
 
 /// The lane of a partition: the same one for as long as the service runs,
@@ -72,8 +80,8 @@ pub(super) fn lane_of(partition: i32, lanes: usize) -> usize {
 #[derive(Default)]
 pub(super) struct Batch {
     pub(super) positions: Vec<Position>,
-    /// Decoded commands with the partition and offset each came from.
-    pub(super) commands: Vec<(i32, i64, Command)>,
+    /// Decoded commands with the records they came in.
+    pub(super) commands: Vec<Delivered>,
     pub(super) dead_letters: Vec<DeadLetter>,
     /// Why each dead letter could not be decoded, for the metrics.
     pub(super) dead_letter_reasons: Vec<&'static str>,
@@ -83,11 +91,8 @@ pub(super) struct Batch {
 
 impl Batch {
     pub(super) fn push(&mut self, record: Record) {
-        let Position {
-            partition, offset, ..
-        } = record.position;
         match record.content {
-            Content::Command(command) => self.commands.push((partition, offset, *command)),
+            Content::Command(delivered) => self.commands.push(*delivered),
             Content::DeadLetter(letter, reason) => {
                 self.dead_letters.push(*letter);
                 self.dead_letter_reasons.push(reason);
@@ -99,7 +104,7 @@ impl Batch {
 
     /// The decoded commands, in delivery order, for a transaction.
     pub(super) fn command_list(&self) -> Vec<Command> {
-        self.commands.iter().map(|(_, _, c)| c.clone()).collect()
+        self.commands.iter().map(|d| d.command.clone()).collect()
     }
 
     /// Bytes of the records in the batch.
@@ -136,22 +141,35 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::CommandBody;
+    use crate::domain::AddOrderItem;
     use uuid::Uuid;
 
-    fn command(order: u128) -> Command {
-        Command {
+    fn delivered(order: u128, offset: i64) -> Delivered {
+        let command = Command {
             command_id: Uuid::new_v4(),
             order_id: Uuid::from_u128(order),
             correlation_id: String::new(),
             issued_at: None,
             traceparent: None,
-            body: CommandBody::AddItem {
+            fingerprint: 0,
+            body: AddOrderItem {
                 product_id: "sku".into(),
                 quantity: 1,
                 price_per_unit: 1,
-            },
-        }
+            }
+            .into(),
+        };
+        let original = DeadLetter {
+            key: Some(command.order_id.to_string().into_bytes()),
+            payload: Some(b"the record".to_vec()),
+            headers: Vec::new(),
+            error: String::new(),
+            topic: "commands".into(),
+            partition: 2,
+            offset,
+            dropped: Vec::new(),
+        };
+        Delivered { command, original }
     }
 
     #[tokio::test]
@@ -165,7 +183,7 @@ mod tests {
                     partition: 2,
                     offset,
                 },
-                content: Content::Command(Box::new(command(1))),
+                content: Content::Command(Box::new(delivered(1, offset))),
                 permit: budget.clone().acquire_many_owned(size).await.unwrap(),
             });
         }

@@ -105,7 +105,7 @@ mod tests {
             let command = decode_command(Some(&bytes), header).unwrap();
             assert_eq!(command.command_id.to_string(), COMMAND_ID);
             assert_eq!(command.order_id.to_string(), ORDER_ID);
-            assert!(matches!(command.body, CommandBody::CreateOrder { .. }));
+            assert!(matches!(command.body, CommandBody::CreateOrder(_)));
         }
     }
 
@@ -126,10 +126,10 @@ mod tests {
             .unwrap();
             assert_eq!(
                 command.body,
-                CommandBody::UpdateOrderStatus {
+                CommandBody::UpdateOrderStatus(crate::domain::UpdateOrderStatus {
                     status: Some(crate::domain::OrderStatus::Cancelled),
                     reason: "r".into()
-                }
+                })
             );
         }
     }

@@ -10,25 +10,46 @@
 //! `/readyz`'s body; the log says so at the first failure, then once a
 //! minute, and when it passes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::Consumer;
 use tokio::time::Instant;
 
 use super::batch::Batch;
-use super::order_commands::{OrderCommandConsumer, RETRY_MAX, RETRY_MIN};
+use super::client::GroupClient;
 use crate::backoff::Backoff;
 use crate::db::DbError;
-use crate::metrics::{KindLabels, ReasonLabels, RejectionLabels};
-use crate::processor::{BatchOutcome, Isolated};
-use crate::producers::DeadLetter;
+use crate::metrics::{KindLabels, Metrics, ReasonLabels, RejectionLabels};
+use crate::processor::{BatchOutcome, CommandProcessor, Isolated};
+use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
 
-impl OrderCommandConsumer {
+/// Backoff between retries of a batch whose database or DLQ write failed.
+pub(super) const RETRY_MIN: Duration = Duration::from_millis(100);
+pub(super) const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// What makes the lanes' batches durable.
+pub(super) struct Durable {
+    pub(super) processor: CommandProcessor,
+    pub(super) dlq: DeadLetterProducer,
+    /// Failed attempts at a batch before it is applied command by command
+    /// and a command that keeps failing is quarantined.
+    pub(super) quarantine_after: u32,
+    pub(super) metrics: Arc<Metrics>,
+}
+
+impl Durable {
     /// Makes the batch durable, retrying with backoff, then stores its
-    /// offsets. Returns false when shutdown interrupted the retries (nothing
-    /// stored: the records will be delivered again).
-    pub(super) async fn handle(&self, lane: usize, batch: Batch, shutdown: &mut Shutdown) -> bool {
+    /// offsets in `client`. Returns false when shutdown interrupted the
+    /// retries (nothing stored: the records will be delivered again).
+    pub(super) async fn handle(
+        &self,
+        lane: usize,
+        batch: Batch,
+        client: &GroupClient,
+        shutdown: &mut Shutdown,
+    ) -> bool {
         let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
         let mut wait_log = WaitLog::default();
         let started = Instant::now();
@@ -58,7 +79,7 @@ impl OrderCommandConsumer {
                 match isolated {
                     Ok(quarantined) => {
                         self.recovered(lane);
-                        self.store_offsets(&batch);
+                        store_offsets(client, &batch);
                         self.count(&batch, &quarantined.outcome, started.elapsed());
                         self.metrics
                             .dead_lettered
@@ -90,7 +111,7 @@ impl OrderCommandConsumer {
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "batch committed"
                         );
-                        self.store_offsets(&batch);
+                        store_offsets(client, &batch);
                         self.count(&batch, &outcome, started.elapsed());
                         return true;
                     }
@@ -107,7 +128,7 @@ impl OrderCommandConsumer {
     }
 
     /// The batch one command per transaction: the quarantined commands are
-    /// dead-lettered (as protobuf, with the reason), then the positions
+    /// dead-lettered (their records as they came, with the reason), then the positions
     /// saved. `Err` leaves everything to be retried (applied commands are
     /// then found processed).
     async fn apply_isolating(&self, batch: &Batch) -> anyhow::Result<Isolated> {
@@ -116,22 +137,10 @@ impl OrderCommandConsumer {
             .processor
             .apply_isolated(commands, self.quarantine_after)
             .await?;
-        let topic = batch
-            .positions
-            .first()
-            .map(|p| p.topic.clone())
-            .unwrap_or_default();
         let letters: Vec<DeadLetter> = isolated
             .quarantined
             .iter()
-            .map(|q| {
-                let (partition, offset) = batch
-                    .commands
-                    .iter()
-                    .find(|(_, _, c)| c.command_id == q.command.command_id)
-                    .map_or((-1, -1), |(p, o, _)| (*p, *o));
-                DeadLetter::quarantined(&q.command, &q.reason, &topic, partition, offset)
-            })
+            .map(|q| batch.commands[q.index].original.clone().because(&q.reason))
             .collect();
         self.dlq.send_all(&letters).await?;
         self.processor.save_offsets(batch.next_offsets()).await?;
@@ -201,15 +210,16 @@ impl OrderCommandConsumer {
                 .inc();
         }
     }
+}
 
-    fn store_offsets(&self, batch: &Batch) {
-        for ((topic, partition), offset) in batch.last_offsets() {
-            // `store_offset` stores offset + 1: the next record to read.
-            if let Err(e) = self.client.get().store_offset(topic, partition, offset) {
-                // The partition was revoked meanwhile; its new owner resumes
-                // from `consumer_offsets`.
-                tracing::info!(topic, partition, offset, error = %e, "offset not stored");
-            }
+/// Stores the positions of a durable batch in Kafka (for lag monitoring).
+fn store_offsets(client: &GroupClient, batch: &Batch) {
+    for ((topic, partition), offset) in batch.last_offsets() {
+        // `store_offset` stores offset + 1: the next record to read.
+        if let Err(e) = client.get().store_offset(topic, partition, offset) {
+            // The partition was revoked meanwhile; its new owner resumes
+            // from `consumer_offsets`.
+            tracing::info!(topic, partition, offset, error = %e, "offset not stored");
         }
     }
 }

@@ -4,21 +4,21 @@
 use rdkafka::consumer::Consumer;
 use tokio::sync::watch;
 
-use super::order_commands::OrderCommandConsumer;
+use super::client::GroupClient;
+use crate::metrics::Metrics;
 
-impl OrderCommandConsumer {
+impl GroupClient {
     /// Leaves the group while the database is unreachable, joins again
-    /// when it answers. Batches in the lanes are retried meanwhile; one
-    /// that commits after its partition moved on changes nothing
-    /// (processed commands) and moves no position back.
-    pub(super) fn follow_database(&self, reachable: bool) {
-        let topic = self.consumer_topic.as_str();
+    /// (subscribed to `topic`) when it answers. Batches in the lanes are
+    /// retried meanwhile; one that commits after its partition moved on
+    /// changes nothing (processed commands) and moves no position back.
+    pub(super) fn follow_database(&self, reachable: bool, topic: &str, metrics: &Metrics) {
         if reachable {
             // Ready again once the group assigns (the rebalance callback).
-            self.metrics.set_in_group(false);
-            match self.client.get().subscribe(&[topic]) {
+            metrics.set_in_group(false);
+            match self.get().subscribe(&[topic]) {
                 Ok(()) => {
-                    self.metrics.set_left_group(false);
+                    metrics.set_left_group(false);
                     tracing::info!("the database answers again: joining the consumer group");
                 }
                 Err(e) => tracing::error!(error = %e, "cannot join the consumer group again"),
@@ -28,8 +28,8 @@ impl OrderCommandConsumer {
                 "the database has not answered for DB_UNREACHABLE_LEAVE_SECS: leaving the \
                  consumer group, so the instances that reach it take this one's partitions"
             );
-            self.client.get().unsubscribe();
-            self.metrics.set_left_group(true);
+            self.get().unsubscribe();
+            metrics.set_left_group(true);
         }
     }
 }

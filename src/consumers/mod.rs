@@ -1,9 +1,10 @@
-//! Consumers: the order-command consumer (reading in order_commands.rs,
-//! making batches durable in durable.rs, leaving its group while the
-//! database is unreachable in leave.rs), its librdkafka client (built
-//! again while the broker holds a static id, client.rs), its batches and
-//! client context,
-//! and the decoding of its records.
+//! Consumers: the order-command consumer (reading and the lanes in
+//! order_commands.rs; record.rs: a record decoded or dead-lettered;
+//! durable.rs: a lane's batch made durable; leave.rs: leaving the group
+//! while the database is unreachable), its librdkafka client (built again
+//! while the broker holds a static id, client.rs), its batches and client
+//! context, and the decoding of its records. Each part is a type of its
+//! own that the consumer holds: imports go one way.
 
 mod batch;
 mod client;

@@ -25,7 +25,6 @@
 //! partition revoked while its records wait is finished anyway (its new
 //! owner may replay part of it, which changes nothing).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +38,9 @@ use tracing::Instrument;
 
 use super::batch::{Batch, Record, lane_of, record_size};
 use super::client::{GroupClient, UNRELEASED_RETRY};
+use super::durable::{Durable, RETRY_MIN};
 use super::leave::changed;
+use super::record::Decoder;
 use crate::backoff;
 use crate::config::{GroupSettings, IntakeSettings, KafkaSettings};
 use crate::kafka;
@@ -48,33 +49,27 @@ use crate::processor::{CommandProcessor, OffsetStore};
 use crate::producers::DeadLetterProducer;
 use crate::shutdown::Shutdown;
 
-/// Backoff between retries of a batch whose database or DLQ write failed.
-pub(super) const RETRY_MIN: Duration = Duration::from_millis(100);
-pub(super) const RETRY_MAX: Duration = Duration::from_secs(5);
 /// How long shutdown waits for the consumer to leave its group.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
 pub struct OrderCommandConsumer {
     /// The group's client (built again while the broker refuses a static
     /// id for now).
-    pub(super) client: GroupClient,
-    pub(super) processor: CommandProcessor,
-    pub(super) dlq: DeadLetterProducer,
-    pub(super) batch_size: usize,
-    pub(super) linger: Duration,
+    client: GroupClient,
+    /// Decodes what is read.
+    decoder: Decoder,
+    /// Makes the lanes' batches durable.
+    durable: Durable,
+    batch_size: usize,
+    linger: Duration,
     /// Transactions applied at once, each over its own partitions.
-    pub(super) apply_concurrency: usize,
+    apply_concurrency: usize,
     /// Most bytes of records in one batch (the record that crosses it is
     /// the last).
-    pub(super) batch_max_bytes: usize,
-    /// Partitions where a key other than the order id was logged already.
-    pub(super) key_warned: std::sync::Mutex<HashSet<i32>>,
-    /// Failed attempts at a batch before it is applied command by command
-    /// and a command that keeps failing is quarantined.
-    pub(super) quarantine_after: u32,
+    batch_max_bytes: usize,
     /// The command topic, to subscribe to again.
-    pub(super) consumer_topic: String,
-    pub(super) metrics: Arc<Metrics>,
+    consumer_topic: String,
+    metrics: Arc<Metrics>,
 }
 
 impl OrderCommandConsumer {
@@ -91,13 +86,16 @@ impl OrderCommandConsumer {
         let client = GroupClient::new(kafka, group, intake, offsets, metrics.clone())?;
         Ok(Self {
             client,
-            processor,
-            dlq,
+            decoder: Decoder::new(metrics.clone()),
+            durable: Durable {
+                processor,
+                dlq,
+                quarantine_after: intake.quarantine_after_attempts,
+                metrics: metrics.clone(),
+            },
             batch_size: intake.batch_size as usize,
             linger: intake.batch_linger(),
             apply_concurrency: intake.apply_concurrency as usize,
-            quarantine_after: intake.quarantine_after_attempts,
-            key_warned: std::sync::Mutex::new(HashSet::new()),
             batch_max_bytes: intake.batch_max_bytes as usize,
             consumer_topic: kafka.commands_topic.clone(),
             metrics,
@@ -174,7 +172,7 @@ impl OrderCommandConsumer {
             let message = tokio::select! {
                 _ = shutdown.recv() => return Ok(()),
                 Some(reachable) = changed(&mut reachable) => {
-                    self.follow_database(reachable);
+                    self.client.follow_database(reachable, &self.consumer_topic, &self.metrics);
                     continue;
                 }
                 message = consumer.recv() => message,
@@ -230,19 +228,19 @@ impl OrderCommandConsumer {
             let permit = loop {
                 tokio::select! {
                     _ = shutdown.recv() => return Ok(()),
-                    Some(reachable) = changed(&mut reachable) => self.follow_database(reachable),
+                    Some(reachable) = changed(&mut reachable) => self.client.follow_database(reachable, &self.consumer_topic, &self.metrics),
                     permit = budget.clone().acquire_many_owned(size) => {
                         break permit.expect("the budget is never closed");
                     }
                 }
             };
-            let record = self.record(&message, permit);
+            let record = self.decoder.record(&message, permit);
             let lane = &lanes[lane_of(message.partition(), lanes.len())];
             drop(message);
             let slot = loop {
                 tokio::select! {
                     _ = shutdown.recv() => return Ok(()),
-                    Some(reachable) = changed(&mut reachable) => self.follow_database(reachable),
+                    Some(reachable) = changed(&mut reachable) => self.client.follow_database(reachable, &self.consumer_topic, &self.metrics),
                     slot = lane.reserve() => break slot,
                 }
             };
@@ -279,7 +277,8 @@ impl OrderCommandConsumer {
             }
             let span = tracing::info_span!("batch", size = batch.positions.len());
             if !self
-                .handle(lane, batch, &mut shutdown)
+                .durable
+                .handle(lane, batch, &self.client, &mut shutdown)
                 .instrument(span)
                 .await
             {

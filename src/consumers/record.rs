@@ -2,17 +2,34 @@
 //! command (with the trace context of its record), or the dead letter it
 //! becomes and why.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use rdkafka::message::{BorrowedMessage, Message};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::batch::{Content, DeadLetterCause, Position, Record};
+use super::batch::{Content, DeadLetterCause, Delivered, Position, Record};
 use super::decode_command;
-use super::order_commands::OrderCommandConsumer;
 use crate::kafka;
+use crate::metrics::Metrics;
 use crate::producers::DeadLetter;
 use crate::telemetry;
 
-impl OrderCommandConsumer {
+/// Turns the records read into what the lanes take.
+pub(super) struct Decoder {
+    /// Partitions where a key other than the order id was logged already.
+    key_warned: Mutex<HashSet<i32>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Decoder {
+    pub(super) fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            key_warned: Mutex::new(HashSet::new()),
+            metrics,
+        }
+    }
+
     /// Decodes a record (or says why it is dead-lettered).
     pub(super) fn record(
         &self,
@@ -72,8 +89,11 @@ impl OrderCommandConsumer {
                         );
                     }
                 }
-                tracing::trace!(kind = command.body.kind(), "command received");
-                Content::Command(Box::new(command))
+                tracing::trace!(kind = command.body.kind().as_str(), "command received");
+                Content::Command(Box::new(Delivered {
+                    command,
+                    original: DeadLetter::from_message(message, ""),
+                }))
             }
             Err(error) => {
                 let letter = DeadLetter::from_message(message, &error.to_string());

@@ -5,21 +5,20 @@
 //! loads the state, calls it, and writes what it answers; the same function is
 //! unit-tested over every allowed and forbidden transition.
 
-mod command;
+mod commands;
 mod currency;
 mod rejection;
-mod rules;
 mod state;
 mod status;
-mod validate;
 
 #[cfg(test)]
 mod proptests;
 
-pub use command::{Command, CommandBody, limits};
+pub use commands::{
+    AddOrderItem, Command, CommandBody, CommandKind, CreateOrder, ProcessPayment, Rule,
+    UpdateOrderStatus, UpdatePaymentStatus, decide, limits, validate,
+};
 pub use currency::is_iso_4217;
 pub use rejection::{Rejection, RejectionCode};
-pub use rules::decide;
 pub use state::{Change, Facts, OrderState, PaymentState};
 pub use status::{OrderStatus, PaymentStatus};
-pub use validate::validate;

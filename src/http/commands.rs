@@ -1,9 +1,11 @@
-//! The write side of the REST API. `POST /orders/create`,
+//! The write side of the REST API: an endpoint per kind of the command
+//! catalogue ([`crate::commands`]: `POST /orders/create`,
 //! `POST /orders/{id}/items/add`, `POST /orders/{id}/payment`,
-//! `PATCH /orders/{id}/payment`, `PATCH /orders/{id}/status` validate the
-//! request, publish an `OrderCommand` to the command topic (the database is
-//! not written here: the consumer applies it like any upstream command) and
-//! answer:
+//! `PATCH /orders/{id}/payment`, `PATCH /orders/{id}/status`), all served
+//! by one handler and documented by one builder. Each validates the
+//! request, publishes an `OrderCommand` to the command topic (the database
+//! is not written here: the consumer applies it like any upstream command)
+//! and answers:
 //!
 //! - `202 {command_id, order_id}` at once; or, with `Prefer: wait=N`
 //!   (RFC 7240, N ≤ 30 s), once the command is processed: `201` + the order
@@ -19,28 +21,24 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::Response as HttpResponse;
+use axum::routing::{patch, post};
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, Parameter, ParameterIn, PathItem, Paths,
+};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{Content, Header, Ref, RefOr, Required, Response, Responses};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::error::ErrorBody;
 use super::orders::parse_id;
-use super::requests::{
-    AddItemRequest, CreateOrderRequest, ProcessPaymentRequest, UpdatePaymentStatusRequest,
-    UpdateStatusRequest,
-};
 use super::submit::{find, submit};
 use super::views::{Accepted, CommandView, OrderView};
 use super::{ApiError, AppState, RequestId};
-use crate::commands::Envelope;
-use crate::proto::{self, order_command::Command as Body};
-
-macro_rules! envelope {
-    ($request:expr) => {
-        Envelope {
-            command_id: $request.command_id,
-            correlation_id: $request.correlation_id,
-        }
-    };
-}
+use crate::commands::{CommandInput, Method, Parts, Visitor};
 
 /// The answers every command endpoint may give, for the OpenAPI document.
 #[derive(utoipa::IntoResponses)]
@@ -75,189 +73,117 @@ enum CommandResponses {
     Unavailable(ErrorBody),
 }
 
-/// Creates an order.
-#[utoipa::path(
-    post,
-    path = "/orders/create",
-    operation_id = "createOrder",
-    tag = "commands",
-    params(CommandHeaders),
-    request_body = CreateOrderRequest,
-    responses(
-        (status = 201, description = "Processed (Prefer: wait): the new order", body = OrderView,
-         headers(("Location" = String, description = "/orders/{id}"))),
-        CommandResponses,
-    ),
-    security((), ("bearer" = [])),
-)]
-pub async fn create_order(
+/// Every command endpoint: the input of kind `C`, the order named by the
+/// path (none for a create), submitted.
+async fn submit_input<C: CommandInput>(
     State(state): State<AppState>,
     request_id: RequestId,
     headers: HeaderMap,
-    body: Result<Json<CreateOrderRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(request) = body?;
-    let envelope = envelope!(request);
-    let order_id = request.order_id.unwrap_or_default();
-    let body = Body::CreateOrder(proto::CreateOrder {
-        user_id: request.user_id,
-        shipping_address: request.shipping_address,
-        currency: request.currency,
-    });
+    order_id: Option<Path<String>>,
+    body: Result<Json<C>, JsonRejection>,
+) -> Result<HttpResponse, ApiError> {
+    let Json(mut input) = body?;
+    if let Some(Path(order_id)) = order_id {
+        input.for_order(order_id);
+    }
+    let Parts {
+        order_id,
+        envelope,
+        body,
+    } = input.into_parts()?;
     submit(&state, &request_id, &headers, order_id, envelope, body).await
 }
 
-/// Adds an item to a pending order.
-#[utoipa::path(
-    post,
-    path = "/orders/{id}/items/add",
-    operation_id = "addOrderItem",
-    tag = "commands",
-    params(("id" = uuid::Uuid, Path, description = "The order's id"), CommandHeaders),
-    request_body = AddItemRequest,
-    responses(
-        (status = 200, description = "Processed (Prefer: wait): the order", body = OrderView),
-        CommandResponses,
-    ),
-    security((), ("bearer" = [])),
-)]
-pub async fn add_item(
-    State(state): State<AppState>,
-    request_id: RequestId,
-    headers: HeaderMap,
-    Path(order_id): Path<String>,
-    body: Result<Json<AddItemRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(request) = body?;
-    let body = Body::AddOrderItem(proto::AddOrderItem {
-        product_id: request.product_id,
-        quantity: request.quantity,
-        price_per_unit: request.price_per_unit,
-    });
-    submit(
-        &state,
-        &request_id,
-        &headers,
-        order_id,
-        envelope!(request),
-        body,
-    )
-    .await
+/// Adds every command of the catalogue to a router: its route, served by
+/// [`submit_input`], and its operation in the OpenAPI document.
+pub(super) struct Register(pub OpenApiRouter<AppState>);
+
+impl Visitor for Register {
+    fn visit<C: CommandInput>(&mut self) {
+        let route = C::ROUTE;
+        let (method, handler) = match route.method {
+            Method::Post => (HttpMethod::Post, post(submit_input::<C>)),
+            Method::Patch => (HttpMethod::Patch, patch(submit_input::<C>)),
+        };
+        let paths = Paths::builder()
+            .path(route.path, PathItem::new(method, operation::<C>()))
+            .build();
+        let mut schemas = Vec::new();
+        collect::<C>(&mut schemas);
+        collect::<OrderView>(&mut schemas);
+        collect::<Accepted>(&mut schemas);
+        collect::<ErrorBody>(&mut schemas);
+        let router = std::mem::take(&mut self.0);
+        self.0 = router.routes((schemas, paths, handler));
+    }
 }
 
-/// Records a payment of the order's total (status pending).
-#[utoipa::path(
-    post,
-    path = "/orders/{id}/payment",
-    operation_id = "processPayment",
-    tag = "commands",
-    params(("id" = uuid::Uuid, Path, description = "The order's id"), CommandHeaders),
-    request_body = ProcessPaymentRequest,
-    responses(
-        (status = 200, description = "Processed (Prefer: wait): the order", body = OrderView),
-        CommandResponses,
-    ),
-    security((), ("bearer" = [])),
-)]
-pub async fn process_payment(
-    State(state): State<AppState>,
-    request_id: RequestId,
-    headers: HeaderMap,
-    Path(order_id): Path<String>,
-    body: Result<Json<ProcessPaymentRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(request) = body?;
-    let body = Body::ProcessPayment(proto::ProcessPayment {
-        amount: request.amount,
-        payment_method: request.payment_method,
-        // When absent, derived from the command id (`commands::complete`).
-        transaction_id: request.transaction_id.unwrap_or_default(),
-    });
-    submit(
-        &state,
-        &request_id,
-        &headers,
-        order_id,
-        envelope!(request),
-        body,
-    )
-    .await
+/// `T`'s schema and those it refers to, for the document's components.
+fn collect<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
 }
 
-/// Moves a payment to another status.
-#[utoipa::path(
-    patch,
-    path = "/orders/{id}/payment",
-    operation_id = "updatePaymentStatus",
-    tag = "commands",
-    params(("id" = uuid::Uuid, Path, description = "The order's id"), CommandHeaders),
-    request_body = UpdatePaymentStatusRequest,
-    responses(
-        (status = 200, description = "Processed (Prefer: wait): the order", body = OrderView),
-        CommandResponses,
-    ),
-    security((), ("bearer" = [])),
-)]
-pub async fn update_payment_status(
-    State(state): State<AppState>,
-    request_id: RequestId,
-    headers: HeaderMap,
-    Path(order_id): Path<String>,
-    body: Result<Json<UpdatePaymentStatusRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(request) = body?;
-    let status = proto::parse_payment_status(&request.status)?;
-    let body = Body::UpdatePaymentStatus(proto::UpdatePaymentStatus {
-        transaction_id: request.transaction_id,
-        status: status.into(),
-    });
-    submit(
-        &state,
-        &request_id,
-        &headers,
-        order_id,
-        envelope!(request),
-        body,
-    )
-    .await
-}
-
-/// Moves the order to another status.
-#[utoipa::path(
-    patch,
-    path = "/orders/{id}/status",
-    operation_id = "updateOrderStatus",
-    tag = "commands",
-    params(("id" = uuid::Uuid, Path, description = "The order's id"), CommandHeaders),
-    request_body = UpdateStatusRequest,
-    responses(
-        (status = 200, description = "Processed (Prefer: wait): the order", body = OrderView),
-        CommandResponses,
-    ),
-    security((), ("bearer" = [])),
-)]
-pub async fn update_status(
-    State(state): State<AppState>,
-    request_id: RequestId,
-    headers: HeaderMap,
-    Path(order_id): Path<String>,
-    body: Result<Json<UpdateStatusRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(request) = body?;
-    let status = proto::parse_order_status(&request.status)?;
-    let body = Body::UpdateOrderStatus(proto::UpdateOrderStatus {
-        status: status.into(),
-        reason: request.reason.unwrap_or_default(),
-    });
-    submit(
-        &state,
-        &request_id,
-        &headers,
-        order_id,
-        envelope!(request),
-        body,
-    )
-    .await
+/// The OpenAPI operation of a command endpoint.
+fn operation<C: CommandInput>() -> Operation {
+    let route = C::ROUTE;
+    let mut parameters = Vec::new();
+    if route.path.contains("{id}") {
+        parameters.push(
+            Parameter::builder()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("The order's id"))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                ))
+                .build(),
+        );
+    }
+    parameters.extend(CommandHeaders::into_params(|| Some(ParameterIn::Header)));
+    let processed = if route.creates {
+        Response::builder()
+            .description("Processed (Prefer: wait): the new order")
+            .header(
+                "Location",
+                Header::builder()
+                    .schema(ObjectBuilder::new().schema_type(Type::String))
+                    .description(Some("/orders/{id}"))
+                    .build(),
+            )
+    } else {
+        Response::builder().description("Processed (Prefer: wait): the order")
+    };
+    let processed = processed.content(
+        "application/json",
+        Content::new(Some(Ref::from_schema_name(OrderView::name()))),
+    );
+    let responses = Responses::builder()
+        .response(if route.creates { "201" } else { "200" }, processed)
+        .responses_from_into_responses::<CommandResponses>();
+    OperationBuilder::new()
+        .tag("commands")
+        .operation_id(Some(route.name))
+        .summary(Some(route.summary))
+        .parameters(Some(parameters))
+        .request_body(Some(
+            RequestBody::builder()
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name(C::name()))),
+                )
+                .required(Some(Required::True))
+                .build(),
+        ))
+        .responses(responses)
+        .securities(Some([
+            SecurityRequirement::default(),
+            SecurityRequirement::new("bearer", Vec::<String>::new()),
+        ]))
+        .build()
 }
 
 /// The outcome of a processed command.

@@ -11,7 +11,6 @@ use crate::db::DbError;
 pub(super) use crate::db::models::Claim;
 use crate::db::models::IdempotencyClaim;
 use crate::domain::Command;
-use crate::processor;
 
 /// Namespace of the command ids derived from an `Idempotency-Key` that is
 /// not a UUID.
@@ -56,7 +55,7 @@ pub(super) async fn claim(state: &AppState, command: &Command) -> Result<Claim, 
         principal: principal(state).to_owned(),
         key: command.command_id,
         order_id: command.order_id,
-        body_hash: processor::fingerprint(command),
+        body_hash: command.fingerprint,
         published: false,
     };
     Ok(state

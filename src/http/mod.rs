@@ -24,7 +24,6 @@ mod health;
 mod keys;
 mod observe;
 mod orders;
-mod requests;
 mod submit;
 mod views;
 
@@ -51,11 +50,11 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::commands::CommandPublisher;
 use crate::config::{ApiTokens, HttpSettings, ServeSettings};
 use crate::db::Database;
 use crate::metrics::Metrics;
 use crate::processor::CommandOutcomes;
-use crate::producers::CommandPublisher;
 use crate::shutdown::Shutdown;
 
 pub use error::ApiError;
@@ -133,15 +132,10 @@ impl utoipa::Modify for BearerScheme {
 fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let api = OpenApiRouter::<AppState>::new()
         .routes(routes!(orders::list_orders))
-        .routes(routes!(orders::get_order))
-        .routes(routes!(commands::create_order))
-        .routes(routes!(commands::add_item))
-        .routes(routes!(
-            commands::process_payment,
-            commands::update_payment_status
-        ))
-        .routes(routes!(commands::update_status))
-        .routes(routes!(commands::get_command));
+        .routes(routes!(orders::get_order));
+    let mut api = commands::Register(api);
+    crate::commands::visit(&mut api);
+    let api = api.0.routes(routes!(commands::get_command));
     let open = OpenApiRouter::<AppState>::new()
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

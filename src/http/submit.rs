@@ -19,7 +19,6 @@ use crate::commands::{self, Envelope};
 use crate::db::DbError;
 use crate::db::models::ProcessedCommand;
 use crate::domain::{self, Command};
-use crate::processor;
 use crate::proto::order_command::Command as Body;
 use crate::telemetry;
 
@@ -209,7 +208,7 @@ async fn publish(
     tracing::info!(
         command_id = %checked.command_id,
         order_id = %checked.order_id,
-        kind = checked.body.kind(),
+        kind = checked.body.kind().as_str(),
         partition = published.partition,
         offset = published.offset,
         "command accepted over http"
@@ -236,7 +235,7 @@ async fn answer(
         let same_command = processed.order_id == command.order_id
             && processed
                 .body_hash
-                .is_none_or(|hash| hash == processor::fingerprint(command));
+                .is_none_or(|hash| hash == command.fingerprint);
         if !same_command {
             if submission.keyed {
                 return Err(key_reused());
@@ -271,7 +270,7 @@ async fn answer(
                 "the order of an applied command is missing".into(),
             ));
         };
-        let created = matches!(command.body, domain::CommandBody::CreateOrder { .. });
+        let created = matches!(command.body, domain::CommandBody::CreateOrder(_));
         let status = if created {
             StatusCode::CREATED
         } else {

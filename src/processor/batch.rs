@@ -13,7 +13,6 @@ use super::BatchOutcome;
 use crate::db::models::{ConsumerOffset, NewProcessedCommand, OutboxMessage, ProcessedFingerprint};
 use crate::domain::{self, Change, Command, CommandBody, Facts, Rejection, RejectionCode};
 use crate::events;
-use crate::proto::OrderCommand;
 
 use super::load::{load_orders, taken_transaction_ids};
 use super::writes::{Writes, record_change, record_rejection, write};
@@ -44,7 +43,7 @@ pub(super) fn apply(
             let now = Utc::now();
             let fingerprint = ProcessedFingerprint {
                 order_id: command.order_id,
-                body_hash: Some(body_hash(command)),
+                body_hash: Some(command.fingerprint),
             };
             if let Some(earlier) = seen.get(&command.command_id) {
                 if is_redelivery(earlier, &fingerprint) {
@@ -68,7 +67,7 @@ pub(super) fn apply(
                     if conflicts.insert(answer.event_id) {
                         writes.outbox.push(answer);
                     }
-                    outcome.count_rejected(command.body.kind(), rejection.code.as_str());
+                    outcome.count_rejected(command.body.kind().as_str(), rejection.code.as_str());
                 }
                 continue;
             }
@@ -76,9 +75,7 @@ pub(super) fn apply(
             let working = orders.get(&command.order_id);
             let facts = Facts {
                 transaction_id_taken: match &command.body {
-                    CommandBody::ProcessPayment { transaction_id, .. } => {
-                        taken.contains(transaction_id)
-                    }
+                    CommandBody::ProcessPayment(p) => taken.contains(&p.transaction_id),
                     _ => false,
                 },
             };
@@ -88,11 +85,11 @@ pub(super) fn apply(
                         taken.insert(transaction_id.clone());
                     }
                     record_change(&mut orders, &mut writes, command, change, now);
-                    outcome.count_applied(command.body.kind());
+                    outcome.count_applied(command.body.kind().as_str());
                 }
                 Err(rejection) => {
                     record_rejection(&mut writes, command, &rejection, now);
-                    outcome.count_rejected(command.body.kind(), rejection.code.as_str());
+                    outcome.count_rejected(command.body.kind().as_str(), rejection.code.as_str());
                 }
             }
         }
@@ -117,21 +114,6 @@ fn is_redelivery(earlier: &ProcessedFingerprint, now: &ProcessedFingerprint) -> 
             .is_none_or(|hash| Some(hash) == now.body_hash)
 }
 
-/// A fingerprint of what a command says: FNV-1a (64 bit) over its order id
-/// and its body's protobuf encoding; envelope fields that a resend may
-/// change (correlation_id, issued_at) are left out. Stable across builds.
-pub fn body_hash(command: &Command) -> i64 {
-    let wire = OrderCommand::from(command);
-    let mut bytes = command.order_id.as_bytes().to_vec();
-    if let Some(body) = &wire.command {
-        body.encode(&mut bytes);
-    }
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    i64::from_ne_bytes(hash.to_ne_bytes())
-}
-
 /// Records a command the schema refused, in a transaction of its own.
 pub(super) fn record_refusal(
     conn: &mut PgConnection,
@@ -152,7 +134,7 @@ pub(super) fn record_refusal(
         record_rejection(&mut writes, command, &rejection, now);
         let events = write(conn, &HashMap::new(), writes, now)?;
         let mut outcome = BatchOutcome::default();
-        outcome.count_rejected(command.body.kind(), rejection.code.as_str());
+        outcome.count_rejected(command.body.kind().as_str(), rejection.code.as_str());
         Ok((outcome, events))
     })
 }

@@ -70,7 +70,7 @@ pub(super) fn taken_transaction_ids(
     let wanted: Vec<&str> = commands
         .iter()
         .filter_map(|c| match &c.body {
-            CommandBody::ProcessPayment { transaction_id, .. } => Some(transaction_id.as_str()),
+            CommandBody::ProcessPayment(p) => Some(p.transaction_id.as_str()),
             _ => None,
         })
         .collect();

@@ -22,8 +22,8 @@
 //!   applied command by command ([`CommandProcessor::apply_isolated`]): a
 //!   command that fails alone again and again with an error about its data
 //!   (SQLSTATE class 22 or 23), while a known-good command passes, is handed
-//!   back as [`Quarantined`], for the caller to dead-letter; the others are
-//!   applied.
+//!   back as [`Quarantined`] (its place in the batch), for the caller to
+//!   dead-letter as it came; the others are applied.
 //! - Errors are told apart by SQLSTATE, never by the server's message
 //!   text, which depends on its language.
 
@@ -34,7 +34,6 @@ mod outcomes;
 mod probe;
 mod writes;
 
-pub use batch::body_hash as fingerprint;
 pub use offsets::{NextOffset, OffsetStore};
 pub use outcomes::{CommandOutcomes, Waiter};
 
@@ -59,7 +58,8 @@ const ISOLATED_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(4
 /// answered: its data is what fails.
 #[derive(Debug, Clone)]
 pub struct Quarantined {
-    pub command: Command,
+    /// Its place in the commands given.
+    pub index: usize,
     /// Why, bounded (see [`excerpt::ERROR_BYTES`]).
     pub reason: String,
 }
@@ -193,7 +193,7 @@ impl CommandProcessor {
         self.db
             .run(move |conn| {
                 let mut isolated = Isolated::default();
-                for command in commands {
+                for (index, command) in commands.into_iter().enumerate() {
                     let attempts = attempts.max(1);
                     let mut failures = 0;
                     let mut backoff = Backoff::new(ISOLATED_RETRY, ISOLATED_RETRY_MAX);
@@ -231,7 +231,7 @@ impl CommandProcessor {
                                     e.sqlstate().unwrap_or("none")
                                 );
                                 isolated.quarantined.push(Quarantined {
-                                    command,
+                                    index,
                                     reason: excerpt::bounded(&reason, excerpt::ERROR_BYTES),
                                 });
                             }

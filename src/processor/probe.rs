@@ -7,7 +7,10 @@ use diesel::result::Error as DieselError;
 use uuid::Uuid;
 
 use super::{BatchOutcome, batch};
-use crate::domain::{Command, CommandBody, OrderStatus, PaymentStatus};
+use crate::domain::{
+    AddOrderItem, Command, CommandBody, CreateOrder, OrderStatus, PaymentStatus, ProcessPayment,
+    UpdateOrderStatus, UpdatePaymentStatus,
+};
 
 /// Runs every statement a command can cause, with every status value, on
 /// orders of its own, then rolls it all back: orders created, items
@@ -99,6 +102,7 @@ fn command(order_id: Uuid, body: CommandBody) -> Command {
         correlation_id: String::new(),
         issued_at: None,
         traceparent: None,
+        fingerprint: 0,
         body,
     }
 }
@@ -106,52 +110,57 @@ fn command(order_id: Uuid, body: CommandBody) -> Command {
 fn create(order: Uuid) -> Command {
     command(
         order,
-        CommandBody::CreateOrder {
+        CreateOrder {
             user_id: "order-service-probe".into(),
             shipping_address: "probe".into(),
             currency: "EUR".into(),
-        },
+        }
+        .into(),
     )
 }
 
 fn item(order: Uuid) -> Command {
     command(
         order,
-        CommandBody::AddItem {
+        AddOrderItem {
             product_id: "probe".into(),
             quantity: 1,
             price_per_unit: 100,
-        },
+        }
+        .into(),
     )
 }
 
 fn pay(order: Uuid, transaction_id: &str) -> Command {
     command(
         order,
-        CommandBody::ProcessPayment {
+        ProcessPayment {
             amount: 100,
             payment_method: "probe".into(),
             transaction_id: transaction_id.into(),
-        },
+        }
+        .into(),
     )
 }
 
 fn payment(order: Uuid, transaction_id: &str, status: PaymentStatus) -> Command {
     command(
         order,
-        CommandBody::UpdatePaymentStatus {
+        UpdatePaymentStatus {
             transaction_id: transaction_id.into(),
             status: Some(status),
-        },
+        }
+        .into(),
     )
 }
 
 fn status(order: Uuid, status: OrderStatus) -> Command {
     command(
         order,
-        CommandBody::UpdateOrderStatus {
+        UpdateOrderStatus {
             status: Some(status),
             reason: "probe".into(),
-        },
+        }
+        .into(),
     )
 }

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::batch::body_hash;
 use crate::db::models::{
     NewOrder, NewOrderItem, NewOutboxMessage, NewPayment, NewProcessedCommand, NewStatusChange,
     Order, OrderUpdate, OutboxMessage, Payment,
@@ -155,7 +154,7 @@ pub(super) fn record_change(
         outcome: "applied",
         rejection_code: None,
         processed_at: now,
-        body_hash: body_hash(command),
+        body_hash: command.fingerprint,
         event_id: event.event_id,
         event_type: event.event_type,
         rejection_message: None,
@@ -176,7 +175,7 @@ pub(super) fn record_rejection(
         outcome: "rejected",
         rejection_code: Some(rejection.code.as_str()),
         processed_at: now,
-        body_hash: body_hash(command),
+        body_hash: command.fingerprint,
         event_id: event.event_id,
         event_type: event.event_type,
         rejection_message: Some(rejection.message.clone()),

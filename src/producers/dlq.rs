@@ -1,4 +1,5 @@
-//! Dead-letter producer: a command record that cannot be decoded is copied to
+//! Dead-letter producer: a command record that cannot be decoded, or whose
+//! command keeps failing when applied (quarantined), is copied to
 //! `order-commands-dlq` with its original key, bytes and headers, plus
 //! `error`, `original_topic`, `original_partition` and `original_offset`, so
 //! it can be inspected and replayed once the cause is fixed.
@@ -12,10 +13,6 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::config::KafkaSettings;
-use prost::Message as _;
-
-use crate::domain::Command;
-use crate::proto::{self, OrderCommand};
 use crate::{excerpt, kafka};
 
 /// Headers this producer adds to every dead-letter record.
@@ -70,28 +67,11 @@ impl DeadLetter {
         }
     }
 
-    /// A command that was decoded but kept failing when applied: its wire
-    /// form (protobuf), keyed by its order, with the reason.
-    pub fn quarantined(
-        command: &Command,
-        reason: &str,
-        topic: &str,
-        partition: i32,
-        offset: i64,
-    ) -> Self {
-        Self {
-            key: Some(command.order_id.to_string().into_bytes()),
-            payload: Some(OrderCommand::from(command).encode_to_vec()),
-            headers: vec![(
-                "content-type".to_owned(),
-                Some(proto::CONTENT_TYPE_PROTOBUF.as_bytes().to_vec()),
-            )],
-            error: excerpt::bounded(reason, excerpt::ERROR_BYTES),
-            topic: topic.to_owned(),
-            partition,
-            offset,
-            dropped: Vec::new(),
-        }
+    /// The same record, dead-lettered because of `error` (a command that
+    /// was decoded but kept failing when applied: it leaves as it came).
+    pub fn because(mut self, error: &str) -> Self {
+        self.error = excerpt::bounded(error, excerpt::ERROR_BYTES);
+        self
     }
 
     /// The same without its payload.

@@ -1,10 +1,9 @@
-//! Producers: the outbox relay (order events), the dead-letter producer, and
-//! the command publisher behind `send` and the REST API.
+//! Producers: the outbox relay (order events) and the dead-letter producer.
+//! (The command publisher behind `send` and the REST API sits with the
+//! commands: [`crate::commands::CommandPublisher`].)
 
-mod commands;
 mod dlq;
 mod relay;
 
-pub use commands::{CommandPublisher, Published};
 pub use dlq::{DeadLetter, DeadLetterProducer, headers as dead_letter_headers};
 pub use relay::OutboxRelay;

@@ -48,7 +48,13 @@ async fn a_command_the_database_keeps_refusing_is_quarantined_and_the_rest_appli
     for command in &before {
         app.send_raw(same_key, &command.encode_to_vec(), &[]).await;
     }
-    app.send(&poison).await;
+    // Its own header: the dead letter is the record as it came.
+    app.send_raw(
+        same_key,
+        &poison.encode_to_vec(),
+        &[("origin", "upstream-7")],
+    )
+    .await;
     let follow_up = add_item(&poison_order, "sku-1", 1, 100);
     app.send(&follow_up).await;
     for command in &after {
@@ -87,6 +93,7 @@ async fn a_command_the_database_keeps_refusing_is_quarantined_and_the_rest_appli
     let replayable = OrderCommand::decode(letter.payload().unwrap()).unwrap();
     assert_eq!(replayable, poison, "the dead letter is the command itself");
     assert_eq!(headers["original_topic"], app.settings.kafka.commands_topic);
+    assert_eq!(headers["origin"], "upstream-7", "the original headers stay");
 
     let rows: i64 = orders::table.count().get_result(&mut conn).unwrap();
     assert_eq!(rows, good.len() as i64, "every other order, once");

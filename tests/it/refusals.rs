@@ -4,7 +4,7 @@
 //! and the rest of the order's commands apply. When the refusal is the
 //! database's and ends while the service is judging it (between the
 //! command's failure and the known-good command's pass), the command is
-//! applied, not rejected.
+//! applied, not rejected. The apply stage alone: no broker.
 
 use diesel::prelude::*;
 use order_service::proto::{RejectionCode, order_event::Event};
@@ -18,14 +18,14 @@ fn rejection_message(event: &order_service::proto::OrderEvent) -> &str {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_constraint_the_commands_data_breaks_rejects_that_command_only() {
-    let mut app = spawn_app().await;
+    let stage = ApplyStage::new();
     diesel::sql_query(
         "ALTER TABLE order_items ADD CONSTRAINT no_forbidden_products \
          CHECK (product_id <> 'sku-forbidden') NOT VALID",
     )
-    .execute(&mut app.db())
+    .execute(&mut stage.db())
     .unwrap();
 
     let order = new_id();
@@ -35,8 +35,10 @@ async fn a_constraint_the_commands_data_breaks_rejects_that_command_only() {
         add_item(&order, "sku-forbidden", 1, 100),
         add_item(&order, "sku-2", 2, 100),
     ];
-    app.send_all(&script).await;
-    let events = app.events(script.len()).await.to_vec();
+    let outcome = stage.apply(&script).await;
+    assert_eq!((outcome.applied, outcome.rejected), (3, 1), "{outcome:?}");
+    let events = stage.events();
+    assert_eq!(events.len(), script.len());
 
     let refused = events
         .iter()
@@ -54,7 +56,6 @@ async fn a_constraint_the_commands_data_breaks_rejects_that_command_only() {
             .expect("answered");
         assert_eq!(rejection(event), None, "applied: {event:?}");
     }
-    app.stop().await;
 }
 
 /// A trigger that refuses the first two items inserted (23514, as a broken
@@ -63,11 +64,11 @@ async fn a_constraint_the_commands_data_breaks_rejects_that_command_only() {
 /// the item alone fails; the known-good command the service then applies
 /// passes, as the refusal has ended. Blaming the command now would reject
 /// a good command for a fault of the database's that came and went.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_refusal_that_ends_while_it_is_judged_rejects_nothing() {
-    let mut app = spawn_app().await;
+    let stage = ApplyStage::new();
     diesel::sql_query("CREATE SEQUENCE item_refusals")
-        .execute(&mut app.db())
+        .execute(&mut stage.db())
         .unwrap();
     diesel::sql_query(
         "CREATE FUNCTION refuse_two_items() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -78,13 +79,13 @@ async fn a_refusal_that_ends_while_it_is_judged_rejects_nothing() {
            RETURN NEW;
          END $$",
     )
-    .execute(&mut app.db())
+    .execute(&mut stage.db())
     .unwrap();
     diesel::sql_query(
         "CREATE TRIGGER refuse_two_items BEFORE INSERT ON order_items
          FOR EACH ROW EXECUTE FUNCTION refuse_two_items()",
     )
-    .execute(&mut app.db())
+    .execute(&mut stage.db())
     .unwrap();
 
     let order = new_id();
@@ -92,8 +93,9 @@ async fn a_refusal_that_ends_while_it_is_judged_rejects_nothing() {
         create_order(&order, "user-1"),
         add_item(&order, "sku-1", 1, 100),
     ];
-    app.send_all(&script).await;
-    let events = app.events(script.len()).await.to_vec();
+    let outcome = stage.apply(&script).await;
+    assert_eq!((outcome.applied, outcome.rejected), (2, 0), "{outcome:?}");
+    let events = stage.events();
     let item = events
         .iter()
         .find(|e| e.command_id == script[1].command_id)
@@ -105,8 +107,7 @@ async fn a_refusal_that_ends_while_it_is_judged_rejects_nothing() {
     let refusals: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
         "last_value FROM item_refusals",
     ))
-    .get_result(&mut app.db())
+    .get_result(&mut stage.db())
     .unwrap();
     assert!(refusals > 2, "the fault was met: {refusals} inserts tried");
-    app.stop().await;
 }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use order_service::db::models::{NewOutboxMessage, OutboxMessage};
-use order_service::domain::{Command, CommandBody, Rejection, RejectionCode};
+use order_service::domain::{AddOrderItem, Command, Rejection, RejectionCode};
 use order_service::events;
 use uuid::Uuid;
 
@@ -37,11 +37,13 @@ fn write_event(conn: &mut PgConnection) -> (i64, String) {
         correlation_id: String::new(),
         issued_at: None,
         traceparent: None,
-        body: CommandBody::AddItem {
+        fingerprint: 0,
+        body: AddOrderItem {
             product_id: "sku".to_owned(),
             quantity: 1,
             price_per_unit: 1,
-        },
+        }
+        .into(),
     };
     let rejection = Rejection::new(RejectionCode::OrderNotFound, "written by another writer");
     let row = events::rejected(&command, &rejection, Utc::now());

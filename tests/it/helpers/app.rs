@@ -22,7 +22,7 @@ use super::kafka::{reader, test_client_config};
 pub const PARTITIONS: i32 = 3;
 pub(super) const WAIT: Duration = Duration::from_secs(60);
 
-fn env_or(name: &str, default: &str) -> String {
+pub(super) fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 

@@ -1,5 +1,8 @@
+//! The rules of every kind, through [`decide`]: every allowed and
+//! forbidden transition.
+
 use super::*;
-use crate::domain::PaymentState;
+use crate::domain::{OrderStatus, PaymentState, PaymentStatus};
 
 pub(super) fn order(status: OrderStatus, payment_status: PaymentStatus) -> OrderState {
     OrderState {
@@ -22,41 +25,46 @@ pub(super) fn with_payment(mut o: OrderState, status: PaymentStatus) -> OrderSta
 }
 
 pub(super) fn create() -> CommandBody {
-    CommandBody::CreateOrder {
+    CreateOrder {
         user_id: "user-1".into(),
         shipping_address: "1 Main St".into(),
         currency: "EUR".into(),
     }
+    .into()
 }
 
 pub(super) fn add_item(quantity: i32, price_per_unit: i64) -> CommandBody {
-    CommandBody::AddItem {
+    AddOrderItem {
         product_id: "sku-1".into(),
         quantity,
         price_per_unit,
     }
+    .into()
 }
 
 pub(super) fn pay(amount: i64) -> CommandBody {
-    CommandBody::ProcessPayment {
+    ProcessPayment {
         amount,
         payment_method: "card".into(),
         transaction_id: "tx-2".into(),
     }
+    .into()
 }
 
 pub(super) fn set_payment(status: Option<PaymentStatus>) -> CommandBody {
-    CommandBody::UpdatePaymentStatus {
+    UpdatePaymentStatus {
         transaction_id: "tx-1".into(),
         status,
     }
+    .into()
 }
 
 pub(super) fn set_status(status: Option<OrderStatus>) -> CommandBody {
-    CommandBody::UpdateOrderStatus {
+    UpdateOrderStatus {
         status,
         reason: "because".into(),
     }
+    .into()
 }
 
 pub(super) fn code(result: Result<Change, Rejection>) -> RejectionCode {

@@ -3,7 +3,7 @@
 
 use super::tests::{add_item, code, create, order, pay, set_payment, set_status, with_payment};
 use super::*;
-use crate::domain::limits;
+use crate::domain::{OrderStatus, PaymentStatus};
 
 #[test]
 fn create_validates_its_fields() {
@@ -19,11 +19,11 @@ fn create_validates_its_fields() {
         ("us\0er", "addr", "EUR"),
     ];
     for (user_id, shipping_address, currency) in cases {
-        let body = CommandBody::CreateOrder {
+        let body = CommandBody::from(CreateOrder {
             user_id: user_id.into(),
             shipping_address: shipping_address.into(),
             currency: currency.into(),
-        };
+        });
         assert_eq!(
             code(decide(None, &body, Facts::default())),
             RejectionCode::ValidationFailed,
@@ -31,11 +31,11 @@ fn create_validates_its_fields() {
         );
     }
     // Limits count characters, not bytes.
-    let body = CommandBody::CreateOrder {
+    let body = CommandBody::from(CreateOrder {
         user_id: "ü".repeat(limits::USER_ID),
         shipping_address: "addr".into(),
         currency: "EUR".into(),
-    };
+    });
     assert!(decide(None, &body, Facts::default()).is_ok());
 }
 
@@ -48,16 +48,16 @@ fn add_item_rejects_bad_quantities_prices_and_overflow() {
         add_item(1, -1),
         add_item(i32::MAX, i64::MAX),
         add_item(1, i64::MAX),
-        CommandBody::AddItem {
+        CommandBody::from(AddOrderItem {
             product_id: "".into(),
             quantity: 1,
             price_per_unit: 1,
-        },
-        CommandBody::AddItem {
+        }),
+        CommandBody::from(AddOrderItem {
             product_id: "p".repeat(limits::PRODUCT_ID + 1),
             quantity: 1,
             price_per_unit: 1,
-        },
+        }),
     ] {
         assert_eq!(
             code(decide(Some(&o), &body, Facts::default())),
@@ -74,29 +74,29 @@ fn order_status_needs_a_known_status_and_a_bounded_reason() {
         code(decide(Some(&o), &set_status(None), Facts::default())),
         RejectionCode::ValidationFailed
     );
-    let long = CommandBody::UpdateOrderStatus {
+    let long = CommandBody::from(UpdateOrderStatus {
         status: Some(OrderStatus::Cancelled),
         reason: "r".repeat(limits::REASON + 1),
-    };
+    });
     assert_eq!(
         code(decide(Some(&o), &long, Facts::default())),
         RejectionCode::ValidationFailed
     );
-    let empty_reason = CommandBody::UpdateOrderStatus {
+    let empty_reason = CommandBody::from(UpdateOrderStatus {
         status: Some(OrderStatus::Cancelled),
         reason: String::new(),
-    };
+    });
     assert!(decide(Some(&o), &empty_reason, Facts::default()).is_ok());
 }
 
 #[test]
 fn currency_must_be_a_real_iso_4217_code() {
     for currency in ["ABC", "XXX", "eur", "EURO"] {
-        let body = CommandBody::CreateOrder {
+        let body = CommandBody::from(CreateOrder {
             user_id: "user-1".into(),
             shipping_address: "1 Main St".into(),
             currency: currency.into(),
-        };
+        });
         assert_eq!(
             code(decide(None, &body, Facts::default())),
             RejectionCode::ValidationFailed,
@@ -108,10 +108,10 @@ fn currency_must_be_a_real_iso_4217_code() {
 
 #[test]
 fn a_reason_with_a_nul_is_refused_before_any_sql() {
-    let body = CommandBody::UpdateOrderStatus {
+    let body = CommandBody::from(UpdateOrderStatus {
         status: Some(OrderStatus::Cancelled),
         reason: "changed\0mind".into(),
-    };
+    });
     assert_eq!(
         code(decide(
             Some(&order(OrderStatus::Pending, PaymentStatus::Pending)),

@@ -1,0 +1,59 @@
+//! `AddOrderItem`: an item added to a pending order without an active
+//! payment; the order's total grows by its price.
+
+use super::fields::text;
+use super::{Rule, existing, limits};
+use crate::domain::{Change, Facts, OrderState, OrderStatus, Rejection, RejectionCode};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddOrderItem {
+    pub product_id: String,
+    pub quantity: i32,
+    pub price_per_unit: i64,
+}
+
+impl Rule for AddOrderItem {
+    fn validate(&self) -> Result<(), Rejection> {
+        text("product_id", &self.product_id, limits::PRODUCT_ID)?;
+        if self.quantity <= 0 {
+            return Err(Rejection::invalid("quantity must be greater than 0"));
+        }
+        if self.price_per_unit < 0 {
+            return Err(Rejection::invalid("price_per_unit must not be negative"));
+        }
+        Ok(())
+    }
+
+    fn decide(&self, order: Option<&OrderState>, _: Facts) -> Result<Change, Rejection> {
+        let order = existing(order)?;
+        if order.status != OrderStatus::Pending {
+            return Err(Rejection::new(
+                RejectionCode::OrderNotEditable,
+                format!(
+                    "items can only be added to a pending order, this one is {}",
+                    order.status
+                ),
+            ));
+        }
+        if order.active_payments() > 0 {
+            return Err(Rejection::new(
+                RejectionCode::OrderNotEditable,
+                "the order has a pending or completed payment",
+            ));
+        }
+        let total_price = i64::from(self.quantity)
+            .checked_mul(self.price_per_unit)
+            .ok_or_else(|| Rejection::invalid("quantity × price_per_unit overflows"))?;
+        let new_total = order
+            .total_amount
+            .checked_add(total_price)
+            .ok_or_else(|| Rejection::invalid("the order total would overflow"))?;
+        Ok(Change::ItemAdded {
+            product_id: self.product_id.clone(),
+            quantity: self.quantity,
+            price_per_unit: self.price_per_unit,
+            total_price,
+            new_total,
+        })
+    }
+}

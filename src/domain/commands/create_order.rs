@@ -1,0 +1,43 @@
+//! `CreateOrder`: a new order, pending, without items.
+
+use super::fields::text;
+use super::{Rule, limits};
+use crate::domain::{Change, Facts, OrderState, Rejection, RejectionCode, is_iso_4217};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateOrder {
+    pub user_id: String,
+    pub shipping_address: String,
+    pub currency: String,
+}
+
+impl Rule for CreateOrder {
+    fn validate(&self) -> Result<(), Rejection> {
+        text("user_id", &self.user_id, limits::USER_ID)?;
+        text(
+            "shipping_address",
+            &self.shipping_address,
+            limits::SHIPPING_ADDRESS,
+        )?;
+        if !is_iso_4217(&self.currency) {
+            return Err(Rejection::invalid(
+                "currency must be an ISO 4217 code in upper case, e.g. EUR",
+            ));
+        }
+        Ok(())
+    }
+
+    fn decide(&self, order: Option<&OrderState>, _: Facts) -> Result<Change, Rejection> {
+        if order.is_some() {
+            return Err(Rejection::new(
+                RejectionCode::OrderAlreadyExists,
+                "an order with this order_id exists",
+            ));
+        }
+        Ok(Change::Created {
+            user_id: self.user_id.clone(),
+            shipping_address: self.shipping_address.clone(),
+            currency: self.currency.clone(),
+        })
+    }
+}
