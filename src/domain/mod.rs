@@ -14,10 +14,7 @@ mod status;
 #[cfg(test)]
 mod proptests;
 
-pub use commands::{
-    AddOrderItem, Command, CommandBody, CommandKind, CreateOrder, ProcessPayment, Rule,
-    UpdateOrderStatus, UpdatePaymentStatus, decide, limits, validate,
-};
+pub use commands::*;
 pub use currency::is_iso_4217;
 pub use rejection::{Rejection, RejectionCode};
 pub use state::{Change, Facts, OrderState, PaymentState};

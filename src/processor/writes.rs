@@ -42,6 +42,23 @@ pub(super) struct Writes {
     pub(super) processed: Vec<NewProcessedCommand>,
 }
 
+impl Writes {
+    /// A payment's new status: on its row still to be inserted, or as an
+    /// update of one that exists.
+    fn payment_status(&mut self, transaction_id: &str, to: PaymentStatus) {
+        match self
+            .new_payments
+            .iter_mut()
+            .find(|p| p.transaction_id == transaction_id)
+        {
+            Some(new) => new.status = to.as_str(),
+            None => {
+                self.payment_updates.insert(transaction_id.to_owned(), to);
+            }
+        }
+    }
+}
+
 pub(super) fn record_change(
     orders: &mut HashMap<Uuid, WorkingOrder>,
     writes: &mut Writes,
@@ -117,18 +134,7 @@ pub(super) fn record_change(
         }),
         Change::PaymentStatusChanged {
             transaction_id, to, ..
-        } => {
-            match writes
-                .new_payments
-                .iter_mut()
-                .find(|p| &p.transaction_id == transaction_id)
-            {
-                Some(new) => new.status = to.as_str(),
-                None => {
-                    writes.payment_updates.insert(transaction_id.clone(), *to);
-                }
-            }
-        }
+        } => writes.payment_status(transaction_id, *to),
         Change::OrderStatusChanged { from, to, reason } => writes.history.push(NewStatusChange {
             id: row_id,
             order_id,

@@ -57,3 +57,22 @@ impl Rule for AddOrderItem {
         })
     }
 }
+
+/// Any body, valid or not (the property tests).
+#[cfg(test)]
+impl proptest::arbitrary::Arbitrary for AddOrderItem {
+    type Parameters = ();
+    type Strategy = proptest::strategy::BoxedStrategy<Self>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use crate::domain::proptests::text;
+        use proptest::prelude::*;
+        (text(), any::<i32>(), any::<i64>())
+            .prop_map(|(product_id, quantity, price_per_unit)| Self {
+                product_id,
+                quantity,
+                price_per_unit,
+            })
+            .boxed()
+    }
+}

@@ -41,3 +41,26 @@ impl Rule for CreateOrder {
         })
     }
 }
+
+/// Any body, valid or not (the property tests).
+#[cfg(test)]
+impl proptest::arbitrary::Arbitrary for CreateOrder {
+    type Parameters = ();
+    type Strategy = proptest::strategy::BoxedStrategy<Self>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use crate::domain::proptests::text;
+        use proptest::prelude::*;
+        (
+            text(),
+            text(),
+            prop_oneof![Just("EUR".to_owned()), "[A-Za-z]{0,4}"],
+        )
+            .prop_map(|(user_id, shipping_address, currency)| Self {
+                user_id,
+                shipping_address,
+                currency,
+            })
+            .boxed()
+    }
+}

@@ -110,6 +110,22 @@ macro_rules! kinds {
             }
         }
 
+        /// A body of any kind, each kind as likely.
+        #[cfg(test)]
+        impl proptest::arbitrary::Arbitrary for CommandBody {
+            type Parameters = ();
+            type Strategy = proptest::strategy::BoxedStrategy<Self>;
+
+            fn arbitrary_with((): ()) -> Self::Strategy {
+                use proptest::prelude::*;
+                proptest::sample::select(CommandKind::ALL.to_vec())
+                    .prop_flat_map(|kind| match kind {
+                        $( CommandKind::$kind => any::<$kind>().prop_map(Self::from).boxed(), )+
+                    })
+                    .boxed()
+            }
+        }
+
         $(
             impl From<$kind> for CommandBody {
                 fn from(body: $kind) -> Self {

@@ -68,3 +68,22 @@ impl Rule for ProcessPayment {
         })
     }
 }
+
+/// Any body, valid or not (the property tests).
+#[cfg(test)]
+impl proptest::arbitrary::Arbitrary for ProcessPayment {
+    type Parameters = ();
+    type Strategy = proptest::strategy::BoxedStrategy<Self>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use crate::domain::proptests::text;
+        use proptest::prelude::*;
+        (any::<i64>(), text(), text())
+            .prop_map(|(amount, payment_method, transaction_id)| Self {
+                amount,
+                payment_method,
+                transaction_id,
+            })
+            .boxed()
+    }
+}

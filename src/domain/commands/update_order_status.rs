@@ -47,3 +47,18 @@ impl Rule for UpdateOrderStatus {
         })
     }
 }
+
+/// Any body, valid or not (the property tests).
+#[cfg(test)]
+impl proptest::arbitrary::Arbitrary for UpdateOrderStatus {
+    type Parameters = ();
+    type Strategy = proptest::strategy::BoxedStrategy<Self>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use crate::domain::proptests::{order_status, text};
+        use proptest::prelude::*;
+        (proptest::option::of(order_status()), text())
+            .prop_map(|(status, reason)| Self { status, reason })
+            .boxed()
+    }
+}

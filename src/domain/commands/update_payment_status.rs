@@ -58,3 +58,25 @@ impl Rule for UpdatePaymentStatus {
         })
     }
 }
+
+/// Any body, valid or not (the property tests); its transaction id is
+/// often the one the tests' payments carry.
+#[cfg(test)]
+impl proptest::arbitrary::Arbitrary for UpdatePaymentStatus {
+    type Parameters = ();
+    type Strategy = proptest::strategy::BoxedStrategy<Self>;
+
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use crate::domain::proptests::{payment_status, text};
+        use proptest::prelude::*;
+        (
+            prop_oneof![Just("tx-0".to_owned()), text()],
+            proptest::option::of(payment_status()),
+        )
+            .prop_map(|(transaction_id, status)| Self {
+                transaction_id,
+                status,
+            })
+            .boxed()
+    }
+}
