@@ -39,8 +39,8 @@
 //! REST API), [`proto`] (generated wire types and conversions), [`backoff`]
 //! (the one retry backoff, with jitter), [`config`]
 //! (the service's typed settings from flags and env; how Kafka clients
-//! connect: TLS, SASL, properties file), [`kafka`] (client configurations, quiet error
-//! logging, topic creation), [`excerpt`] (bounded quotes of untrusted
+//! connect: TLS, SASL, properties file), [`kafka`] (every librdkafka property the service
+//! sets, quiet error logging, topic creation), [`excerpt`] (bounded quotes of untrusted
 //! input), [`startup`] (wiring, shared by `main` and the tests),
 //! [`shutdown`], [`telemetry`], [`cli`] (the command line, and the verbs
 //! `send`, `tail`, `dlq`, `positions`),

@@ -61,7 +61,7 @@ pub struct GroupSettings {
 }
 
 /// The classic protocol's defaults.
-const ASSIGNMENT_STRATEGY: &str = "cooperative-sticky";
+pub(crate) const ASSIGNMENT_STRATEGY: &str = "cooperative-sticky";
 const SESSION_TIMEOUT_MS: u32 = 10_000;
 
 impl GroupSettings {
@@ -105,49 +105,6 @@ impl GroupSettings {
         );
         env.set_some("KAFKA_SESSION_TIMEOUT_MS", self.session_timeout_ms);
     }
-
-    /// The consumer's group properties.
-    ///
-    /// Classic: partitions are assigned cooperatively (`cooperative-sticky`):
-    /// a member that joins or leaves moves only the partitions that must
-    /// move, and every other partition keeps flowing through the
-    /// rebalance. A cooperative rebalance takes two rounds (revoke, then
-    /// assign), and members learn of a round from their heartbeat: one a
-    /// second (at most a third of the session) instead of librdkafka's 3 s
-    /// shortens the pause of a moved partition.
-    ///
-    /// Consumer: the broker assigns incrementally too; session and
-    /// heartbeat are its settings, and librdkafka refuses them here.
-    pub fn properties(&self) -> Vec<(&'static str, String)> {
-        let mut properties = vec![("group.id", self.group_id.clone())];
-        match self.protocol {
-            GroupProtocol::Classic => {
-                let session = self.session_timeout_ms();
-                properties.extend([
-                    (
-                        "partition.assignment.strategy",
-                        self.assignment_strategy
-                            .clone()
-                            .unwrap_or_else(|| ASSIGNMENT_STRATEGY.into()),
-                    ),
-                    ("session.timeout.ms", session.to_string()),
-                    (
-                        "heartbeat.interval.ms",
-                        (session / 3).min(1_000).to_string(),
-                    ),
-                ]);
-            }
-            GroupProtocol::Consumer => properties.push(("group.protocol", "consumer".into())),
-        }
-        // Named, so a KAFKA_PROPERTIES_FILE cannot switch it.
-        if self.protocol == GroupProtocol::Classic {
-            properties.push(("group.protocol", "classic".into()));
-        }
-        if let Some(instance) = &self.instance_id {
-            properties.push(("group.instance.id", instance.clone()));
-        }
-        properties
-    }
 }
 
 /// Kafka's rule for member ids: 1-249 characters of `[a-zA-Z0-9._-]`.
@@ -179,32 +136,10 @@ mod tests {
     }
 
     #[test]
-    fn a_static_member_sets_its_instance_id_and_every_member_is_cooperative() {
-        let dynamic = settings(None).properties();
-        assert!(dynamic.iter().all(|(name, _)| *name != "group.instance.id"));
-        assert!(dynamic.contains(&("partition.assignment.strategy", "cooperative-sticky".into())));
-        let fixed = settings(Some("order-service-0")).properties();
-        assert!(fixed.contains(&("group.instance.id", "order-service-0".into())));
-    }
-
-    #[test]
-    fn the_consumer_protocol_leaves_the_brokers_settings_to_the_broker() {
+    fn the_consumer_protocol_refuses_the_brokers_settings() {
         let mut consumer = settings(Some("order-service-0"));
         consumer.protocol = GroupProtocol::Consumer;
         assert!(consumer.check().is_ok());
-        let properties = consumer.properties();
-        assert!(properties.contains(&("group.protocol", "consumer".into())));
-        assert!(properties.contains(&("group.instance.id", "order-service-0".into())));
-        for forbidden in [
-            "session.timeout.ms",
-            "heartbeat.interval.ms",
-            "partition.assignment.strategy",
-        ] {
-            assert!(
-                properties.iter().all(|(name, _)| *name != forbidden),
-                "{forbidden}"
-            );
-        }
         let mut timed = consumer.clone();
         timed.session_timeout_ms = Some(10_000);
         assert!(

@@ -1,5 +1,6 @@
 //! How every Kafka client of the project connects: brokers, TLS, SASL,
-//! compression, and any other librdkafka property from a file.
+//! compression, and any other librdkafka property from a file (the
+//! settings; `kafka::properties` turns them into librdkafka's).
 //!
 //! Secrets (`KAFKA_SASL_PASSWORD`, `KAFKA_SSL_KEY_PASSWORD`) are [`Secret`]s:
 //! their `Debug` is redacted, `--help` says only whether they are set, and
@@ -8,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use rdkafka::ClientConfig;
 
 use super::env::Env;
 use super::{Compression, SaslMechanism, Secret, SecurityProtocol};
@@ -176,45 +176,6 @@ impl KafkaConnection {
         }
     }
 
-    /// The librdkafka configuration every client starts from: the
-    /// properties file first, then the named settings over it.
-    pub fn client_config(&self) -> Result<ClientConfig, KafkaConfigError> {
-        let mut config = ClientConfig::new();
-        if let Some(path) = &self.properties_file {
-            for (name, value) in read_properties(path)? {
-                config.set(name, value);
-            }
-        }
-        config
-            .set("bootstrap.servers", &self.bootstrap_servers)
-            .set("client.id", "order-service");
-        if let Some(protocol) = self.security_protocol {
-            config.set("security.protocol", protocol.as_str());
-        }
-        if let Some(mechanism) = self.sasl_mechanism {
-            config.set("sasl.mechanism", mechanism.as_str());
-        }
-        if let Some(username) = &self.sasl_username {
-            config.set("sasl.username", username);
-        }
-        if let Some(password) = self.password()? {
-            config.set("sasl.password", password.expose());
-        }
-        for (name, path) in [
-            ("ssl.ca.location", &self.ssl_ca_location),
-            ("ssl.certificate.location", &self.ssl_certificate_location),
-            ("ssl.key.location", &self.ssl_key_location),
-        ] {
-            if let Some(path) = path {
-                config.set(name, path.to_string_lossy());
-            }
-        }
-        if let Some(password) = &self.ssl_key_password {
-            config.set("ssl.key.password", password.expose());
-        }
-        Ok(config)
-    }
-
     /// What a log line or an error may say about the connection: brokers,
     /// protocol, mechanism and user, never a secret.
     pub fn describe(&self) -> String {
@@ -231,7 +192,8 @@ impl KafkaConnection {
         text
     }
 
-    fn password(&self) -> Result<Option<Secret>, KafkaConfigError> {
+    /// The SASL password, given or read from its file.
+    pub(crate) fn password(&self) -> Result<Option<Secret>, KafkaConfigError> {
         match (&self.sasl_password, &self.sasl_password_file) {
             (Some(_), Some(_)) => Err(KafkaConfigError::TwoPasswords),
             (Some(password), None) => Ok(Some(password.clone())),
@@ -251,7 +213,7 @@ impl KafkaConnection {
 }
 
 /// `name=value` lines; blank lines and `#` comments skipped.
-fn read_properties(path: &Path) -> Result<Vec<(String, String)>, KafkaConfigError> {
+pub(crate) fn read_properties(path: &Path) -> Result<Vec<(String, String)>, KafkaConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| KafkaConfigError::Unreadable {
         variable: "KAFKA_PROPERTIES_FILE",
         path: path.to_owned(),
@@ -276,74 +238,4 @@ fn read_properties(path: &Path) -> Result<Vec<(String, String)>, KafkaConfigErro
         }
     }
     Ok(properties)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn get(config: &ClientConfig, name: &str) -> Option<String> {
-        config.get(name).map(str::to_owned)
-    }
-
-    #[test]
-    fn named_settings_win_over_the_properties_file() {
-        let dir = std::env::temp_dir().join(format!("kafka-props-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("client.properties");
-        std::fs::write(
-            &file,
-            "# a comment\n\nsasl.username=from-file\nsocket.keepalive.enable = true\n",
-        )
-        .unwrap();
-        let password = dir.join("password");
-        std::fs::write(&password, "s3cret\n").unwrap();
-        let mut connection = KafkaConnection::plaintext("b:9092");
-        connection.properties_file = Some(file);
-        connection.sasl_username = Some("alice".into());
-        connection.sasl_password_file = Some(password);
-        connection.security_protocol = Some(SecurityProtocol::SaslSsl);
-        connection.sasl_mechanism = Some(SaslMechanism::ScramSha512);
-        let config = connection.client_config().unwrap();
-        assert_eq!(get(&config, "sasl.username").as_deref(), Some("alice"));
-        assert_eq!(get(&config, "sasl.password").as_deref(), Some("s3cret"));
-        assert_eq!(
-            get(&config, "socket.keepalive.enable").as_deref(),
-            Some("true")
-        );
-        assert_eq!(
-            get(&config, "security.protocol").as_deref(),
-            Some("SASL_SSL")
-        );
-        assert_eq!(
-            get(&config, "sasl.mechanism").as_deref(),
-            Some("SCRAM-SHA-512")
-        );
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn errors_and_debug_never_quote_a_secret() {
-        let dir = std::env::temp_dir().join(format!("kafka-props-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("client.properties");
-        std::fs::write(&file, "sasl.password=hunter2\nhunter2-without-equals\n").unwrap();
-        let mut connection = KafkaConnection::plaintext("b:9092");
-        connection.properties_file = Some(file);
-        connection.sasl_password = Some(Secret::new("hunter2"));
-        let error = connection.client_config().unwrap_err().to_string();
-        assert!(error.contains("line 2"), "{error}");
-        assert!(!error.contains("hunter2"), "{error}");
-        let debug = format!("{connection:?}");
-        assert!(!debug.contains("hunter2"), "{debug}");
-        assert!(!connection.describe().contains("hunter2"));
-
-        connection.properties_file = None;
-        connection.sasl_password_file = Some(dir.join("missing"));
-        assert!(matches!(
-            connection.client_config(),
-            Err(KafkaConfigError::TwoPasswords)
-        ));
-        std::fs::remove_dir_all(dir).unwrap();
-    }
 }

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
-use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaResult;
 use rdkafka::types::RDKafkaErrorCode;
@@ -52,33 +51,7 @@ impl GroupClient {
         offsets: OffsetStore,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
-        let mut config = kafka::client_config(&kafka.connection)?;
-        // librdkafka's warnings at least, whatever the `log` crate's level:
-        // the context counts position resets from them.
-        if (config.log_level as i32) < (RDKafkaLogLevel::Warning as i32) {
-            config.set_log_level(RDKafkaLogLevel::Warning);
-        }
-        for (name, value) in group.properties() {
-            config.set(name, value);
-        }
-        config
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "1000")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", intake.fetch_wait_max_ms.to_string())
-            // librdkafka prefetches up to 64 MB per partition by default;
-            // a few MB keep a batch ready and the memory flat.
-            .set("queued.max.messages.kbytes", "4096")
-            // One fetch response at most 8 MB (librdkafka's default is
-            // 50 MB), still above the largest record a broker accepts.
-            .set("fetch.max.bytes", "8388608")
-            // Per-partition lag for the metrics and the topic's partition
-            // count come from the statistics; the count from metadata
-            // refreshed every 30 s (librdkafka's default is 5 min).
-            .set("statistics.interval.ms", "5000")
-            .set("topic.metadata.refresh.interval.ms", "30000");
+        let config = kafka::group_consumer_config(&kafka.connection, group, intake)?;
         let topic = kafka.commands_topic.clone();
         let instance_id = group.instance_id.clone();
         // Shown before the first assignment (and while the id is refused).

@@ -15,24 +15,17 @@ use rdkafka::types::RDKafkaConfRes;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, ClientContext};
 
-use crate::config::{KafkaConfigError, KafkaConnection};
+use crate::config::KafkaConfigError;
 use crate::proto::{self, OrderCommand};
 
+mod properties;
 mod topics;
 
+pub use properties::{
+    client_config, group_consumer_config, progress_reader_config, relay_producer_config,
+    reliable_producer_config,
+};
 pub use topics::{TopicSpec, ensure_relay_topic, ensure_topics, longest_retention};
-
-/// Base configuration of every client of the service: brokers, security,
-/// the properties file (see [`KafkaConnection`]).
-pub fn client_config(connection: &KafkaConnection) -> KafkaResult<ClientConfig> {
-    let mut config = connection.client_config().map_err(config_error)?;
-    // A broker that refuses us (wrong password, untrusted certificate) is
-    // retried with a backoff growing to 10 s, not in a tight loop.
-    config
-        .set("reconnect.backoff.ms", "100")
-        .set("reconnect.backoff.max.ms", "10000");
-    Ok(config)
-}
 
 /// How often the same client error is logged again while it persists.
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -145,25 +138,6 @@ fn config_error(error: KafkaConfigError) -> KafkaError {
     )
 }
 
-/// A producer that never reorders or duplicates within a partition on
-/// retries (`enable.idempotence`), and waits for all in-sync replicas;
-/// compressed as `KAFKA_COMPRESSION_TYPE` says.
-pub fn reliable_producer_config(connection: &KafkaConnection) -> KafkaResult<ClientConfig> {
-    let mut config = client_config(connection)?;
-    if let Some(compression) = connection.compression_type {
-        config.set("compression.type", compression.as_str());
-    }
-    config
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        // The relay and the DLQ enqueue a whole round at once and then wait
-        // for its acks, so records share requests without lingering; a long
-        // linger would only add latency to every event.
-        .set("linger.ms", "1")
-        .set("message.timeout.ms", "30000");
-    Ok(config)
-}
-
 /// An `OrderCommand` record as the service expects it: protobuf bytes
 /// (`payload`, the command encoded), key = order_id, `content-type` header.
 pub fn command_record<'a>(
@@ -186,27 +160,6 @@ pub fn command_record<'a>(
         .key(command.order_id.as_str())
         .payload(payload)
         .headers(headers)
-}
-
-/// The relay's producer: as [`reliable_producer_config`], transactional
-/// under `transactional_id` (a new holder's `init_transactions` fences
-/// every earlier producer with that id). A transaction the broker has not
-/// seen committed within `timeout` is aborted by it (a paused holder's
-/// open transaction holds back read_committed readers no longer); records
-/// time out within it, so a record that cannot go aborts its round instead
-/// of waiting forever.
-pub fn relay_producer_config(
-    connection: &KafkaConnection,
-    transactional_id: &str,
-    timeout: Duration,
-) -> KafkaResult<ClientConfig> {
-    let mut config = reliable_producer_config(connection)?;
-    let millis = timeout.as_millis();
-    config
-        .set("transactional.id", transactional_id)
-        .set("transaction.timeout.ms", millis.to_string())
-        .set("message.timeout.ms", (millis * 4 / 5).to_string());
-    Ok(config)
 }
 
 /// The headers of `message`, names decoded lossily. rdkafka's own header

@@ -43,12 +43,7 @@ pub(super) fn read_last(
     timeout: Duration,
 ) -> KafkaResult<Option<Position>> {
     let deadline = Instant::now() + timeout;
-    let consumer: BaseConsumer = kafka::client_config(connection)?
-        .set("group.id", format!("{key}-progress"))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
+    let consumer: BaseConsumer = kafka::progress_reader_config(connection, key)?
         .create()
         .map_err(kafka::redacted)?;
     let (low, high) = match consumer.fetch_watermarks(topic, 0, timeout) {
