@@ -88,8 +88,14 @@ impl Application {
             async move { warn_if_dedup_outlived(&settings).await }
         });
         let (handover, committed) = handover::channel();
-        let relay = OutboxRelay::new(&settings, db.clone(), committed, metrics.clone())
-            .context("creating the event producer")?;
+        let relay = OutboxRelay::new(
+            &settings.kafka,
+            &settings.relay,
+            db.clone(),
+            committed,
+            metrics.clone(),
+        )
+        .context("creating the event producer")?;
         let dlq = DeadLetterProducer::new(&settings.kafka)
             .context("creating the dead-letter producer")?;
         let commands =
@@ -109,7 +115,8 @@ impl Application {
         let outcomes = CommandOutcomes::default();
         let (http_stop, http_shutdown) = ShutdownTrigger::new();
         let router = http::router(
-            &settings,
+            &settings.http,
+            &settings.readiness,
             http::Parts {
                 reads: reads.clone(),
                 // One checked connection of their own: a flood of

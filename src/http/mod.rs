@@ -51,7 +51,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::commands::CommandPublisher;
-use crate::config::{ApiTokens, HttpSettings, ServeSettings};
+use crate::config::{ApiTokens, HttpSettings, ReadinessSettings};
 use crate::db::Database;
 use crate::metrics::Metrics;
 use crate::processor::CommandOutcomes;
@@ -155,8 +155,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole server: routes, token check, limits, observation.
-pub fn router(settings: &ServeSettings, parts: Parts) -> Router {
-    let http = &settings.http;
+pub fn router(http: &HttpSettings, readiness: &ReadinessSettings, parts: Parts) -> Router {
     let document = openapi();
     let openapi = Bytes::from(document.to_json().unwrap_or_else(|_| "{}".to_owned()));
     let state = AppState {
@@ -172,8 +171,8 @@ pub fn router(settings: &ServeSettings, parts: Parts) -> Router {
         tokens: parts.tokens.map(Arc::new),
         shutdown: parts.shutdown,
         openapi,
-        max_outbox_age: Duration::from_secs(settings.readiness.ready_max_outbox_age_secs),
-        max_outbox_backlog: settings.readiness.ready_max_outbox_backlog,
+        max_outbox_age: Duration::from_secs(readiness.ready_max_outbox_age_secs),
+        max_outbox_backlog: readiness.ready_max_outbox_backlog,
     };
     let (api, open) = routes();
     let body_limit = usize::try_from(http.body_limit_bytes).unwrap_or(usize::MAX);

@@ -52,7 +52,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::backoff::{self, Backoff};
-use crate::config::{KafkaConnection, ServeSettings};
+use crate::config::{KafkaConnection, KafkaSettings, RelaySettings};
 use crate::db::{Database, DbError};
 use crate::handover::Committed;
 use crate::kafka;
@@ -111,29 +111,27 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
+    /// Publishes `kafka`'s events topic as `relay` says.
     pub fn new(
-        settings: &ServeSettings,
+        kafka: &KafkaSettings,
+        relay: &RelaySettings,
         db: Database,
         committed: Committed,
         metrics: Arc<Metrics>,
     ) -> Result<Self, KafkaError> {
         // The configuration is checked now, not at the first term.
-        kafka::relay_producer_config(
-            &settings.kafka.connection,
-            "order-service-relay",
-            settings.relay.lease(),
-        )?;
+        kafka::relay_producer_config(&kafka.connection, "order-service-relay", relay.lease())?;
         Ok(Self {
             db,
-            connection: settings.kafka.connection.clone(),
-            topic: settings.kafka.events_topic.clone(),
-            progress_topic: settings.kafka.relay_topic(),
-            transactional_id: settings.relay.transactional_id.clone(),
+            connection: kafka.connection.clone(),
+            topic: kafka.events_topic.clone(),
+            progress_topic: kafka.relay_topic(),
+            transactional_id: relay.transactional_id.clone(),
             old_relays: Arc::default(),
-            lease: settings.relay.lease(),
+            lease: relay.lease(),
             holder: holder_name(),
-            batch_size: i64::from(settings.relay.batch_size),
-            poll: settings.relay.poll(),
+            batch_size: i64::from(relay.batch_size),
+            poll: relay.poll(),
             committed,
             metrics,
         })
