@@ -168,6 +168,7 @@ mod tests {
             partition: 2,
             offset,
             dropped: Vec::new(),
+            keep_payload: false,
         };
         Delivered { command, original }
     }

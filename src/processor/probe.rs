@@ -1,5 +1,6 @@
 //! A known-good set of command lifecycles, applied in a transaction that is
-//! rolled back: proof that the database works for commands at this moment.
+//! rolled back (a savepoint, in the judging transaction of `alone.rs`):
+//! proof that the database works for commands at this moment.
 //! A command is blamed for its own failure only when the probe passes.
 
 use diesel::prelude::*;

@@ -34,7 +34,9 @@ pub mod headers {
     ];
 }
 
-/// An owned copy of a record that could not be decoded, and why.
+/// An owned copy of a record and why it is dead-lettered: it could not be
+/// decoded, or its command kept failing (quarantined). A decoded command's
+/// record is kept as this while its batch is applied, its error empty.
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
     pub key: Option<Vec<u8>>,
@@ -47,6 +49,10 @@ pub struct DeadLetter {
     pub offset: i64,
     /// What was cut to make it fit (see [`headers::DROPPED`]).
     pub dropped: Vec<String>,
+    /// Its payload is a command that decoded (a quarantined one): too
+    /// large for its topic, it loses its large key and headers before its
+    /// payload, which a replay needs.
+    pub keep_payload: bool,
 }
 
 impl DeadLetter {
@@ -64,6 +70,7 @@ impl DeadLetter {
             partition: message.partition(),
             offset: message.offset(),
             dropped: Vec::new(),
+            keep_payload: false,
         }
     }
 
@@ -71,6 +78,7 @@ impl DeadLetter {
     /// was decoded but kept failing when applied: it leaves as it came).
     pub fn because(mut self, error: &str) -> Self {
         self.error = excerpt::bounded(error, excerpt::ERROR_BYTES);
+        self.keep_payload = true;
         self
     }
 
@@ -88,7 +96,13 @@ impl DeadLetter {
     /// The same without its payload and without any key or original
     /// header over [`LARGE`] bytes: what is left always fits.
     fn without_large_parts(&self) -> Self {
-        let mut letter = self.without_payload();
+        self.without_payload().without_large_headers()
+    }
+
+    /// The same without any key or original header over [`LARGE`] bytes
+    /// (and without all of them if they still pass [`ALL_HEADERS`]).
+    fn without_large_headers(&self) -> Self {
+        let mut letter = self.clone();
         if letter.key.as_ref().is_some_and(|k| k.len() > LARGE) {
             let key = letter.key.take().unwrap_or_default();
             letter.dropped.push(format!("key ({} bytes)", key.len()));
@@ -156,6 +170,11 @@ impl DeadLetterProducer {
     pub async fn send_all(&self, letters: &[DeadLetter]) -> Result<(), KafkaError> {
         let sends = letters.iter().map(|letter| async move {
             let mut attempt = self.send(letter).await;
+            if is_too_large(&attempt) && letter.keep_payload {
+                let trimmed = letter.without_large_headers();
+                tracing::warn!(dropped = ?trimmed.dropped, "quarantined command too large for the dead-letter topic, dropping its large key and headers");
+                attempt = self.send(&trimmed).await;
+            }
             if is_too_large(&attempt) {
                 tracing::warn!(
                     size = letter.payload.as_ref().map_or(0, Vec::len),
@@ -239,4 +258,33 @@ fn is_too_large(result: &Result<(), KafkaError>) -> bool {
             | RDKafkaErrorCode::InvalidMessageSize
             | RDKafkaErrorCode::MessageBatchTooLarge
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quarantined_letter_gives_up_its_large_headers_before_its_payload() {
+        let letter = DeadLetter {
+            key: Some(b"order".to_vec()),
+            payload: Some(vec![7; 10]),
+            headers: vec![
+                ("big".into(), Some(vec![0; 2048])),
+                ("small".into(), Some(b"v".to_vec())),
+            ],
+            error: String::new(),
+            topic: "order-commands".into(),
+            partition: 0,
+            offset: 1,
+            dropped: Vec::new(),
+            keep_payload: false,
+        }
+        .because("quarantined: failed 4 times");
+        assert!(letter.keep_payload);
+        let trimmed = letter.without_large_headers();
+        assert_eq!(trimmed.payload, letter.payload);
+        assert_eq!(trimmed.headers.len(), 1);
+        assert_eq!(trimmed.dropped, ["header \"big\" (2051 bytes)"]);
+    }
 }

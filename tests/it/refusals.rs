@@ -111,3 +111,46 @@ async fn a_refusal_that_ends_while_it_is_judged_rejects_nothing() {
     .unwrap();
     assert!(refusals > 2, "the fault was met: {refusals} inserts tried");
 }
+
+/// A refusal the schema defers to the commit (a deferrable constraint
+/// trigger, as an operator may add one): judged one command at a time, it
+/// must come up at the command's statement, not at the judging
+/// transaction's commit, where it would fail the whole batch again and
+/// again.
+#[tokio::test]
+async fn a_deferred_constraint_rejects_the_command_that_breaks_it() {
+    let stage = ApplyStage::new();
+    diesel::sql_query(
+        "CREATE FUNCTION refuse_forbidden() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.product_id = 'sku-forbidden' THEN
+             RAISE EXCEPTION USING ERRCODE = '23514', MESSAGE = 'forbidden product';
+           END IF;
+           RETURN NULL;
+         END $$",
+    )
+    .execute(&mut stage.db())
+    .unwrap();
+    diesel::sql_query(
+        "CREATE CONSTRAINT TRIGGER no_forbidden_products AFTER INSERT ON order_items
+         DEFERRABLE INITIALLY DEFERRED
+         FOR EACH ROW EXECUTE FUNCTION refuse_forbidden()",
+    )
+    .execute(&mut stage.db())
+    .unwrap();
+
+    let order = new_id();
+    let script = [
+        create_order(&order, "user-1"),
+        add_item(&order, "sku-forbidden", 1, 100),
+        add_item(&order, "sku-2", 2, 100),
+    ];
+    let outcome = stage.apply(&script).await;
+    assert_eq!((outcome.applied, outcome.rejected), (2, 1), "{outcome:?}");
+    let events = stage.events();
+    let refused = events
+        .iter()
+        .find(|e| e.command_id == script[1].command_id)
+        .expect("the refused command is answered");
+    assert_eq!(rejection(refused), Some(RejectionCode::ValidationFailed));
+}

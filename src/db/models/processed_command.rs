@@ -19,7 +19,7 @@ pub struct NewProcessedCommand {
     pub outcome: &'static str,
     pub rejection_code: Option<&'static str>,
     pub processed_at: DateTime<Utc>,
-    /// Fingerprint of the order id and body (see `processor::fingerprint`).
+    /// Fingerprint of the order id and body (see `proto::fingerprint`).
     pub body_hash: i64,
     /// The event the command caused.
     pub event_id: Uuid,
