@@ -21,12 +21,10 @@ fn rejection_message(event: &order_service::proto::OrderEvent) -> &str {
 #[tokio::test]
 async fn a_constraint_the_commands_data_breaks_rejects_that_command_only() {
     let stage = ApplyStage::new();
-    diesel::sql_query(
+    stage.execute(
         "ALTER TABLE order_items ADD CONSTRAINT no_forbidden_products \
          CHECK (product_id <> 'sku-forbidden') NOT VALID",
-    )
-    .execute(&mut stage.db())
-    .unwrap();
+    );
 
     let order = new_id();
     let script = [
@@ -67,10 +65,8 @@ async fn a_constraint_the_commands_data_breaks_rejects_that_command_only() {
 #[tokio::test]
 async fn a_refusal_that_ends_while_it_is_judged_rejects_nothing() {
     let stage = ApplyStage::new();
-    diesel::sql_query("CREATE SEQUENCE item_refusals")
-        .execute(&mut stage.db())
-        .unwrap();
-    diesel::sql_query(
+    stage.execute("CREATE SEQUENCE item_refusals");
+    stage.execute(
         "CREATE FUNCTION refuse_two_items() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
            IF nextval('item_refusals') <= 2 THEN
@@ -78,15 +74,11 @@ async fn a_refusal_that_ends_while_it_is_judged_rejects_nothing() {
            END IF;
            RETURN NEW;
          END $$",
-    )
-    .execute(&mut stage.db())
-    .unwrap();
-    diesel::sql_query(
+    );
+    stage.execute(
         "CREATE TRIGGER refuse_two_items BEFORE INSERT ON order_items
          FOR EACH ROW EXECUTE FUNCTION refuse_two_items()",
-    )
-    .execute(&mut stage.db())
-    .unwrap();
+    );
 
     let order = new_id();
     let script = [
@@ -120,7 +112,7 @@ async fn a_refusal_that_ends_while_it_is_judged_rejects_nothing() {
 #[tokio::test]
 async fn a_deferred_constraint_rejects_the_command_that_breaks_it() {
     let stage = ApplyStage::new();
-    diesel::sql_query(
+    stage.execute(
         "CREATE FUNCTION refuse_forbidden() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
            IF NEW.product_id = 'sku-forbidden' THEN
@@ -128,16 +120,12 @@ async fn a_deferred_constraint_rejects_the_command_that_breaks_it() {
            END IF;
            RETURN NULL;
          END $$",
-    )
-    .execute(&mut stage.db())
-    .unwrap();
-    diesel::sql_query(
+    );
+    stage.execute(
         "CREATE CONSTRAINT TRIGGER no_forbidden_products AFTER INSERT ON order_items
          DEFERRABLE INITIALLY DEFERRED
          FOR EACH ROW EXECUTE FUNCTION refuse_forbidden()",
-    )
-    .execute(&mut stage.db())
-    .unwrap();
+    );
 
     let order = new_id();
     let script = [

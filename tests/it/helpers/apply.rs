@@ -45,6 +45,13 @@ impl ApplyStage {
         PgConnection::establish(self.database.url()).expect("connect to the scratch database")
     }
 
+    /// Runs `sql` on the scratch database (a fault the test sets up).
+    pub fn execute(&self, sql: &str) {
+        diesel::sql_query(sql)
+            .execute(&mut self.db())
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// Applies `commands` as one batch (no positions).
     pub async fn apply(&self, commands: &[OrderCommand]) -> BatchOutcome {
         let decoded: Vec<Command> = commands
