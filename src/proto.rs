@@ -131,20 +131,31 @@ impl TryFrom<OrderCommand> for Command {
 /// Stable across builds and encodings (JSON or protobuf on the wire):
 /// `processed_commands` and `idempotency_keys` keep it.
 pub fn fingerprint(order_id: &Uuid, body: &order_command::Command) -> i64 {
-    let mut body = body.clone();
-    match &mut body {
+    // Copied only to read an unknown status as unspecified (rare).
+    let normalized = match body {
         order_command::Command::UpdatePaymentStatus(c)
-            if payment_status_from_wire(c.status).is_none() =>
+            if c.status != 0 && payment_status_from_wire(c.status).is_none() =>
         {
-            c.status = PaymentStatus::Unspecified as i32;
+            Some(order_command::Command::UpdatePaymentStatus(
+                UpdatePaymentStatus {
+                    status: PaymentStatus::Unspecified as i32,
+                    ..c.clone()
+                },
+            ))
         }
         order_command::Command::UpdateOrderStatus(c)
-            if order_status_from_wire(c.status).is_none() =>
+            if c.status != 0 && order_status_from_wire(c.status).is_none() =>
         {
-            c.status = OrderStatus::Unspecified as i32;
+            Some(order_command::Command::UpdateOrderStatus(
+                UpdateOrderStatus {
+                    status: OrderStatus::Unspecified as i32,
+                    ..c.clone()
+                },
+            ))
         }
-        _ => {}
-    }
+        _ => None,
+    };
+    let body = normalized.as_ref().unwrap_or(body);
     let mut bytes = order_id.as_bytes().to_vec();
     body.encode(&mut bytes);
     let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
