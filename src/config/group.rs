@@ -122,11 +122,10 @@ fn parse_instance_id(value: &str) -> Result<String, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(instance_id: Option<&str>) -> GroupSettings {
-        GroupSettings {
+impl GroupSettings {
+    /// A classic group `g`, static under `instance_id` (the unit tests').
+    pub(crate) fn classic(instance_id: Option<&str>) -> Self {
+        Self {
             group_id: "g".into(),
             protocol: GroupProtocol::Classic,
             instance_id: instance_id.map(str::to_owned),
@@ -134,10 +133,15 @@ mod tests {
             session_timeout_ms: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn the_consumer_protocol_refuses_the_brokers_settings() {
-        let mut consumer = settings(Some("order-service-0"));
+        let mut consumer = GroupSettings::classic(Some("order-service-0"));
         consumer.protocol = GroupProtocol::Consumer;
         assert!(consumer.check().is_ok());
         let mut timed = consumer.clone();

@@ -213,16 +213,6 @@ mod tests {
     use super::*;
     use crate::config::{SaslMechanism, Secret, SecurityProtocol};
 
-    fn group(instance_id: Option<&str>) -> GroupSettings {
-        GroupSettings {
-            group_id: "g".into(),
-            protocol: GroupProtocol::Classic,
-            instance_id: instance_id.map(str::to_owned),
-            assignment_strategy: None,
-            session_timeout_ms: None,
-        }
-    }
-
     fn get(config: &ClientConfig, name: &str) -> Option<String> {
         config.get(name).map(str::to_owned)
     }
@@ -290,16 +280,16 @@ mod tests {
 
     #[test]
     fn a_static_member_sets_its_instance_id_and_every_member_is_cooperative() {
-        let dynamic = group_properties(&group(None));
+        let dynamic = group_properties(&GroupSettings::classic(None));
         assert!(dynamic.iter().all(|(name, _)| *name != "group.instance.id"));
         assert!(dynamic.contains(&("partition.assignment.strategy", "cooperative-sticky".into())));
-        let fixed = group_properties(&group(Some("order-service-0")));
+        let fixed = group_properties(&GroupSettings::classic(Some("order-service-0")));
         assert!(fixed.contains(&("group.instance.id", "order-service-0".into())));
     }
 
     #[test]
     fn the_consumer_protocol_leaves_the_brokers_settings_to_the_broker() {
-        let mut consumer = group(Some("order-service-0"));
+        let mut consumer = GroupSettings::classic(Some("order-service-0"));
         consumer.protocol = GroupProtocol::Consumer;
         let properties = group_properties(&consumer);
         assert!(properties.contains(&("group.protocol", "consumer".into())));
