@@ -28,7 +28,8 @@ pub(super) const UNRELEASED_RETRY: Duration = Duration::from_secs(1);
 const REFUSED_LOG_EVERY: Duration = Duration::from_secs(30);
 
 pub(super) struct GroupClient {
-    current: Mutex<Arc<Client>>,
+    /// `None` once closed ([`Self::close`]).
+    current: Mutex<Option<Arc<Client>>>,
     parts: Parts,
 }
 
@@ -78,7 +79,7 @@ impl GroupClient {
         let first = parts.create()?;
         first.subscribe(&[&parts.topic])?;
         Ok(Self {
-            current: Mutex::new(Arc::new(first)),
+            current: Mutex::new(Some(Arc::new(first))),
             parts,
         })
     }
@@ -89,11 +90,19 @@ impl GroupClient {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+            .expect("the consumer is used only until it is closed")
     }
 
-    /// The client in use, for the last time.
-    pub(super) fn into_inner(self) -> Arc<Client> {
-        self.current.into_inner().unwrap_or_else(|e| e.into_inner())
+    /// Closes the client (it leaves its group) on a thread of its own;
+    /// the receiver hears when it is closed. Dropping a `GroupClient`
+    /// closes it the same way.
+    pub(super) fn close(&self) -> tokio::sync::oneshot::Receiver<()> {
+        let client = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        close_elsewhere(client)
     }
 
     /// Whether `client` failed for good because the broker still holds
@@ -131,11 +140,12 @@ impl GroupClient {
         });
         match fresh {
             Ok(fresh) => {
-                let old = std::mem::replace(
-                    &mut *self.current.lock().unwrap_or_else(|e| e.into_inner()),
-                    Arc::new(fresh),
-                );
-                std::thread::spawn(move || drop(old));
+                let old = self
+                    .current
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .replace(Arc::new(fresh));
+                close_elsewhere(old);
                 true
             }
             Err(e) => {
@@ -149,6 +159,31 @@ impl GroupClient {
     pub(super) fn released(&self) {
         self.parts.refusal.released();
     }
+}
+
+impl Drop for GroupClient {
+    /// Never in place: closing a consumer runs its last rebalance callback,
+    /// and librdkafka can wait for ever in it when a cooperative rebalance
+    /// was under way (librdkafka#4527), which on a runtime's thread (a
+    /// cancelled task) would stop every task with it.
+    fn drop(&mut self) {
+        drop(self.close());
+    }
+}
+
+/// Closes `client` on a thread of its own; the receiver hears when it is
+/// closed (never, if librdkafka hangs in the close: the thread is lost,
+/// not the caller).
+fn close_elsewhere(client: Option<Arc<Client>>) -> tokio::sync::oneshot::Receiver<()> {
+    let (closed, receiver) = tokio::sync::oneshot::channel();
+    match client {
+        Some(client) => drop(std::thread::spawn(move || {
+            drop(client);
+            let _ = closed.send(());
+        })),
+        None => drop(closed.send(())),
+    }
+    receiver
 }
 
 impl Parts {

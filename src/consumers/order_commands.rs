@@ -141,13 +141,10 @@ impl OrderCommandConsumer {
         // broker it could wait for minutes. Close on a thread of its own and
         // stop waiting after CLOSE_WAIT: the group then drops this member
         // after its session timeout.
-        let (closed, close_wait) = tokio::sync::oneshot::channel();
-        let consumer = self.client.into_inner();
-        std::thread::spawn(move || {
-            drop(consumer);
-            let _ = closed.send(());
-        });
-        if tokio::time::timeout(CLOSE_WAIT, close_wait).await.is_err() {
+        if tokio::time::timeout(CLOSE_WAIT, self.client.close())
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 "the consumer did not leave its group within 3 s (broker unreachable?); stopping anyway"
             );

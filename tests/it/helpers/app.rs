@@ -86,6 +86,7 @@ pub async fn spawn_env_on(admin_url: &str, configure: impl FnOnce(&mut ServeSett
     let database = ScratchDatabase::migrated(admin_url, "order_service_test")
         .expect("a scratch database on TEST_DATABASE_URL");
     let database_url = database.url().to_owned();
+    super::watchdog::watch(database.admin_url());
     // Only when no test sets its own broker (the mock cluster) is one required.
     let bootstrap = std::env::var("TEST_KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
     let mut settings = ServeSettings::for_tests(&database_url, &bootstrap, &suffix);
