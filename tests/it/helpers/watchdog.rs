@@ -1,7 +1,7 @@
 //! A bound on every test: `cargo test` has none of its own, so one hung
 //! test would hold the whole run until CI's limit and say nothing. A test
 //! thread that made a `TestApp` and has not ended `TEST_TIMEOUT_SECS`
-//! (default 900) after its first one stops the run, after printing the
+//! (default 1200) after its first one stops the run, after printing the
 //! test's name and what its database's sessions are doing and waiting for.
 //! The thread's end, not the app's drop, ends the watch: a test can hang
 //! after its app is gone (its runtime shutting down).
@@ -74,7 +74,7 @@ fn limit() -> Duration {
     let secs = std::env::var("TEST_TIMEOUT_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(900);
+        .unwrap_or(1200);
     Duration::from_secs(secs)
 }
 
