@@ -58,6 +58,7 @@ async fn under_the_consumer_protocol_a_member_joining_and_one_leaving_pause_only
 }
 
 async fn join_then_leave(label: &str, protocol: GroupProtocol) {
+    let _turn = super::timed_turn().await;
     let mut rng = seeded_rng(label);
     // 2,000 orders × 10 commands = 20 s at 1,000/s.
     let workload = Workload::lifecycles(2_000, 6, &mut rng);

@@ -49,6 +49,14 @@ pub fn use_mock_cluster(
         .expect("create the relay's topic on the mock cluster");
 }
 
+/// The tests that time a group under a steady load take turns, under
+/// `cargo test` as under nextest (its `timed-group`): two at once on two
+/// cores time each other, and the gaps they measure double.
+pub async fn timed_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TIMED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TIMED.lock().await
+}
+
 /// Whether to run at the size the issue asks for, or at CI size.
 pub fn full_scale() -> bool {
     std::env::var("CHAOS_SCALE").is_ok_and(|s| s == "full")

@@ -27,6 +27,7 @@ async fn a_rolling_restart_under_the_consumer_protocol_idles_no_partition_for_lo
 }
 
 async fn rolling_restart(label: &str, protocol: GroupProtocol) {
+    let _turn = super::timed_turn().await;
     let mut rng = seeded_rng(label);
     // 10 commands an order, at 1,000/s: 30 s at full size, 20 s at CI
     // size (the three restarts take about 3 s each, from the 5th second).
