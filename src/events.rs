@@ -143,7 +143,7 @@ fn outbox_message(
     // random pages. An event written once (a command is processed once)
     // keeps its id however often it is re-published.
     let event_id = event_id.unwrap_or_else(Uuid::now_v7);
-    let event_type = event.type_name();
+    let event_type = type_name(&event);
     let message = proto::OrderEvent {
         event_id: event_id.to_string(),
         order_id: command.order_id.to_string(),
@@ -184,4 +184,16 @@ pub fn headers(row: &OutboxMessage) -> Vec<(&'static str, String)> {
         headers.push((telemetry::TRACEPARENT, traceparent.clone()));
     }
     headers
+}
+
+/// The CloudEvents `ce_type`: the fully qualified message name.
+pub fn type_name(event: &Event) -> &'static str {
+    match event {
+        Event::OrderCreated(_) => "orders.v1.OrderCreated",
+        Event::OrderItemAdded(_) => "orders.v1.OrderItemAdded",
+        Event::PaymentProcessed(_) => "orders.v1.PaymentProcessed",
+        Event::PaymentStatusChanged(_) => "orders.v1.PaymentStatusChanged",
+        Event::OrderStatusChanged(_) => "orders.v1.OrderStatusChanged",
+        Event::CommandRejected(_) => "orders.v1.CommandRejected",
+    }
 }

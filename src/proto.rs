@@ -1,7 +1,8 @@
 //! The wire contract: types generated from `proto/order.proto` (prost, with
 //! the protobuf JSON mapping from pbjson), the conversion of a command into
 //! the domain's types (one way: what leaves the service again as a command
-//! is the record that came in), and a command's fingerprint.
+//! is the record that came in; each kind's fields are read in its catalogue
+//! entry, `src/commands/`), and a command's fingerprint.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -82,36 +83,7 @@ impl TryFrom<OrderCommand> for Command {
         }
         let wire_body = wire.command.ok_or(EnvelopeError::MissingCommand)?;
         let fingerprint = fingerprint(&order_id, &wire_body);
-        let body = match wire_body {
-            order_command::Command::CreateOrder(c) => domain::CreateOrder {
-                user_id: c.user_id,
-                shipping_address: c.shipping_address,
-                currency: c.currency,
-            }
-            .into(),
-            order_command::Command::AddOrderItem(c) => domain::AddOrderItem {
-                product_id: c.product_id,
-                quantity: c.quantity,
-                price_per_unit: c.price_per_unit,
-            }
-            .into(),
-            order_command::Command::ProcessPayment(c) => domain::ProcessPayment {
-                amount: c.amount,
-                payment_method: c.payment_method,
-                transaction_id: c.transaction_id,
-            }
-            .into(),
-            order_command::Command::UpdatePaymentStatus(c) => domain::UpdatePaymentStatus {
-                transaction_id: c.transaction_id,
-                status: payment_status_from_wire(c.status),
-            }
-            .into(),
-            order_command::Command::UpdateOrderStatus(c) => domain::UpdateOrderStatus {
-                status: order_status_from_wire(c.status),
-                reason: c.reason,
-            }
-            .into(),
-        };
+        let body = body_from_wire(wire_body);
         Ok(Command {
             command_id,
             order_id,
@@ -123,6 +95,21 @@ impl TryFrom<OrderCommand> for Command {
         })
     }
 }
+
+/// One arm per kind, from the domain's list of kinds: each kind's fields
+/// are read in its catalogue entry (`src/commands/<kind>.rs`, `From` the
+/// wire's message), so a new kind is decoded once it has one.
+macro_rules! body_from_wire {
+    ($( $kind:ident = $name:literal, )+) => {
+        fn body_from_wire(body: order_command::Command) -> domain::CommandBody {
+            match body {
+                $( order_command::Command::$kind(c) => domain::$kind::from(c).into(), )+
+            }
+        }
+    };
+}
+
+domain::with_kinds!(body_from_wire);
 
 /// A fingerprint of what a command says: FNV-1a (64 bit) over its order
 /// id and its body's protobuf encoding, a status this build does not know
@@ -283,20 +270,6 @@ pub fn timestamp(at: DateTime<Utc>) -> pbjson_types::Timestamp {
 
 pub fn datetime(ts: pbjson_types::Timestamp) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
-}
-
-impl order_event::Event {
-    /// The CloudEvents `ce_type`: the fully qualified message name.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::OrderCreated(_) => "orders.v1.OrderCreated",
-            Self::OrderItemAdded(_) => "orders.v1.OrderItemAdded",
-            Self::PaymentProcessed(_) => "orders.v1.PaymentProcessed",
-            Self::PaymentStatusChanged(_) => "orders.v1.PaymentStatusChanged",
-            Self::OrderStatusChanged(_) => "orders.v1.OrderStatusChanged",
-            Self::CommandRejected(_) => "orders.v1.CommandRejected",
-        }
-    }
 }
 
 #[cfg(test)]

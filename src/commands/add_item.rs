@@ -1,6 +1,7 @@
 //! `addOrderItem`: adds an item to a pending order.
 
 use super::{CommandInput, Envelope, Method, Parts, Route};
+use crate::domain;
 use crate::proto::{self, UnknownStatus, order_command::Command as Body};
 
 #[derive(Debug, Clone, clap::Args, serde::Deserialize, utoipa::ToSchema)]
@@ -58,5 +59,16 @@ impl CommandInput for AddItemRequest {
                 price_per_unit: self.price_per_unit,
             }),
         })
+    }
+}
+
+/// The wire's message as the rules read it.
+impl From<proto::AddOrderItem> for domain::AddOrderItem {
+    fn from(wire: proto::AddOrderItem) -> Self {
+        Self {
+            product_id: wire.product_id,
+            quantity: wire.quantity,
+            price_per_unit: wire.price_per_unit,
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `createOrder`: creates an order (status and payment status pending).
 
 use super::{CommandInput, Envelope, Method, Parts, Route};
+use crate::domain;
 use crate::proto::{self, UnknownStatus, order_command::Command as Body};
 
 #[derive(Debug, Clone, clap::Args, serde::Deserialize, utoipa::ToSchema)]
@@ -59,5 +60,16 @@ impl CommandInput for CreateOrderRequest {
                 currency: self.currency,
             }),
         })
+    }
+}
+
+/// The wire's message as the rules read it.
+impl From<proto::CreateOrder> for domain::CreateOrder {
+    fn from(wire: proto::CreateOrder) -> Self {
+        Self {
+            user_id: wire.user_id,
+            shipping_address: wire.shipping_address,
+            currency: wire.currency,
+        }
     }
 }

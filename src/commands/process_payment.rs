@@ -2,6 +2,7 @@
 //! pending).
 
 use super::{CommandInput, Envelope, Method, Parts, Route};
+use crate::domain;
 use crate::proto::{self, UnknownStatus, order_command::Command as Body};
 
 #[derive(Debug, Clone, clap::Args, serde::Deserialize, utoipa::ToSchema)]
@@ -61,5 +62,16 @@ impl CommandInput for ProcessPaymentRequest {
                 transaction_id: self.transaction_id.unwrap_or_default(),
             }),
         })
+    }
+}
+
+/// The wire's message as the rules read it.
+impl From<proto::ProcessPayment> for domain::ProcessPayment {
+    fn from(wire: proto::ProcessPayment) -> Self {
+        Self {
+            amount: wire.amount,
+            payment_method: wire.payment_method,
+            transaction_id: wire.transaction_id,
+        }
     }
 }

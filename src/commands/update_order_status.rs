@@ -1,6 +1,7 @@
 //! `updateOrderStatus`: moves the order to another status.
 
 use super::{CommandInput, Envelope, Method, Parts, Route};
+use crate::domain;
 use crate::proto::{self, UnknownStatus, order_command::Command as Body};
 
 #[derive(Debug, Clone, clap::Args, serde::Deserialize, utoipa::ToSchema)]
@@ -54,5 +55,16 @@ impl CommandInput for UpdateStatusRequest {
                 reason: self.reason.unwrap_or_default(),
             }),
         })
+    }
+}
+
+/// The wire's message as the rules read it (a status this build does not
+/// know as none).
+impl From<proto::UpdateOrderStatus> for domain::UpdateOrderStatus {
+    fn from(wire: proto::UpdateOrderStatus) -> Self {
+        Self {
+            status: proto::order_status_from_wire(wire.status),
+            reason: wire.reason,
+        }
     }
 }

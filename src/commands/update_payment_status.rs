@@ -1,6 +1,7 @@
 //! `updatePaymentStatus`: moves a payment to another status.
 
 use super::{CommandInput, Envelope, Method, Parts, Route};
+use crate::domain;
 use crate::proto::{self, UnknownStatus, order_command::Command as Body};
 
 #[derive(Debug, Clone, clap::Args, serde::Deserialize, utoipa::ToSchema)]
@@ -54,5 +55,16 @@ impl CommandInput for UpdatePaymentStatusRequest {
                 status: status.into(),
             }),
         })
+    }
+}
+
+/// The wire's message as the rules read it (a status this build does not
+/// know as none).
+impl From<proto::UpdatePaymentStatus> for domain::UpdatePaymentStatus {
+    fn from(wire: proto::UpdatePaymentStatus) -> Self {
+        Self {
+            transaction_id: wire.transaction_id,
+            status: proto::payment_status_from_wire(wire.status),
+        }
     }
 }

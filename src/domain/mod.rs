@@ -11,9 +11,14 @@ mod rejection;
 mod state;
 mod status;
 
+#[cfg(any(test, feature = "proptest"))]
+mod arbitrary;
+#[cfg(any(test, feature = "proptest"))]
+pub use arbitrary::body_from_seed;
 #[cfg(test)]
 mod proptests;
 
+pub(crate) use commands::with_kinds;
 pub use commands::*;
 pub use currency::is_iso_4217;
 pub use rejection::{Rejection, RejectionCode};

@@ -58,14 +58,14 @@ impl Rule for AddOrderItem {
     }
 }
 
-/// Any body, valid or not (the property tests).
-#[cfg(test)]
+/// Any body, valid or not (the property tests, the fuzz target).
+#[cfg(any(test, feature = "proptest"))]
 impl proptest::arbitrary::Arbitrary for AddOrderItem {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        use crate::domain::proptests::text;
+        use crate::domain::arbitrary::text;
         use proptest::prelude::*;
         (text(), any::<i32>(), any::<i64>())
             .prop_map(|(product_id, quantity, price_per_unit)| Self {
@@ -74,5 +74,61 @@ impl proptest::arbitrary::Arbitrary for AddOrderItem {
                 price_per_unit,
             })
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::commands::tests::*;
+    use crate::domain::*;
+
+    #[test]
+    fn add_item_computes_the_totals() {
+        let o = order(OrderStatus::Pending, PaymentStatus::Pending);
+        let change = decide(Some(&o), &add_item(3, 1_250), Facts::default()).unwrap();
+        assert_eq!(
+            change,
+            Change::ItemAdded {
+                product_id: "sku-1".into(),
+                quantity: 3,
+                price_per_unit: 1_250,
+                total_price: 3_750,
+                new_total: 6_250,
+            }
+        );
+        let mut state = o.clone();
+        state.apply(&change);
+        assert_eq!(
+            (state.total_amount, state.item_count, state.version),
+            (6_250, 3, 4)
+        );
+    }
+
+    #[test]
+    fn add_item_allows_a_free_item() {
+        let o = order(OrderStatus::Pending, PaymentStatus::Pending);
+        assert!(decide(Some(&o), &add_item(1, 0), Facts::default()).is_ok());
+    }
+
+    #[test]
+    fn add_item_only_while_pending_and_unpaid() {
+        for status in OrderStatus::ALL {
+            let o = order(status, PaymentStatus::Pending);
+            let result = decide(Some(&o), &add_item(1, 100), Facts::default());
+            if status == OrderStatus::Pending {
+                assert!(result.is_ok());
+            } else {
+                assert_eq!(code(result), RejectionCode::OrderNotEditable, "{status}");
+            }
+        }
+        for payment in PaymentStatus::ALL {
+            let o = with_payment(order(OrderStatus::Pending, PaymentStatus::Pending), payment);
+            let result = decide(Some(&o), &add_item(1, 100), Facts::default());
+            if payment.is_active() {
+                assert_eq!(code(result), RejectionCode::OrderNotEditable, "{payment}");
+            } else {
+                assert!(result.is_ok(), "{payment}");
+            }
+        }
     }
 }

@@ -42,14 +42,14 @@ impl Rule for CreateOrder {
     }
 }
 
-/// Any body, valid or not (the property tests).
-#[cfg(test)]
+/// Any body, valid or not (the property tests, the fuzz target).
+#[cfg(any(test, feature = "proptest"))]
 impl proptest::arbitrary::Arbitrary for CreateOrder {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        use crate::domain::proptests::text;
+        use crate::domain::arbitrary::text;
         use proptest::prelude::*;
         (
             text(),
@@ -62,5 +62,40 @@ impl proptest::arbitrary::Arbitrary for CreateOrder {
                 currency,
             })
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::commands::tests::*;
+    use crate::domain::*;
+
+    #[test]
+    fn create_makes_a_pending_order() {
+        let change = decide(None, &create(), Facts::default()).unwrap();
+        assert_eq!(
+            change,
+            Change::Created {
+                user_id: "user-1".into(),
+                shipping_address: "1 Main St".into(),
+                currency: "EUR".into(),
+            }
+        );
+        let state = OrderState::created();
+        assert_eq!(state.status, OrderStatus::Pending);
+        assert_eq!(state.payment_status, PaymentStatus::Pending);
+        assert_eq!(
+            (state.total_amount, state.item_count, state.version),
+            (0, 0, 1)
+        );
+    }
+
+    #[test]
+    fn create_on_an_existing_order_is_rejected() {
+        let o = order(OrderStatus::Pending, PaymentStatus::Pending);
+        assert_eq!(
+            code(decide(Some(&o), &create(), Facts::default())),
+            RejectionCode::OrderAlreadyExists
+        );
     }
 }

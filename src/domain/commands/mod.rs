@@ -111,7 +111,7 @@ macro_rules! kinds {
         }
 
         /// A body of any kind, each kind as likely.
-        #[cfg(test)]
+        #[cfg(any(test, feature = "proptest"))]
         impl proptest::arbitrary::Arbitrary for CommandBody {
             type Parameters = ();
             type Strategy = proptest::strategy::BoxedStrategy<Self>;
@@ -136,13 +136,23 @@ macro_rules! kinds {
     };
 }
 
-kinds! {
-    CreateOrder = "create_order",
-    AddOrderItem = "add_order_item",
-    ProcessPayment = "process_payment",
-    UpdatePaymentStatus = "update_payment_status",
-    UpdateOrderStatus = "update_order_status",
+/// The kinds, named once: `with_kinds!(m)` expands to `m! { CreateOrder =
+/// "create_order", … }`, for the code that needs one arm per kind: the
+/// types above, and the wire's decoding (`proto.rs`).
+macro_rules! with_kinds {
+    ($callback:ident) => {
+        $callback! {
+            CreateOrder = "create_order",
+            AddOrderItem = "add_order_item",
+            ProcessPayment = "process_payment",
+            UpdatePaymentStatus = "update_payment_status",
+            UpdateOrderStatus = "update_order_status",
+        }
+    };
 }
+pub(crate) use with_kinds;
+
+with_kinds!(kinds);
 
 /// The field checks that need no state (the first thing [`decide`] does;
 /// the REST API and `send` run them before publishing).

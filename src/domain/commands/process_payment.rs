@@ -69,14 +69,14 @@ impl Rule for ProcessPayment {
     }
 }
 
-/// Any body, valid or not (the property tests).
-#[cfg(test)]
+/// Any body, valid or not (the property tests, the fuzz target).
+#[cfg(any(test, feature = "proptest"))]
 impl proptest::arbitrary::Arbitrary for ProcessPayment {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        use crate::domain::proptests::text;
+        use crate::domain::arbitrary::text;
         use proptest::prelude::*;
         (any::<i64>(), text(), text())
             .prop_map(|(amount, payment_method, transaction_id)| Self {
@@ -85,5 +85,81 @@ impl proptest::arbitrary::Arbitrary for ProcessPayment {
                 transaction_id,
             })
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::commands::tests::*;
+    use crate::domain::*;
+
+    #[test]
+    fn process_payment_needs_the_exact_total() {
+        let o = order(OrderStatus::Pending, PaymentStatus::Pending);
+        let change = decide(Some(&o), &pay(2_500), Facts::default()).unwrap();
+        assert_eq!(
+            change,
+            Change::PaymentProcessed {
+                amount: 2_500,
+                payment_method: "card".into(),
+                transaction_id: "tx-2".into(),
+            }
+        );
+        let mut state = o.clone();
+        state.apply(&change);
+        assert_eq!(state.payments.len(), 1);
+        assert_eq!(state.payments[0].status, PaymentStatus::Pending);
+        assert_eq!(state.payment_status, PaymentStatus::Pending);
+
+        assert_eq!(
+            code(decide(Some(&o), &pay(2_499), Facts::default())),
+            RejectionCode::AmountMismatch
+        );
+        assert_eq!(
+            code(decide(Some(&o), &pay(-1), Facts::default())),
+            RejectionCode::ValidationFailed
+        );
+    }
+
+    #[test]
+    fn process_payment_rules() {
+        let empty = OrderState {
+            item_count: 0,
+            total_amount: 0,
+            ..order(OrderStatus::Pending, PaymentStatus::Pending)
+        };
+        assert_eq!(
+            code(decide(Some(&empty), &pay(0), Facts::default())),
+            RejectionCode::ValidationFailed
+        );
+
+        for status in OrderStatus::ALL {
+            let o = order(status, PaymentStatus::Pending);
+            let result = decide(Some(&o), &pay(2_500), Facts::default());
+            if status == OrderStatus::Pending {
+                assert!(result.is_ok());
+            } else {
+                assert_eq!(code(result), RejectionCode::OrderNotEditable, "{status}");
+            }
+        }
+
+        for payment in PaymentStatus::ALL {
+            let o = with_payment(order(OrderStatus::Pending, PaymentStatus::Pending), payment);
+            let result = decide(Some(&o), &pay(2_500), Facts::default());
+            if payment.is_active() {
+                assert_eq!(code(result), RejectionCode::InvalidTransition, "{payment}");
+            } else {
+                assert!(result.is_ok(), "retry after a {payment} payment");
+            }
+        }
+
+        let o = order(OrderStatus::Pending, PaymentStatus::Pending);
+        let taken = Facts {
+            transaction_id_taken: true,
+        };
+        assert_eq!(
+            code(decide(Some(&o), &pay(2_500), taken)),
+            RejectionCode::ValidationFailed
+        );
     }
 }

@@ -48,17 +48,65 @@ impl Rule for UpdateOrderStatus {
     }
 }
 
-/// Any body, valid or not (the property tests).
-#[cfg(test)]
+/// Any body, valid or not (the property tests, the fuzz target).
+#[cfg(any(test, feature = "proptest"))]
 impl proptest::arbitrary::Arbitrary for UpdateOrderStatus {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        use crate::domain::proptests::{order_status, text};
+        use crate::domain::arbitrary::{order_status, text};
         use proptest::prelude::*;
         (proptest::option::of(order_status()), text())
             .prop_map(|(status, reason)| Self { status, reason })
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::commands::tests::*;
+    use crate::domain::*;
+
+    #[test]
+    fn every_order_transition() {
+        for from in OrderStatus::ALL {
+            for to in OrderStatus::ALL {
+                for payment in PaymentStatus::ALL {
+                    let o = order(from, payment);
+                    let result = decide(Some(&o), &set_status(Some(to)), Facts::default());
+                    let allowed = match (from, to) {
+                        (OrderStatus::Pending, OrderStatus::Confirmed) => {
+                            payment == PaymentStatus::Completed
+                        }
+                        (OrderStatus::Confirmed, OrderStatus::Shipped)
+                        | (OrderStatus::Shipped, OrderStatus::Delivered)
+                        | (OrderStatus::Pending, OrderStatus::Cancelled)
+                        | (OrderStatus::Confirmed, OrderStatus::Cancelled) => true,
+                        _ => false,
+                    };
+                    if allowed {
+                        let change = result.unwrap();
+                        assert_eq!(
+                            change,
+                            Change::OrderStatusChanged {
+                                from,
+                                to,
+                                reason: "because".into(),
+                            }
+                        );
+                        let mut state = o.clone();
+                        state.apply(&change);
+                        assert_eq!((state.status, state.version), (to, 4));
+                    } else {
+                        assert_eq!(
+                            code(result),
+                            RejectionCode::InvalidTransition,
+                            "{from} -> {to} with payment {payment}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -59,15 +59,15 @@ impl Rule for UpdatePaymentStatus {
     }
 }
 
-/// Any body, valid or not (the property tests); its transaction id is
+/// Any body, valid or not (the property tests, the fuzz target); its transaction id is
 /// often the one the tests' payments carry.
-#[cfg(test)]
+#[cfg(any(test, feature = "proptest"))]
 impl proptest::arbitrary::Arbitrary for UpdatePaymentStatus {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        use crate::domain::proptests::{payment_status, text};
+        use crate::domain::arbitrary::{payment_status, text};
         use proptest::prelude::*;
         (
             prop_oneof![Just("tx-0".to_owned()), text()],
@@ -78,5 +78,73 @@ impl proptest::arbitrary::Arbitrary for UpdatePaymentStatus {
                 status,
             })
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::commands::tests::*;
+    use crate::domain::*;
+
+    #[test]
+    fn every_payment_transition() {
+        for from in PaymentStatus::ALL {
+            for to in PaymentStatus::ALL {
+                let o = with_payment(order(OrderStatus::Pending, PaymentStatus::Pending), from);
+                let result = decide(Some(&o), &set_payment(Some(to)), Facts::default());
+                let allowed = matches!(
+                    (from, to),
+                    (PaymentStatus::Pending, PaymentStatus::Completed)
+                        | (PaymentStatus::Pending, PaymentStatus::Failed)
+                        | (PaymentStatus::Completed, PaymentStatus::Refunded)
+                );
+                if allowed {
+                    let change = result.unwrap();
+                    assert_eq!(
+                        change,
+                        Change::PaymentStatusChanged {
+                            transaction_id: "tx-1".into(),
+                            from,
+                            to,
+                        }
+                    );
+                    let mut state = o.clone();
+                    state.apply(&change);
+                    assert_eq!(state.payment_status, to, "order follows the payment");
+                    assert_eq!(state.payments[0].status, to);
+                } else {
+                    assert_eq!(
+                        code(result),
+                        RejectionCode::InvalidTransition,
+                        "{from} -> {to}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_payment_cannot_complete_on_a_cancelled_order() {
+        let cancelled = with_payment(
+            order(OrderStatus::Cancelled, PaymentStatus::Pending),
+            PaymentStatus::Pending,
+        );
+        assert_eq!(
+            code(decide(
+                Some(&cancelled),
+                &set_payment(Some(PaymentStatus::Completed)),
+                Facts::default()
+            )),
+            RejectionCode::InvalidTransition
+        );
+        // Failing it is still allowed: the money never moved.
+        assert!(
+            decide(
+                Some(&cancelled),
+                &set_payment(Some(PaymentStatus::Failed)),
+                Facts::default()
+            )
+            .is_ok()
+        );
     }
 }

@@ -411,7 +411,9 @@ async fn an_outbox_row_committed_late_in_this_database_is_still_published() {
     )
     .bind::<SqlUuid, _>(uuid::Uuid::parse_str(&event.event_id).unwrap())
     .bind::<SqlUuid, _>(order_id)
-    .bind::<Text, _>(event.event.as_ref().unwrap().type_name())
+    .bind::<Text, _>(order_service::events::type_name(
+        event.event.as_ref().unwrap(),
+    ))
     .bind::<Bytea, _>(event.encode_to_vec())
     .execute(&mut writer)
     .expect("a row written late");

@@ -187,7 +187,7 @@ pub fn headers_of(message: &impl Message) -> HashMap<String, String> {
 /// Every event carries the CloudEvents binding headers, consistent with its body.
 fn check_headers(message: &impl Message, event: &OrderEvent) {
     let headers = headers_of(message);
-    let kind = event.event.as_ref().expect("event oneof set").type_name();
+    let kind = order_service::events::type_name(event.event.as_ref().expect("event oneof set"));
     assert_eq!(
         headers.get("ce_specversion").map(String::as_str),
         Some("1.0")
