@@ -163,9 +163,11 @@ impl GroupClient {
 
 impl Drop for GroupClient {
     /// Never in place: closing a consumer runs its last rebalance callback,
-    /// and librdkafka can wait for ever in it when a cooperative rebalance
-    /// was under way (librdkafka#4527), which on a runtime's thread (a
-    /// cancelled task) would stop every task with it.
+    /// and librdkafka (2.12) can wait for ever in it (seen: the callback's
+    /// `incremental_unassign` waiting on the group's queue when a test's
+    /// runtime shut down mid-rebalance), which on a runtime's thread (a
+    /// cancelled task) would stop every task with it. On a thread of its
+    /// own only that thread waits; the process's exit ends it.
     fn drop(&mut self) {
         drop(self.close());
     }

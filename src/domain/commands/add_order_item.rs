@@ -65,9 +65,9 @@ impl proptest::arbitrary::Arbitrary for AddOrderItem {
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        use crate::domain::arbitrary::text;
+        use crate::domain::arbitrary::{small_or_any_i32, small_or_any_i64, text};
         use proptest::prelude::*;
-        (text(), any::<i32>(), any::<i64>())
+        (text(), small_or_any_i32(), small_or_any_i64())
             .prop_map(|(product_id, quantity, price_per_unit)| Self {
                 product_id,
                 quantity,

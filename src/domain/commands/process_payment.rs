@@ -76,9 +76,9 @@ impl proptest::arbitrary::Arbitrary for ProcessPayment {
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        use crate::domain::arbitrary::text;
+        use crate::domain::arbitrary::{small_or_any_i64, text, transaction_id};
         use proptest::prelude::*;
-        (any::<i64>(), text(), text())
+        (small_or_any_i64(), text(), transaction_id())
             .prop_map(|(amount, payment_method, transaction_id)| Self {
                 amount,
                 payment_method,

@@ -59,20 +59,17 @@ impl Rule for UpdatePaymentStatus {
     }
 }
 
-/// Any body, valid or not (the property tests, the fuzz target); its transaction id is
-/// often the one the tests' payments carry.
+/// Any body, valid or not (the property tests, the fuzz target); its
+/// transaction id is often the one generated payments carry.
 #[cfg(any(test, feature = "proptest"))]
 impl proptest::arbitrary::Arbitrary for UpdatePaymentStatus {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
 
     fn arbitrary_with((): ()) -> Self::Strategy {
-        use crate::domain::arbitrary::{payment_status, text};
+        use crate::domain::arbitrary::{payment_status, transaction_id};
         use proptest::prelude::*;
-        (
-            prop_oneof![Just("tx-0".to_owned()), text()],
-            proptest::option::of(payment_status()),
-        )
+        (transaction_id(), proptest::option::of(payment_status()))
             .prop_map(|(transaction_id, status)| Self {
                 transaction_id,
                 status,

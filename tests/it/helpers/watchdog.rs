@@ -12,6 +12,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
@@ -60,8 +61,8 @@ pub fn watch(admin_url: &str) {
             since: Instant::now(),
             admin_url: admin_url.to_owned(),
         });
-        // libtest runs one test after another on one thread when it runs
-        // one at a time: the watch restarts with each test.
+        // Should libtest run tests one after another on one thread (it
+        // does when it cannot start one), the watch restarts with each.
         if entry.test != test {
             entry.test = test;
             entry.since = Instant::now();
@@ -98,23 +99,32 @@ fn patrol() {
         if overdue.is_empty() {
             continue;
         }
-        // Straight to the stream: libtest captures `eprintln!` of a thread
-        // spawned by a test, and would show it only at that test's end.
-        let mut out = std::io::stderr().lock();
-        for (test, elapsed, admin_url) in &overdue {
-            let _ = writeln!(
-                out,
-                "\nWATCHDOG: {test} has run for {} s (TEST_TIMEOUT_SECS {}): stopping the run",
-                elapsed.as_secs(),
-                limit.as_secs()
-            );
-            let _ = match sessions(admin_url) {
-                Ok(lines) if lines.is_empty() => writeln!(out, "  no session on its database"),
-                Ok(lines) => lines.iter().try_for_each(|line| writeln!(out, "  {line}")),
-                Err(e) => writeln!(out, "  its database's sessions could not be read: {e}"),
-            };
-        }
-        std::process::exit(124);
+        // The report waits 10 s at most: the database may be what hangs.
+        let (report, reported) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Straight to the stream: libtest captures `eprintln!` of a
+            // thread spawned by a test, and would show it only at its end.
+            let mut out = std::io::stderr().lock();
+            for (test, elapsed, admin_url) in &overdue {
+                let _ = writeln!(
+                    out,
+                    "\nWATCHDOG: {test} has run for {} s (TEST_TIMEOUT_SECS {}): stopping the run",
+                    elapsed.as_secs(),
+                    limit.as_secs()
+                );
+                let _ = match sessions(admin_url) {
+                    Ok(lines) if lines.is_empty() => writeln!(out, "  no session on its database"),
+                    Ok(lines) => lines.iter().try_for_each(|line| writeln!(out, "  {line}")),
+                    Err(e) => writeln!(out, "  its database's sessions could not be read: {e}"),
+                };
+            }
+            let _ = out.flush();
+            let _ = report.send(());
+        });
+        let _ = reported.recv_timeout(Duration::from_secs(10));
+        // At once, without the exit handlers: librdkafka's and the
+        // runtimes' threads are still running.
+        unsafe { libc::_exit(124) }
     }
 }
 
@@ -127,7 +137,9 @@ struct Session {
 /// One line per session on the database of `admin_url`: who, in what
 /// state, waiting for what, blocked by whom, since when, doing what.
 fn sessions(admin_url: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let mut conn = PgConnection::establish(admin_url)?;
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let mut conn = PgConnection::establish(&format!("{admin_url}{separator}connect_timeout=5"))?;
+    conn.batch_execute("SET statement_timeout = '5s'")?;
     let rows = diesel::sql_query(
         "SELECT format('pid %s %s app=%s state=%s wait=%s/%s blocked_by=%s xact=%s s query=%s', \
              pid, usename, application_name, state, wait_event_type, wait_event, \
