@@ -67,6 +67,30 @@ pub(super) fn set_status(status: Option<OrderStatus>) -> CommandBody {
     .into()
 }
 
+/// `body` applies to a pending order only (`OrderNotEditable` otherwise);
+/// beside an active payment (pending or completed) it is refused with
+/// `while_paying`, beside an ended one it applies.
+pub(super) fn only_while_pending(body: &CommandBody, while_paying: RejectionCode) {
+    for status in OrderStatus::ALL {
+        let o = order(status, PaymentStatus::Pending);
+        let result = decide(Some(&o), body, Facts::default());
+        if status == OrderStatus::Pending {
+            assert!(result.is_ok());
+        } else {
+            assert_eq!(code(result), RejectionCode::OrderNotEditable, "{status}");
+        }
+    }
+    for payment in PaymentStatus::ALL {
+        let o = with_payment(order(OrderStatus::Pending, PaymentStatus::Pending), payment);
+        let result = decide(Some(&o), body, Facts::default());
+        if payment.is_active() {
+            assert_eq!(code(result), while_paying, "{payment}");
+        } else {
+            assert!(result.is_ok(), "after a {payment} payment");
+        }
+    }
+}
+
 pub(super) fn code(result: Result<Change, Rejection>) -> RejectionCode {
     result.expect_err("expected a rejection").code
 }
