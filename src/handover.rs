@@ -6,6 +6,8 @@
 //! dropped here and the publisher finds them in the outbox table, which
 //! stays the durable log.
 
+use std::time::Instant;
+
 use tokio::sync::mpsc;
 
 use crate::db::models::OutboxMessage;
@@ -13,12 +15,19 @@ use crate::db::models::OutboxMessage;
 /// Batches of committed rows that may wait for the relay.
 const CAPACITY: usize = 8;
 
+/// The outbox rows of one committed transaction, in id order.
+pub struct Handed {
+    pub rows: Vec<OutboxMessage>,
+    /// When the transaction committed (for the stage metrics).
+    pub committed_at: Instant,
+}
+
 /// The processor's end.
 #[derive(Clone)]
-pub struct Handover(mpsc::Sender<Vec<OutboxMessage>>);
+pub struct Handover(mpsc::Sender<Handed>);
 
 /// The relay's end.
-pub type Committed = mpsc::Receiver<Vec<OutboxMessage>>;
+pub type Committed = mpsc::Receiver<Handed>;
 
 pub fn channel() -> (Handover, Committed) {
     let (sender, receiver) = mpsc::channel(CAPACITY);
@@ -29,12 +38,15 @@ impl Handover {
     /// Hands over the rows of a committed transaction, in id order. Never
     /// waits: rows that do not fit are read from the table instead.
     pub fn committed(&self, rows: Vec<OutboxMessage>) {
-        let _ = self.0.try_send(rows);
+        let _ = self.0.try_send(Handed {
+            rows,
+            committed_at: Instant::now(),
+        });
     }
 
     /// Tells the relay that rows were committed without handing them over
     /// (it reads the table).
     pub fn wake(&self) {
-        let _ = self.0.try_send(Vec::new());
+        self.committed(Vec::new());
     }
 }

@@ -1,10 +1,13 @@
 //! `order-service bench`: the load generator and the report.
 //!
+//! First, unless `--warm-up-seconds 0`, a minute of steady load that is
+//! not counted: the broker warms up (its JIT) as a broker in service has.
 //! Each run starts the service as a child process (this same binary,
 //! `serve`) on fresh topics and a fresh database, publishes generated order
 //! lifecycles, reads every event back, checks count and content against the
 //! plan, and measures: commands per second from the first send to the last
-//! event, latency from send to event visible, and the service's peak RSS.
+//! event, latency from send to event visible, the service's peak RSS, and
+//! where the time went (its stage histograms, [`stages`]).
 //! Runs: a burst with batching, the same with `BATCH_SIZE=1`, a steady
 //! rate for latency under normal load, and pairs of bursts with and
 //! without HTTP clients reading orders throughout (reads must leave
@@ -18,6 +21,7 @@ mod phase;
 mod reads;
 mod report;
 mod service;
+mod stages;
 mod verify;
 
 use anyhow::Context;
@@ -44,6 +48,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             read_rate: 0,
         }
     };
+    if args.warm_up_seconds > 0 {
+        let warm_up = spec(
+            "warm-up, not counted",
+            args.batch_size,
+            Load::Steady {
+                rate: args.steady_rate.max(1000),
+                seconds: args.warm_up_seconds,
+            },
+        );
+        run_phase(&args, &warm_up).await?;
+    }
     let mut phases = vec![spec(
         "burst",
         args.batch_size,
@@ -143,5 +158,8 @@ async fn run_phase(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<phase::
         .await
         .with_context(|| format!("bench run {:?}", spec.name))?;
     eprintln!("    {}", report::one_line(&result));
+    if !result.stages.is_empty() {
+        eprintln!("    stages: {}", report::stages_line(&result));
+    }
     Ok(result)
 }

@@ -17,6 +17,7 @@ use super::events::{Received, read_events};
 use super::measure::{percentile, rss_mb, timeline, window_rates};
 use super::reads::{ReadLoad, Reads};
 use super::service::{Topics, free_local_addr, start_service, stop};
+use super::stages::{self, StageFigures};
 use super::verify::{verify, verify_rows};
 use crate::cli::BenchArgs;
 use crate::db::{ScratchDatabase, scratch};
@@ -63,6 +64,11 @@ pub struct PhaseResult {
     pub timeline: Vec<Sample>,
     /// Orders read over HTTP during the run (with `PhaseSpec::readers`).
     pub reads: Reads,
+    /// Where the commands' time went, from the service's metrics.
+    pub stages: Vec<StageFigures>,
+    /// The service's batches (database transactions) and the relay's
+    /// Kafka transactions, warm-up included.
+    pub transactions: (u64, u64),
 }
 
 /// Events in the windows whose rates are compared for decay.
@@ -202,6 +208,15 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         .into_iter()
         .filter(|r| sent.contains_key(&r.command_id))
         .collect();
+    let metrics = stages::scrape(http_addr).await.unwrap_or_else(|e| {
+        eprintln!("    (no stage figures: {e:#})");
+        String::new()
+    });
+    let stages = stages::figures(&metrics);
+    let transactions = (
+        stages::count(&metrics, "order_service_batch_size_count"),
+        stages::count(&metrics, "order_service_relay_committed_rounds_total"),
+    );
     let peak_rss_mb = rss_mb(pid, "VmHWM:").unwrap_or(0.0);
     sampling.store(false, Ordering::Relaxed);
     let rss_samples = sampler.await?;
@@ -237,6 +252,8 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         last_window_rate,
         timeline,
         reads,
+        stages,
+        transactions,
     })
 }
 

@@ -14,6 +14,21 @@ pub fn one_line(r: &PhaseResult) -> String {
     )
 }
 
+/// Each stage's p50 and p99, in the stages' order.
+pub fn stages_line(r: &PhaseResult) -> String {
+    let stages: Vec<String> = r
+        .stages
+        .iter()
+        .map(|s| format!("{} p50 {:.1} / p99 {:.1} ms", s.stage, s.p50_ms, s.p99_ms))
+        .collect();
+    format!(
+        "{}; {} batches, {} Kafka transactions of the relay",
+        stages.join(", "),
+        r.transactions.0,
+        r.transactions.1
+    )
+}
+
 /// What `scripts/pg-ceiling` measured, if it ran (bench/pg-ceiling.json).
 pub fn read_ceiling(dir: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(dir.join("pg-ceiling.json")).ok()?;
@@ -60,6 +75,35 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
             r.window,
             100.0 * r.last_window_rate / r.first_window_rate.max(1e-9)
         );
+    }
+    let staged: Vec<&PhaseResult> = results.iter().filter(|r| !r.stages.is_empty()).collect();
+    if let Some(first) = staged.first() {
+        let _ = writeln!(
+            out,
+            "\nWhere the time went (the service's `order_service_command_stage_seconds`, p50 / p99 ms per command):\n"
+        );
+        let header: Vec<&str> = first.stages.iter().map(|s| s.stage.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "| run | {} | batches | relay transactions |",
+            header.join(" | ")
+        );
+        let _ = writeln!(out, "|---|{}---:|---:|", "---:|".repeat(header.len()));
+        for r in staged {
+            let cells: Vec<String> = r
+                .stages
+                .iter()
+                .map(|s| format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                r.name,
+                cells.join(" | "),
+                r.transactions.0,
+                r.transactions.1
+            );
+        }
     }
     let batched = results.iter().find(|r| r.name == "burst");
     let single = results.iter().find(|r| r.batch_size == 1);

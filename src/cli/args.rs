@@ -222,6 +222,14 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 20)]
     pub steady_seconds: u64,
 
+    /// Seconds of steady load (at --steady-rate, at least 1,000/s) before
+    /// the measured runs, not counted: a broker just started spends its
+    /// first minute compiling its own code (the JVM's JIT took a third of
+    /// this machine's two cores), which no broker in service does (0 skips
+    /// it).
+    #[arg(long, default_value_t = 60)]
+    pub warm_up_seconds: u64,
+
     /// Pairs of burst runs for the reads-beside-commands comparison: one
     /// run with `--readers` HTTP clients reading orders throughout, one
     /// without, alternating which goes first (0 skips it).

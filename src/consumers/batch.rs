@@ -5,6 +5,7 @@
 //! delivery order.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -56,6 +57,8 @@ pub(super) struct Record {
     pub(super) content: Content,
     /// Its share of the bytes records may hold while they wait.
     pub(super) permit: OwnedSemaphorePermit,
+    /// When the consumer read it.
+    pub(super) received: Instant,
 }
 
 pub(super) enum Content {
@@ -87,6 +90,8 @@ pub(super) struct Batch {
     pub(super) dead_letter_reasons: Vec<&'static str>,
     /// Bytes of the records, held until the batch is done.
     permits: Vec<OwnedSemaphorePermit>,
+    /// When each record was read.
+    pub(super) received: Vec<Instant>,
 }
 
 impl Batch {
@@ -100,6 +105,7 @@ impl Batch {
         }
         self.positions.push(record.position);
         self.permits.push(record.permit);
+        self.received.push(record.received);
     }
 
     /// The decoded commands, in delivery order, for a transaction.
@@ -186,6 +192,7 @@ mod tests {
                 },
                 content: Content::Command(Box::new(delivered(1, offset))),
                 permit: budget.clone().acquire_many_owned(size).await.unwrap(),
+                received: Instant::now(),
             });
         }
         assert_eq!(batch.commands.len(), 2);

@@ -20,7 +20,7 @@ use super::batch::Batch;
 use super::client::GroupClient;
 use crate::backoff::Backoff;
 use crate::db::DbError;
-use crate::metrics::{KindLabels, Metrics, ReasonLabels, RejectionLabels};
+use crate::metrics::{KindLabels, Metrics, ReasonLabels, RejectionLabels, Stage};
 use crate::processor::{BatchOutcome, CommandProcessor, Isolated};
 use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
@@ -56,6 +56,14 @@ impl Durable {
         self.metrics
             .batch_size
             .observe(batch.positions.len() as f64);
+        let closed = std::time::Instant::now();
+        self.metrics.stages.observe_each(
+            Stage::queued,
+            batch
+                .received
+                .iter()
+                .map(|at| closed.duration_since(*at).as_secs_f64()),
+        );
         let mut dead_lettered = batch.dead_letters.is_empty();
         let mut failures = 0;
         loop {
@@ -183,6 +191,9 @@ impl Durable {
     fn count(&self, batch: &Batch, outcome: &BatchOutcome, elapsed: Duration) {
         let metrics = &self.metrics;
         metrics.apply_seconds.observe(elapsed.as_secs_f64());
+        metrics
+            .stages
+            .observe(Stage::applied, elapsed.as_secs_f64(), batch.commands.len());
         metrics.duplicates.inc_by(outcome.duplicates as u64);
         for ((kind, code), count) in &outcome.tally {
             let kind = (*kind).to_owned();

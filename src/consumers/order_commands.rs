@@ -177,6 +177,7 @@ impl OrderCommandConsumer {
             let message = match message {
                 Ok(message) => {
                     self.client.released();
+                    self.decoder.delivered(&message);
                     message
                 }
                 Err(KafkaError::MessageConsumptionFatal(_))
@@ -216,6 +217,7 @@ impl OrderCommandConsumer {
                     continue;
                 }
             };
+            let received = std::time::Instant::now();
             // A record larger than a batch holds a batch's worth.
             let size = u32::try_from(record_size(&message))
                 .unwrap_or(u32::MAX)
@@ -231,7 +233,7 @@ impl OrderCommandConsumer {
                     }
                 }
             };
-            let record = self.decoder.record(&message, permit);
+            let record = self.decoder.record(&message, permit, received);
             let lane = &lanes[lane_of(message.partition(), lanes.len())];
             drop(message);
             let slot = loop {

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::message::{BorrowedMessage, Message};
 use tokio::sync::OwnedSemaphorePermit;
@@ -11,7 +12,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::batch::{Content, DeadLetterCause, Delivered, Position, Record};
 use super::decode_command;
 use crate::kafka;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Stage};
 use crate::producers::DeadLetter;
 use crate::telemetry;
 
@@ -35,6 +36,7 @@ impl Decoder {
         &self,
         message: &BorrowedMessage<'_>,
         permit: OwnedSemaphorePermit,
+        received: Instant,
     ) -> Record {
         let span = tracing::info_span!(
             "message",
@@ -109,6 +111,21 @@ impl Decoder {
             },
             content,
             permit,
+            received,
         }
+    }
+
+    /// Counts the time from the record's timestamp (its producer's clock)
+    /// to now, when it was read. A timestamp ahead of this clock counts as
+    /// zero; a record without one is not counted.
+    pub(super) fn delivered(&self, message: &BorrowedMessage<'_>) {
+        let Some(stamped) = message.timestamp().to_millis() else {
+            return;
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let seconds = (now - stamped).max(0) as f64 / 1e3;
+        self.metrics.stages.observe(Stage::delivered, seconds, 1);
     }
 }

@@ -18,11 +18,13 @@ mod apply;
 mod group;
 mod labels;
 mod relay;
+mod stages;
 mod topic;
 
 pub use apply::{ApplyMetrics, LaneWait};
 pub use labels::*;
 pub use relay::RelayMetrics;
+pub use stages::{Stage, StageMetrics};
 pub use topic::{PartitionCount, TopicMetrics};
 
 /// The media type of [`Metrics::render`]'s output.
@@ -50,6 +52,8 @@ pub struct Metrics {
     pub outbox_oldest_age_seconds: Gauge<f64, AtomicU64>,
     pub relay: RelayMetrics,
     pub apply: ApplyMetrics,
+    /// Where commands' time goes, stage by stage.
+    pub stages: StageMetrics,
     pub topic: TopicMetrics,
     pub purged: Family<TableLabels, Counter>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
@@ -165,6 +169,8 @@ impl Metrics {
         relay.register(&mut registry);
         let apply = ApplyMetrics::default();
         apply.register(&mut registry);
+        let stages = StageMetrics::default();
+        stages.register(&mut registry);
         let topic = TopicMetrics::default();
         topic.register(&mut registry);
         let purged = Family::<TableLabels, Counter>::default();
@@ -257,6 +263,7 @@ impl Metrics {
             outbox_oldest_age_seconds,
             relay,
             apply,
+            stages,
             topic,
             purged,
             consumer_lag,

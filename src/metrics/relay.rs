@@ -21,6 +21,9 @@ pub struct RelayMetrics {
     pub generation: Gauge,
     /// Terms this instance started.
     pub terms: Counter,
+    /// Kafka transactions the relay committed (each costs the brokers a
+    /// round of transaction markers, whatever its size).
+    pub committed_rounds: Counter,
     /// Kafka transactions the relay aborted (a record refused, a broker
     /// gone mid-round); their rows go again.
     pub aborted_rounds: Counter,
@@ -47,6 +50,11 @@ impl RelayMetrics {
             "relay_terms",
             "Publisher terms this instance started",
             self.terms.clone(),
+        );
+        registry.register(
+            "relay_committed_rounds",
+            "Kafka transactions the relay committed (one a round)",
+            self.committed_rounds.clone(),
         );
         registry.register(
             "relay_aborted_rounds",

@@ -76,6 +76,29 @@ async fn probes_answer_and_metrics_follow_the_commands() {
             1.0,
         ),
         ("order_service_events_published_total", 2.0),
+        // Each stage counts the commands that passed it: three records
+        // read (the undecodable one too), two commands applied and their
+        // two events handed to the relay and published.
+        (
+            r#"order_service_command_stage_seconds_count{stage="delivered"}"#,
+            3.0,
+        ),
+        (
+            r#"order_service_command_stage_seconds_count{stage="queued"}"#,
+            3.0,
+        ),
+        (
+            r#"order_service_command_stage_seconds_count{stage="applied"}"#,
+            2.0,
+        ),
+        (
+            r#"order_service_command_stage_seconds_count{stage="handed_over"}"#,
+            2.0,
+        ),
+        (
+            r#"order_service_command_stage_seconds_count{stage="published"}"#,
+            2.0,
+        ),
     ];
     let mut after = metrics(&app).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -53,10 +53,11 @@ use uuid::Uuid;
 
 use crate::backoff::{self, Backoff};
 use crate::config::{KafkaConnection, KafkaSettings, RelaySettings};
+use crate::db::models::OutboxMessage;
 use crate::db::{Database, DbError};
-use crate::handover::Committed;
+use crate::handover::{Committed, Handed};
 use crate::kafka;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Stage};
 use crate::shutdown::Shutdown;
 
 mod cursor;
@@ -171,6 +172,7 @@ impl OutboxRelay {
                 }
             };
             let mut handed = Vec::new();
+            let mut taken = Taken::default();
             let mut read = false;
             // Rows handed over come before the shutdown: the consumer stops
             // first, and the rows its last batch committed are in the
@@ -179,7 +181,7 @@ impl OutboxRelay {
             tokio::select! {
                 biased;
                 Some(rows) = self.committed.recv() => {
-                    handed = rows;
+                    handed = taken.take(rows, &self.metrics);
                     read = true;
                 }
                 _ = shutdown.recv() => break,
@@ -187,7 +189,7 @@ impl OutboxRelay {
                 _ = tokio::time::sleep_until(renew_at) => {}
             }
             while let Ok(rows) = self.committed.try_recv() {
-                handed.extend(rows);
+                handed.extend(taken.take(rows, &self.metrics));
             }
             let Some(current) = term.as_mut() else {
                 // Not the publisher: the one who is reads these rows from
@@ -211,6 +213,7 @@ impl OutboxRelay {
             let polled = handed.is_empty();
             match self.round(current, handed).await {
                 Ok(full) => {
+                    taken.published(&self.metrics);
                     retry.reset();
                     aborting_since = None;
                     if full {
@@ -258,6 +261,38 @@ impl OutboxRelay {
         }
         self.end_term(term, "the service stops", true).await;
         tracing::info!("outbox relay stopped");
+    }
+}
+
+/// The rows handed over for a round, and when they were taken, for the
+/// stage metrics.
+#[derive(Default)]
+struct Taken {
+    rows: usize,
+    at: Option<Instant>,
+}
+
+impl Taken {
+    /// Counts the handed rows' wait since their commit; returns them.
+    fn take(&mut self, handed: Handed, metrics: &Metrics) -> Vec<OutboxMessage> {
+        let now = std::time::Instant::now();
+        metrics.stages.observe(
+            Stage::handed_over,
+            now.duration_since(handed.committed_at).as_secs_f64(),
+            handed.rows.len(),
+        );
+        self.rows += handed.rows.len();
+        self.at.get_or_insert(Instant::now());
+        handed.rows
+    }
+
+    /// The round that took them committed its Kafka transaction.
+    fn published(&self, metrics: &Metrics) {
+        if let Some(at) = self.at {
+            metrics
+                .stages
+                .observe(Stage::published, at.elapsed().as_secs_f64(), self.rows);
+        }
     }
 }
 

@@ -186,6 +186,7 @@ impl OutboxRelay {
         match term.publisher.commit(txn_call_timeout(&term.lease)).await {
             Ok(()) => {
                 term.committed = true;
+                self.metrics.relay.committed_rounds.inc();
                 self.metrics.events_published.inc_by(rows.len() as u64);
                 term.holds.committed(rows.iter().map(|(_, order)| *order));
                 self.metrics.relay.held_orders.set(term.holds.len() as i64);

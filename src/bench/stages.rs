@@ -1,0 +1,152 @@
+//! The service's stage histograms (`order_service_command_stage_seconds`),
+//! read from its `/metrics` at the end of a run: where the commands' time
+//! went, stage by stage.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use http_body_util::{BodyExt as _, Empty};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+
+const HISTOGRAM: &str = "order_service_command_stage_seconds_bucket";
+const ORDER: [&str; 5] = ["delivered", "queued", "applied", "handed_over", "published"];
+
+/// One stage's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageFigures {
+    pub stage: String,
+    pub commands: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// The service's metrics text.
+pub(super) async fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connecting to the service's HTTP server at {addr}"))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("HTTP handshake")?;
+    tokio::spawn(connection);
+    let request = Request::get("/metrics")
+        .header(hyper::header::HOST, addr.to_string())
+        .body(Empty::<Bytes>::new())?;
+    let response = sender.send_request(request).await.context("GET /metrics")?;
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Each stage's count, p50 and p99, from the histogram's buckets in
+/// `metrics` (interpolated within a bucket, as Prometheus'
+/// `histogram_quantile` does), in the order the stages appear.
+pub fn figures(metrics: &str) -> Vec<StageFigures> {
+    // stage → (upper bound, cumulative count), in the text's order.
+    let mut stages: Vec<(String, Vec<(f64, u64)>)> = Vec::new();
+    for line in metrics.lines().filter(|l| l.starts_with(HISTOGRAM)) {
+        let (Some(stage), Some(le), Some(count)) = (
+            label(line, "stage"),
+            label(line, "le"),
+            line.rsplit(' ').next().and_then(|c| c.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse().unwrap_or(f64::INFINITY)
+        };
+        match stages.iter_mut().find(|(name, _)| name == stage) {
+            Some((_, buckets)) => buckets.push((le, count)),
+            None => stages.push((stage.to_owned(), vec![(le, count)])),
+        }
+    }
+    // In the order a command passes them; any other after them.
+    stages.sort_by_key(|(name, _)| ORDER.iter().position(|s| s == name).unwrap_or(ORDER.len()));
+    stages
+        .into_iter()
+        .map(|(stage, buckets)| {
+            let commands = buckets.last().map_or(0, |(_, c)| *c);
+            StageFigures {
+                stage,
+                commands,
+                p50_ms: quantile(&buckets, 0.50) * 1e3,
+                p99_ms: quantile(&buckets, 0.99) * 1e3,
+            }
+        })
+        .collect()
+}
+
+/// A counter's or a histogram's count in `metrics` (0 when absent).
+pub fn count(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.split([' ', '{']).next() == Some(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+fn label<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+    let len = line[start..].find('"')?;
+    Some(&line[start..start + len])
+}
+
+/// The `q` quantile of cumulative `buckets` (sorted by bound).
+fn quantile(buckets: &[(f64, u64)], q: f64) -> f64 {
+    let total = buckets.last().map_or(0, |(_, c)| *c);
+    if total == 0 {
+        return 0.0;
+    }
+    let rank = q * total as f64;
+    let mut below = (0.0, 0u64);
+    for &(le, count) in buckets {
+        if count as f64 >= rank {
+            if le.is_infinite() {
+                return below.0;
+            }
+            let within = (count - below.1) as f64;
+            let share = if within > 0.0 {
+                (rank - below.1 as f64) / within
+            } else {
+                1.0
+            };
+            return below.0 + (le - below.0) * share;
+        }
+        below = (le, count);
+    }
+    below.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_are_read_from_cumulative_buckets() {
+        let text = "\
+# TYPE order_service_command_stage_seconds histogram
+order_service_command_stage_seconds_sum{stage=\"queued\"} 1.0
+order_service_command_stage_seconds_bucket{le=\"0.001\",stage=\"applied\"} 0
+order_service_command_stage_seconds_bucket{le=\"+Inf\",stage=\"applied\"} 0
+order_service_command_stage_seconds_bucket{le=\"0.001\",stage=\"queued\"} 50
+order_service_command_stage_seconds_bucket{le=\"0.002\",stage=\"queued\"} 90
+order_service_command_stage_seconds_bucket{le=\"0.004\",stage=\"queued\"} 100
+order_service_command_stage_seconds_bucket{le=\"+Inf\",stage=\"queued\"} 100
+";
+        let figures = figures(text);
+        // In the order a command passes them, not the text's.
+        let names: Vec<&str> = figures.iter().map(|f| f.stage.as_str()).collect();
+        assert_eq!(names, ["queued", "applied"]);
+        assert_eq!(figures[0].commands, 100);
+        // 50 of 100 at or under 1 ms: the median is the bucket's top.
+        assert!((figures[0].p50_ms - 1.0).abs() < 1e-9, "{figures:?}");
+        // The 99th lies 9/10 into the 2-4 ms bucket.
+        assert!((figures[0].p99_ms - 3.8).abs() < 1e-9, "{figures:?}");
+        assert_eq!(figures[1].commands, 0);
+        assert_eq!(figures[1].p99_ms, 0.0);
+    }
+}
