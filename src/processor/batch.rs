@@ -1,6 +1,6 @@
 //! One batch in one transaction: load the state of every order the batch
 //! touches (row-locked), decide each command in memory in delivery order,
-//! then write everything with multi-row statements.
+//! then write everything in one statement.
 
 use std::collections::{HashMap, HashSet};
 
@@ -99,8 +99,7 @@ pub(super) fn apply(
                 .outbox
                 .retain(|row| !answered.contains(&row.event_id));
         }
-        let events = write(conn, &orders, writes, Utc::now())?;
-        ConsumerOffset::save_all(conn, offsets)?;
+        let events = write(conn, &orders, writes, offsets, Utc::now())?;
         Ok((outcome, events))
     })
 }
@@ -132,7 +131,7 @@ pub(super) fn record_refusal(
         }
         let mut writes = Writes::default();
         record_rejection(&mut writes, command, &rejection, now);
-        let events = write(conn, &HashMap::new(), writes, now)?;
+        let events = write(conn, &HashMap::new(), writes, &[], now)?;
         let mut outcome = BatchOutcome::default();
         outcome.count_rejected(command.body.kind().as_str(), rejection.code.as_str());
         Ok((outcome, events))

@@ -1,6 +1,6 @@
 //! What a batch writes: the rows of each decided command gathered in
-//! memory ([`Writes`]), then written in foreign-key order with one
-//! multi-row statement per table.
+//! memory ([`Writes`]), then written, with the consumer's positions, in one
+//! statement.
 
 use std::collections::HashMap;
 
@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::db::models::unnest::OneStatement;
 use crate::db::models::{
-    NewOrder, NewOrderItem, NewOutboxMessage, NewPayment, NewProcessedCommand, NewStatusChange,
-    Order, OrderUpdate, OutboxMessage, Payment,
+    ConsumerOffset, NewOrder, NewOrderItem, NewOutboxMessage, NewPayment, NewProcessedCommand,
+    NewStatusChange, Order, OrderUpdate, OutboxMessage, Payment,
 };
 use crate::domain::{Change, Command, OrderState, OrderStatus, PaymentStatus, Rejection};
 use crate::events;
@@ -189,12 +190,16 @@ pub(super) fn record_rejection(
     writes.outbox.push(event);
 }
 
-/// Writes in foreign-key order: orders before the rows that reference them.
-/// Returns the outbox rows with the ids they were given.
+/// Writes every row of the batch and `offsets` in ONE statement (see
+/// [`OneStatement`]: one round trip). Created orders are inserted with
+/// their state at the end of the batch, and new payments with their last
+/// status, so that no row is written twice. Returns the outbox rows with
+/// the ids they were given.
 pub(super) fn write(
     conn: &mut PgConnection,
     orders: &HashMap<Uuid, WorkingOrder>,
     writes: Writes,
+    offsets: &[ConsumerOffset],
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<OutboxMessage>> {
     let mut new_orders = Vec::new();
@@ -225,24 +230,22 @@ pub(super) fn write(
             }),
         }
     }
-    NewOrder::insert_all(conn, &new_orders)?;
-    Order::update_many(conn, &updates, now)?;
-    NewOrderItem::insert_all(conn, &writes.items)?;
     let payment_updates: Vec<(&str, &str)> = writes
         .payment_updates
         .iter()
         .map(|(transaction_id, status)| (transaction_id.as_str(), status.as_str()))
         .collect();
-    Payment::set_statuses(conn, &payment_updates, now)?;
-    NewPayment::insert_all(conn, &writes.new_payments)?;
-    NewStatusChange::insert_all(conn, &writes.history)?;
-    // Before the outbox: writing these rows gives the transaction its id,
-    // which the outbox rows need before they draw theirs.
-    NewProcessedCommand::insert_all(conn, &writes.processed)?;
-    if writes.processed.is_empty() && !writes.outbox.is_empty() {
-        OutboxMessage::take_transaction_id(conn)?;
-    }
-    let ids = NewOutboxMessage::insert_all(conn, &writes.outbox)?;
+    let mut one = OneStatement::default();
+    NewOrder::add_to(&mut one, &new_orders);
+    Order::add_updates_to(&mut one, &updates, now);
+    NewOrderItem::add_to(&mut one, &writes.items);
+    Payment::add_statuses_to(&mut one, &payment_updates, now);
+    NewPayment::add_to(&mut one, &writes.new_payments);
+    NewStatusChange::add_to(&mut one, &writes.history);
+    NewProcessedCommand::add_to(&mut one, &writes.processed);
+    NewOutboxMessage::add_to(&mut one, &writes.outbox);
+    ConsumerOffset::add_saves_to(&mut one, offsets);
+    let ids = one.run(conn)?;
     Ok(writes
         .outbox
         .into_iter()

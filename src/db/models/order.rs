@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz, Uuid as SqlUuid};
 
+use super::unnest::OneStatement;
 use crate::db::schema::orders;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -97,43 +98,51 @@ impl Order {
             .load(conn)
     }
 
-    /// Updates many orders in one statement.
-    pub fn update_many(
-        conn: &mut PgConnection,
-        updates: &[OrderUpdate<'_>],
+    /// Adds the update of many orders to `one` (nothing when there are
+    /// none).
+    pub fn add_updates_to<'a>(
+        one: &mut OneStatement<'a>,
+        updates: &[OrderUpdate<'a>],
         at: DateTime<Utc>,
-    ) -> QueryResult<usize> {
+    ) {
         if updates.is_empty() {
-            return Ok(0);
+            return;
         }
-        diesel::sql_query(
+        let n = one.next_param();
+        one.bind::<Array<SqlUuid>, _>(updates.iter().map(|u| u.id).collect::<Vec<_>>());
+        one.bind::<Array<Text>, _>(updates.iter().map(|u| u.status).collect::<Vec<_>>());
+        one.bind::<Array<Text>, _>(updates.iter().map(|u| u.payment_status).collect::<Vec<_>>());
+        one.bind::<Array<BigInt>, _>(updates.iter().map(|u| u.total_amount).collect::<Vec<_>>());
+        one.bind::<Array<BigInt>, _>(updates.iter().map(|u| u.version).collect::<Vec<_>>());
+        one.bind::<Array<Integer>, _>(updates.iter().map(|u| u.item_count).collect::<Vec<_>>());
+        one.bind::<Timestamptz, _>(at);
+        one.add(format!(
             "UPDATE orders AS o \
              SET status = v.status, payment_status = v.payment_status, \
                  total_amount = v.total_amount, version = v.version, \
-                 item_count = v.item_count, updated_at = $6 \
-             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
-                         $7::int[]) \
+                 item_count = v.item_count, updated_at = ${} \
+             FROM unnest(${}::uuid[], ${}::text[], ${}::text[], ${}::bigint[], ${}::bigint[], \
+                         ${}::int[]) \
                   AS v(id, status, payment_status, total_amount, version, item_count) \
              WHERE o.id = v.id",
-        )
-        .bind::<Array<SqlUuid>, _>(updates.iter().map(|u| u.id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(updates.iter().map(|u| u.status).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(updates.iter().map(|u| u.payment_status).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.total_amount).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.version).collect::<Vec<_>>())
-        .bind::<Timestamptz, _>(at)
-        .bind::<Array<Integer>, _>(updates.iter().map(|u| u.item_count).collect::<Vec<_>>())
-        .execute(conn)
+            n + 6,
+            n,
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5
+        ));
     }
 }
 
 impl NewOrder<'_> {
-    /// One statement for any number of rows: `INSERT … SELECT FROM unnest(arrays)`
-    /// keeps the statement text fixed and small, where a multi-row VALUES
-    /// list costs PostgreSQL a parse and plan per size.
-    pub fn insert_all(conn: &mut PgConnection, rows: &[NewOrder<'_>]) -> QueryResult<usize> {
+    /// Adds the insert of `rows` to `one`: `INSERT … SELECT FROM
+    /// unnest(arrays)` keeps the statement text fixed and small, where a
+    /// multi-row VALUES list costs PostgreSQL a parse and plan per size.
+    pub fn add_to<'a>(one: &mut OneStatement<'a>, rows: &[NewOrder<'a>]) {
         crate::insert_unnest!(
-            conn,
+            one,
             rows,
             orders {
                 id: SqlUuid = |r| r.id,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use diesel::sql_types::{BigInt, Integer, Text, Uuid as SqlUuid};
 
+use super::unnest::OneStatement;
 use crate::db::schema::order_items;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -40,10 +41,10 @@ impl OrderItem {
 }
 
 impl NewOrderItem {
-    /// One statement for any number of rows (see `NewOrder::insert_all`).
-    pub fn insert_all(conn: &mut PgConnection, rows: &[NewOrderItem]) -> QueryResult<usize> {
+    /// Adds the insert of `rows` to `one` (see `NewOrder::add_to`).
+    pub fn add_to<'a>(one: &mut OneStatement<'a>, rows: &'a [NewOrderItem]) {
         crate::insert_unnest!(
-            conn,
+            one,
             rows,
             order_items {
                 id: SqlUuid = |r| r.id,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use diesel::sql_types::{Array, BigInt, Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
+use super::unnest::OneStatement;
 use crate::db::schema::{outbox, outbox_relay};
 
 /// An event to publish: as written (with the id the insert gave it) or as
@@ -109,7 +110,7 @@ impl OutboxMessage {
     /// counts too). `None`: no such transaction runs; `Some(0)`: one holds
     /// the lock without a transaction id yet, so this round rules nothing
     /// out (a writer must still take its transaction id before its rows
-    /// draw theirs, as the service's do: see [`NewOutboxMessage::insert_all`]). Transactions elsewhere (another
+    /// draw theirs, as the service's do: see [`NewOutboxMessage::add_to`]). Transactions elsewhere (another
     /// database, a long read, `CREATE INDEX CONCURRENTLY`) are not
     /// counted. Live, not a snapshot: run it *before* the statement whose
     /// snapshot it qualifies, so a writer it missed had committed by then.
@@ -191,7 +192,7 @@ impl OutboxMessage {
         .execute(conn)
     }
 
-    /// Gives the transaction its id now (see [`NewOutboxMessage::insert_all`]).
+    /// Gives the transaction its id now (see [`NewOutboxMessage::add_to`]).
     pub fn take_transaction_id(conn: &mut PgConnection) -> QueryResult<()> {
         diesel::sql_query("SELECT pg_current_xact_id()")
             .execute(conn)
@@ -217,19 +218,26 @@ impl OutboxMessage {
 }
 
 impl NewOutboxMessage {
-    /// One statement for any number of rows (see `NewOrder::insert_all`);
-    /// returns the ids the rows were given, in row order.
-    ///
-    /// The transaction must have its transaction id already (it wrote
-    /// something, or called [`OutboxMessage::take_transaction_id`]): the
-    /// relay tells an id that is not visible yet from one that never will
-    /// be by the transactions that were running when it looked (see
-    /// [`Visible`]), which holds only if a row's writer had its transaction
-    /// id when the row's id was drawn.
+    /// Inserts `rows` in one statement; returns the ids they were given,
+    /// in row order.
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOutboxMessage]) -> QueryResult<Vec<i64>> {
+        let mut one = OneStatement::default();
+        Self::add_to(&mut one, rows);
+        one.run(conn)
+    }
+
+    /// Adds the insert of `rows` to `one`, whose run returns the ids they
+    /// were given, in row order.
+    ///
+    /// The transaction takes its transaction id before the rows draw
+    /// theirs: the relay tells an id that is not visible yet from one that
+    /// never will be by the transactions that were running when it looked
+    /// (see [`Visible`]), which holds only if a row's writer had its
+    /// transaction id when the row's id was drawn.
+    pub fn add_to<'a>(one: &mut OneStatement<'a>, rows: &'a [NewOutboxMessage]) {
         // Ordered: the ids (the relay's publishing order) must follow the
         // order the events were written in.
-        crate::insert_unnest!(conn, rows, outbox ordered returning ids {
+        crate::insert_unnest!(one, rows, outbox ordered after xid returning ids {
             event_id: SqlUuid = |r| r.event_id,
             order_id: SqlUuid = |r| r.order_id,
             event_type: Text = |r| r.event_type,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
 
+use super::unnest::OneStatement;
 use crate::db::schema::payments;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -58,32 +59,36 @@ impl Payment {
             .load(conn)
     }
 
-    /// Sets the status of many payments, by transaction id, in one statement.
-    pub fn set_statuses(
-        conn: &mut PgConnection,
-        updates: &[(&str, &str)],
+    /// Adds setting the status of many payments, by transaction id, to
+    /// `one` (nothing when there are none).
+    pub fn add_statuses_to<'a>(
+        one: &mut OneStatement<'a>,
+        updates: &[(&'a str, &'a str)],
         at: DateTime<Utc>,
-    ) -> QueryResult<usize> {
+    ) {
         if updates.is_empty() {
-            return Ok(0);
+            return;
         }
-        diesel::sql_query(
-            "UPDATE payments AS p SET status = v.status, updated_at = $3 \
-             FROM unnest($1::text[], $2::text[]) AS v(transaction_id, status) \
+        let n = one.next_param();
+        one.bind::<Array<Text>, _>(updates.iter().map(|u| u.0).collect::<Vec<_>>());
+        one.bind::<Array<Text>, _>(updates.iter().map(|u| u.1).collect::<Vec<_>>());
+        one.bind::<Timestamptz, _>(at);
+        one.add(format!(
+            "UPDATE payments AS p SET status = v.status, updated_at = ${} \
+             FROM unnest(${}::text[], ${}::text[]) AS v(transaction_id, status) \
              WHERE p.transaction_id = v.transaction_id",
-        )
-        .bind::<Array<Text>, _>(updates.iter().map(|u| u.0).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(updates.iter().map(|u| u.1).collect::<Vec<_>>())
-        .bind::<Timestamptz, _>(at)
-        .execute(conn)
+            n + 2,
+            n,
+            n + 1
+        ));
     }
 }
 
 impl NewPayment {
-    /// One statement for any number of rows (see `NewOrder::insert_all`).
-    pub fn insert_all(conn: &mut PgConnection, rows: &[NewPayment]) -> QueryResult<usize> {
+    /// Adds the insert of `rows` to `one` (see `NewOrder::add_to`).
+    pub fn add_to<'a>(one: &mut OneStatement<'a>, rows: &'a [NewPayment]) {
         crate::insert_unnest!(
-            conn,
+            one,
             rows,
             payments {
                 id: SqlUuid = |r| r.id,

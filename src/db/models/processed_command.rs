@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
+use super::unnest::OneStatement;
 use crate::db::schema::processed_commands;
 
 /// Marks a command as done. Its primary key is what makes a redelivered
@@ -112,9 +113,9 @@ impl NewProcessedCommand {
         .execute(conn)
     }
 
-    /// One statement for any number of rows (see `NewOrder::insert_all`).
-    pub fn insert_all(conn: &mut PgConnection, rows: &[NewProcessedCommand]) -> QueryResult<usize> {
-        crate::insert_unnest!(conn, rows, processed_commands {
+    /// Adds the insert of `rows` to `one` (see `NewOrder::add_to`).
+    pub fn add_to<'a>(one: &mut OneStatement<'a>, rows: &'a [NewProcessedCommand]) {
+        crate::insert_unnest!(one, rows, processed_commands {
             command_id: SqlUuid = |r| r.command_id,
             order_id: SqlUuid = |r| r.order_id,
             outcome: Text = |r| r.outcome,

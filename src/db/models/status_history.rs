@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
+use super::unnest::OneStatement;
 use crate::db::schema::order_status_history;
 
 /// One row of `order_status_history`: every change of an order's status,
@@ -45,9 +46,9 @@ impl StatusChange {
 }
 
 impl NewStatusChange {
-    /// One statement for any number of rows (see `NewOrder::insert_all`).
-    pub fn insert_all(conn: &mut PgConnection, rows: &[NewStatusChange]) -> QueryResult<usize> {
-        crate::insert_unnest!(conn, rows, order_status_history {
+    /// Adds the insert of `rows` to `one` (see `NewOrder::add_to`).
+    pub fn add_to<'a>(one: &mut OneStatement<'a>, rows: &'a [NewStatusChange]) {
+        crate::insert_unnest!(one, rows, order_status_history {
             id: SqlUuid = |r| r.id,
             order_id: SqlUuid = |r| r.order_id,
             from_status: Nullable<Text> = |r| r.from_status,

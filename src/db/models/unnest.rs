@@ -1,14 +1,19 @@
-//! `INSERT … SELECT FROM unnest(arrays)`: any number of rows in one
-//! statement with one bind per column, so a batch's writes cost one round
-//! trip per table. [`insert_unnest!`](crate::insert_unnest) generates the
-//! statement and its binds from one column list, and the compiler checks
-//! each column against `schema.rs`: it must exist on the table, with the
-//! SQL type that is bound.
+//! `INSERT … SELECT FROM unnest(arrays)`: any number of rows with one bind
+//! per column, and a batch's writes to every table in one statement
+//! ([`OneStatement`]), so they cost one round trip.
+//! [`insert_unnest!`](crate::insert_unnest) generates an insert and its
+//! binds from one column list, and the compiler checks each column against
+//! `schema.rs`: it must exist on the table, with the SQL type that is
+//! bound.
 
 use std::marker::PhantomData;
 
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::serialize::ToSql;
 use diesel::sql_types::{
-    BigInt, Binary, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    BigInt, Binary, HasSqlType, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
 
 /// The PostgreSQL name of a SQL type, for the `$n::type[]` casts.
@@ -42,9 +47,22 @@ impl<T: PgName + diesel::sql_types::SqlType> PgName for Nullable<T> {
 /// `schema.rs` and the type bound for it.
 pub fn same_sql_type<T>(_schema: PhantomData<T>, _bound: PhantomData<T>) {}
 
-/// The statement for `columns` (name, PostgreSQL type) of `table`; with
-/// `ordered`, rows are inserted in array order (a serial id follows it).
-pub fn statement(table: &str, columns: &[(&str, &str)], ordered: bool) -> String {
+/// In what order an insert's rows go in (see [`statement`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOrder {
+    /// Any.
+    Any,
+    /// The arrays' order (a serial id follows it), once the transaction
+    /// has its transaction id: the outbox's rule (see
+    /// [`NewOutboxMessage::insert_all`](super::NewOutboxMessage::insert_all)).
+    /// A condition without columns is checked once, before the first row
+    /// is read, so before any row draws its id.
+    ArrayAfterXid,
+}
+
+/// The statement for `columns` (name, PostgreSQL type) of `table`, its
+/// arrays bound from `$first` on.
+pub fn statement(table: &str, columns: &[(&str, &str)], order: RowOrder, first: usize) -> String {
     let names: Vec<String> = columns
         .iter()
         .map(|(name, _)| format!("\"{name}\""))
@@ -53,27 +71,108 @@ pub fn statement(table: &str, columns: &[(&str, &str)], ordered: bool) -> String
     let arrays: Vec<String> = columns
         .iter()
         .enumerate()
-        .map(|(i, (_, pg))| format!("${}::{pg}[]", i + 1))
+        .map(|(i, (_, pg))| format!("${}::{pg}[]", first + i))
         .collect();
     let arrays = arrays.join(", ");
-    if ordered {
-        format!(
+    match order {
+        RowOrder::ArrayAfterXid => format!(
             "INSERT INTO \"{table}\" ({names}) SELECT {names} FROM unnest({arrays}) \
-             WITH ORDINALITY AS v({names}, \"position\") ORDER BY \"position\""
-        )
-    } else {
-        format!("INSERT INTO \"{table}\" ({names}) SELECT * FROM unnest({arrays})")
+             WITH ORDINALITY AS v({names}, \"position\") \
+             WHERE pg_current_xact_id() IS NOT NULL ORDER BY \"position\""
+        ),
+        RowOrder::Any => {
+            format!("INSERT INTO \"{table}\" ({names}) SELECT * FROM unnest({arrays})")
+        }
     }
 }
 
-/// `insert_unnest!(conn, rows, table { column: SqlType = |row| value, … })`
-/// (or `table ordered { … }`): inserts `rows` in one statement and returns
-/// how many; nothing when there are none. `table ordered returning ids
-/// { … }` returns the ids (a `bigserial id`) the rows were given, in row
-/// order.
+/// Writes to several tables as ONE statement, one round trip: each write
+/// a data-modifying `WITH` part (`WITH w0 AS (INSERT …), w1 AS (UPDATE …)
+/// SELECT …`). The parts see one snapshot and run in no set order, so
+/// none may read what another writes, nor change a row another changes;
+/// foreign keys are checked at the statement's end, when every part ran.
+pub struct OneStatement<'a> {
+    parts: Vec<String>,
+    binds: BoxedSqlQuery<'a, Pg, SqlQuery>,
+    bound: usize,
+    returning: Option<usize>,
+}
+
+impl Default for OneStatement<'_> {
+    fn default() -> Self {
+        Self {
+            parts: Vec::new(),
+            binds: diesel::sql_query("").into_boxed(),
+            bound: 0,
+            returning: None,
+        }
+    }
+}
+
+impl<'a> OneStatement<'a> {
+    /// The number of the next value bound (`$n`).
+    pub fn next_param(&self) -> usize {
+        self.bound + 1
+    }
+
+    /// Binds the next value (`$n`, see [`next_param`](Self::next_param)).
+    pub fn bind<ST, V>(&mut self, value: V)
+    where
+        Pg: HasSqlType<ST>,
+        V: ToSql<ST, Pg> + Send + 'a,
+        ST: Send + 'a,
+    {
+        let binds = std::mem::replace(&mut self.binds, diesel::sql_query("").into_boxed());
+        self.binds = binds.bind::<ST, V>(value);
+        self.bound += 1;
+    }
+
+    /// A write whose values are bound.
+    pub fn add(&mut self, sql: String) {
+        self.parts.push(sql);
+    }
+
+    /// A write whose `RETURNING id` [`run`](Self::run) returns (one a
+    /// statement).
+    pub fn add_returning_ids(&mut self, sql: String) {
+        debug_assert!(self.returning.is_none(), "one part returns ids");
+        self.returning = Some(self.parts.len());
+        self.parts.push(format!("{sql} RETURNING id"));
+    }
+
+    /// Runs the writes (nothing when there are none); the ids returned,
+    /// ascending.
+    pub fn run(self, conn: &mut PgConnection) -> QueryResult<Vec<i64>> {
+        if self.parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| format!("w{i} AS ({part})"))
+            .collect();
+        let main = match self.returning {
+            Some(i) => format!("SELECT id FROM w{i}"),
+            None => "SELECT NULL::bigint AS id WHERE false".to_owned(),
+        };
+        let sql = format!("WITH {} {main}", parts.join(", "));
+        let returned: Vec<ReturnedId> = self.binds.sql(sql).load(conn)?;
+        // Ids come from the sequence in insertion (row) order.
+        let mut ids: Vec<i64> = returned.into_iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+}
+
+/// `insert_unnest!(one, rows, table { column: SqlType = |row| value, … })`
+/// (or `table ordered after xid returning ids { … }`): adds the insert of
+/// `rows` to `one` (a [`OneStatement`]), nothing when there are none. The
+/// compiler checks each column against `schema.rs`: it must exist on the
+/// table, with the SQL type that is bound.
 #[macro_export]
 macro_rules! insert_unnest {
-    (@run $conn:expr, $rows:expr, $table:ident, $ordered:expr, $mode:ident,
+    (@add $one:expr, $rows:expr, $table:ident, $order:expr, $returning:ident,
      { $($column:ident : $sql:ty = |$row:ident| $value:expr),+ $(,)? }) => {{
         $(
             $crate::db::models::unnest::same_sql_type(
@@ -83,48 +182,35 @@ macro_rules! insert_unnest {
                 ::std::marker::PhantomData::<$sql>,
             );
         )+
+        let one: &mut $crate::db::models::unnest::OneStatement<'_> = $one;
         let rows = $rows;
-        if rows.is_empty() {
-            Ok(::std::default::Default::default())
-        } else {
+        if !rows.is_empty() {
             let sql = $crate::db::models::unnest::statement(
                 stringify!($table),
                 &[$((
                     stringify!($column),
                     <$sql as $crate::db::models::unnest::PgName>::NAME,
                 )),+],
-                $ordered,
+                $order,
+                one.next_param(),
             );
-            $crate::insert_unnest!(@finish $mode, $conn, sql
-                $(, ::diesel::sql_types::Array<$sql>, rows.iter().map(|$row| $value).collect::<Vec<_>>())+)
+            $(
+                one.bind::<::diesel::sql_types::Array<$sql>, _>(
+                    rows.iter().map(|$row| $value).collect::<Vec<_>>(),
+                );
+            )+
+            $crate::insert_unnest!(@finish $returning, one, sql);
         }
     }};
-    (@finish count, $conn:expr, $sql:expr $(, $array:ty, $values:expr)+) => {
-        ::diesel::RunQueryDsl::execute(
-            ::diesel::sql_query($sql)$(.bind::<$array, _>($values))+,
-            $conn,
-        )
+    (@finish count, $one:expr, $sql:expr) => { $one.add($sql) };
+    (@finish ids, $one:expr, $sql:expr) => { $one.add_returning_ids($sql) };
+    ($one:expr, $rows:expr, $table:ident ordered after xid returning ids { $($body:tt)+ }) => {
+        $crate::insert_unnest!(@add $one, $rows, $table,
+            $crate::db::models::unnest::RowOrder::ArrayAfterXid, ids, { $($body)+ })
     };
-    (@finish ids, $conn:expr, $sql:expr $(, $array:ty, $values:expr)+) => {
-        ::diesel::RunQueryDsl::load::<$crate::db::models::unnest::ReturnedId>(
-            ::diesel::sql_query(format!("{} RETURNING id", $sql))$(.bind::<$array, _>($values))+,
-            $conn,
-        )
-        .map(|returned| {
-            // Ids come from the sequence in insertion (row) order.
-            let mut ids: Vec<i64> = returned.into_iter().map(|r| r.id).collect();
-            ids.sort_unstable();
-            ids
-        })
-    };
-    ($conn:expr, $rows:expr, $table:ident ordered returning ids { $($body:tt)+ }) => {
-        $crate::insert_unnest!(@run $conn, $rows, $table, true, ids, { $($body)+ })
-    };
-    ($conn:expr, $rows:expr, $table:ident ordered { $($body:tt)+ }) => {
-        $crate::insert_unnest!(@run $conn, $rows, $table, true, count, { $($body)+ })
-    };
-    ($conn:expr, $rows:expr, $table:ident { $($body:tt)+ }) => {
-        $crate::insert_unnest!(@run $conn, $rows, $table, false, count, { $($body)+ })
+    ($one:expr, $rows:expr, $table:ident { $($body:tt)+ }) => {
+        $crate::insert_unnest!(@add $one, $rows, $table,
+            $crate::db::models::unnest::RowOrder::Any, count, { $($body)+ })
     };
 }
 
@@ -142,12 +228,19 @@ mod tests {
     #[test]
     fn statements_name_and_cast_every_column() {
         assert_eq!(
-            statement("t", &[("id", "uuid"), ("timestamp", "timestamptz")], false),
-            "INSERT INTO \"t\" (\"id\", \"timestamp\") SELECT * FROM unnest($1::uuid[], $2::timestamptz[])"
+            statement(
+                "t",
+                &[("id", "uuid"), ("timestamp", "timestamptz")],
+                RowOrder::Any,
+                3
+            ),
+            "INSERT INTO \"t\" (\"id\", \"timestamp\") SELECT * FROM unnest($3::uuid[], $4::timestamptz[])"
         );
         assert!(
-            statement("t", &[("a", "text")], true)
-                .ends_with("WITH ORDINALITY AS v(\"a\", \"position\") ORDER BY \"position\"")
+            statement("t", &[("a", "text")], RowOrder::ArrayAfterXid, 1).ends_with(
+                "WITH ORDINALITY AS v(\"a\", \"position\") \
+                 WHERE pg_current_xact_id() IS NOT NULL ORDER BY \"position\""
+            )
         );
     }
 }
