@@ -13,7 +13,7 @@ use order_service::domain::{AddOrderItem, Command, Rejection, RejectionCode};
 use order_service::events;
 use uuid::Uuid;
 
-use crate::helpers::{create_order, new_id, spawn_app_with};
+use crate::helpers::{ApplyStage, add_item, create_order, new_id, spawn_app_with};
 
 /// Opens a transaction on `conn` that has its transaction id, as a batch's
 /// has once it locked or wrote something.
@@ -165,4 +165,43 @@ async fn a_gap_outlives_every_transaction_that_had_an_id_when_it_was_missed() {
             received.len()
         )
     });
+}
+
+/// The rule the cursor rests on holds in the one statement a batch writes:
+/// its transaction has its transaction id before its outbox rows draw
+/// theirs, also when nothing else it did took one (a batch of rejections
+/// locks no order) and whichever part of the statement runs first. A
+/// trigger checks it at each outbox row.
+#[tokio::test]
+async fn outbox_rows_are_written_by_a_transaction_that_has_its_id() {
+    let stage = ApplyStage::new();
+    stage.execute(
+        "CREATE FUNCTION xid_first() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN \
+           IF pg_current_xact_id_if_assigned() IS NULL THEN \
+             RAISE EXCEPTION 'outbox row % drawn before the transaction had an id', NEW.id; \
+           END IF; \
+           RETURN NEW; \
+         END $$",
+    );
+    stage.execute(
+        "CREATE TRIGGER xid_first BEFORE INSERT ON outbox \
+         FOR EACH ROW EXECUTE FUNCTION xid_first()",
+    );
+    // Rejections only: no order to lock, a processed row and an event each.
+    let missing = [new_id(), new_id()];
+    let commands: Vec<_> = missing
+        .iter()
+        .map(|order| add_item(order, "sku", 1, 100))
+        .collect();
+    let outcome = stage.apply(&commands).await;
+    assert_eq!(outcome.rejected, 2);
+    assert_eq!(stage.events().len(), 2);
+
+    // The outbox alone, first thing in a transaction.
+    let mut conn = stage.db();
+    conn.batch_execute("BEGIN").expect("begin");
+    write_event(&mut conn);
+    conn.batch_execute("COMMIT").expect("commit");
+    assert_eq!(stage.events().len(), 3);
 }
