@@ -42,9 +42,10 @@ pub struct StageMetrics {
 impl Default for StageMetrics {
     fn default() -> Self {
         Self {
-            // 0.25 ms to 33 s, each bucket 1.5 times the one before.
+            // 0.25 ms to 4.9 min (a burst's backlog), each bucket 1.5 times
+            // the one before.
             seconds: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.00025, 1.5, 30))
+                Histogram::new(exponential_buckets(0.00025, 1.5, 36))
             }),
         }
     }

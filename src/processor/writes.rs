@@ -235,6 +235,10 @@ pub(super) fn write(
         .iter()
         .map(|(transaction_id, status)| (transaction_id.as_str(), status.as_str()))
         .collect();
+    // In this order: a payment's status before its replacement's insert
+    // (one active payment per order), the outbox last, so that a refused
+    // write draws no outbox ids (foreign keys aside: they are checked at
+    // the statement's end).
     let mut one = OneStatement::default();
     NewOrder::add_to(&mut one, &new_orders);
     Order::add_updates_to(&mut one, &updates, now);
@@ -243,8 +247,8 @@ pub(super) fn write(
     NewPayment::add_to(&mut one, &writes.new_payments);
     NewStatusChange::add_to(&mut one, &writes.history);
     NewProcessedCommand::add_to(&mut one, &writes.processed);
-    NewOutboxMessage::add_to(&mut one, &writes.outbox);
     ConsumerOffset::add_saves_to(&mut one, offsets);
+    NewOutboxMessage::add_to(&mut one, &writes.outbox);
     let ids = one.run(conn)?;
     Ok(writes
         .outbox

@@ -20,6 +20,7 @@ mod http_wait;
 mod idempotency;
 mod interleaving;
 mod lifecycle;
+mod one_batch;
 mod openapi;
 mod oversized;
 mod positions;

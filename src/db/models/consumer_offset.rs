@@ -8,7 +8,7 @@ use diesel::upsert::excluded;
 
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz};
 
-use super::unnest::OneStatement;
+use super::unnest::{AFTER, OneStatement};
 use crate::db::schema::consumer_offsets;
 
 /// The next offset to read on one partition, for one consumer group.
@@ -47,7 +47,7 @@ impl ConsumerOffset {
         one.bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>());
         one.add(format!(
             "INSERT INTO consumer_offsets AS c (group_id, topic, \"partition\", next_offset, updated_at) \
-             SELECT * FROM unnest(${}::text[], ${}::text[], ${}::int[], ${}::bigint[], ${}::timestamptz[]) \
+             SELECT * FROM unnest(${}::text[], ${}::text[], ${}::int[], ${}::bigint[], ${}::timestamptz[]) WHERE {AFTER} \
              ON CONFLICT (group_id, topic, \"partition\") DO UPDATE \
              SET next_offset = excluded.next_offset, updated_at = excluded.updated_at \
              WHERE c.next_offset < excluded.next_offset",

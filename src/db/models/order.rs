@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz, Uuid as SqlUuid};
 
-use super::unnest::OneStatement;
+use super::unnest::{AFTER, OneStatement};
 use crate::db::schema::orders;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -88,10 +88,17 @@ impl Order {
     }
 
     /// Loads and row-locks the given orders, in id order so that concurrent
-    /// batches lock in the same order and cannot deadlock.
+    /// batches lock in the same order and cannot deadlock. The transaction
+    /// takes its transaction id here, whether any order is found or not:
+    /// its writes then hold the outbox's lock only with one (see
+    /// [`OutboxMessage::oldest_writer`](super::OutboxMessage::oldest_writer)).
     pub fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Order>> {
         orders::table
             .filter(orders::id.eq_any(ids))
+            // Without columns: checked once, before the first row.
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "pg_current_xact_id() IS NOT NULL",
+            ))
             .order(orders::id)
             .for_update()
             .select(Order::as_select())
@@ -124,7 +131,7 @@ impl Order {
              FROM unnest(${}::uuid[], ${}::text[], ${}::text[], ${}::bigint[], ${}::bigint[], \
                          ${}::int[]) \
                   AS v(id, status, payment_status, total_amount, version, item_count) \
-             WHERE o.id = v.id",
+             WHERE o.id = v.id AND {AFTER}",
             n + 6,
             n,
             n + 1,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
 
-use super::unnest::OneStatement;
+use super::unnest::{AFTER, OneStatement};
 use crate::db::schema::payments;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -76,7 +76,7 @@ impl Payment {
         one.add(format!(
             "UPDATE payments AS p SET status = v.status, updated_at = ${} \
              FROM unnest(${}::text[], ${}::text[]) AS v(transaction_id, status) \
-             WHERE p.transaction_id = v.transaction_id",
+             WHERE p.transaction_id = v.transaction_id AND {AFTER}",
             n + 2,
             n,
             n + 1

@@ -54,7 +54,7 @@ pub enum RowOrder {
     Any,
     /// The arrays' order (a serial id follows it), once the transaction
     /// has its transaction id: the outbox's rule (see
-    /// [`NewOutboxMessage::insert_all`](super::NewOutboxMessage::insert_all)).
+    /// [`NewOutboxMessage::add_to`](super::NewOutboxMessage::add_to)).
     /// A condition without columns is checked once, before the first row
     /// is read, so before any row draws its id.
     ArrayAfterXid,
@@ -78,19 +78,31 @@ pub fn statement(table: &str, columns: &[(&str, &str)], order: RowOrder, first: 
         RowOrder::ArrayAfterXid => format!(
             "INSERT INTO \"{table}\" ({names}) SELECT {names} FROM unnest({arrays}) \
              WITH ORDINALITY AS v({names}, \"position\") \
-             WHERE pg_current_xact_id() IS NOT NULL ORDER BY \"position\""
+             WHERE pg_current_xact_id() IS NOT NULL AND {AFTER} ORDER BY \"position\""
         ),
-        RowOrder::Any => {
-            format!("INSERT INTO \"{table}\" ({names}) SELECT * FROM unnest({arrays})")
-        }
+        RowOrder::Any => format!(
+            "INSERT INTO \"{table}\" ({names}) SELECT * FROM unnest({arrays}) WHERE {AFTER}"
+        ),
     }
 }
 
+/// Where a part of a [`OneStatement`] says "once the part before it ran":
+/// a condition of its `WHERE`, without columns.
+pub const AFTER: &str = "@after@";
+
 /// Writes to several tables as ONE statement, one round trip: each write
 /// a data-modifying `WITH` part (`WITH w0 AS (INSERT …), w1 AS (UPDATE …)
-/// SELECT …`). The parts see one snapshot and run in no set order, so
-/// none may read what another writes, nor change a row another changes;
-/// foreign keys are checked at the statement's end, when every part ran.
+/// SELECT …`). The parts see one snapshot, so none may read what another
+/// writes, nor change a row another changes. PostgreSQL would run them in
+/// an order of its own (the part the main query reads first, the others
+/// after it in reverse); here each part runs after the one added before
+/// it, as separate statements would: its [`AFTER`] condition counts the
+/// rows the part before returned, which PostgreSQL checks once, before the
+/// part's first row (a one-time condition), so running the part before to
+/// its end. That matters for what is checked row by row: an order may have
+/// one active payment (a partial unique index), so a failed payment's
+/// update goes before the insert of its replacement. Foreign keys are
+/// checked at the statement's end, when every part ran.
 pub struct OneStatement<'a> {
     parts: Vec<String>,
     binds: BoxedSqlQuery<'a, Pg, SqlQuery>,
@@ -127,15 +139,17 @@ impl<'a> OneStatement<'a> {
         self.bound += 1;
     }
 
-    /// A write whose values are bound.
+    /// A write whose values are bound; its `WHERE` holds [`AFTER`].
     pub fn add(&mut self, sql: String) {
-        self.parts.push(sql);
+        debug_assert!(sql.contains(AFTER), "{sql}");
+        self.parts.push(format!("{sql} RETURNING 1"));
     }
 
     /// A write whose `RETURNING id` [`run`](Self::run) returns (one a
     /// statement).
     pub fn add_returning_ids(&mut self, sql: String) {
         debug_assert!(self.returning.is_none(), "one part returns ids");
+        debug_assert!(sql.contains(AFTER), "{sql}");
         self.returning = Some(self.parts.len());
         self.parts.push(format!("{sql} RETURNING id"));
     }
@@ -150,7 +164,13 @@ impl<'a> OneStatement<'a> {
             .parts
             .iter()
             .enumerate()
-            .map(|(i, part)| format!("w{i} AS ({part})"))
+            .map(|(i, part)| {
+                let after = match i {
+                    0 => "true".to_owned(),
+                    _ => format!("(SELECT count(*) FROM w{}) >= 0", i - 1),
+                };
+                format!("w{i} AS ({})", part.replace(AFTER, &after))
+            })
             .collect();
         let main = match self.returning {
             Some(i) => format!("SELECT id FROM w{i}"),
@@ -234,12 +254,12 @@ mod tests {
                 RowOrder::Any,
                 3
             ),
-            "INSERT INTO \"t\" (\"id\", \"timestamp\") SELECT * FROM unnest($3::uuid[], $4::timestamptz[])"
+            "INSERT INTO \"t\" (\"id\", \"timestamp\") SELECT * FROM unnest($3::uuid[], $4::timestamptz[]) WHERE @after@"
         );
         assert!(
             statement("t", &[("a", "text")], RowOrder::ArrayAfterXid, 1).ends_with(
                 "WITH ORDINALITY AS v(\"a\", \"position\") \
-                 WHERE pg_current_xact_id() IS NOT NULL ORDER BY \"position\""
+                 WHERE pg_current_xact_id() IS NOT NULL AND @after@ ORDER BY \"position\""
             )
         );
     }
