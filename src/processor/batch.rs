@@ -122,8 +122,6 @@ pub(super) fn record_refusal(
     let rejection = Rejection::new(RejectionCode::ValidationFailed, refusal_text(error));
     conn.transaction(|conn| {
         let now = Utc::now();
-        // Before the outbox's lock (see `Order::lock_many`).
-        OutboxMessage::take_transaction_id(conn)?;
         if !NewProcessedCommand::known(conn, &[command.command_id])?.is_empty() {
             let outcome = BatchOutcome {
                 duplicates: 1,

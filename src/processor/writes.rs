@@ -237,8 +237,8 @@ pub(super) fn write(
         .collect();
     // In this order: a payment's status before its replacement's insert
     // (one active payment per order), the outbox last, so that a refused
-    // write draws no outbox ids (foreign keys aside: they are checked at
-    // the statement's end).
+    // write draws no outbox ids (foreign keys, checked at the statement's
+    // end, and the outbox's own unique event id aside).
     let mut one = OneStatement::default();
     NewOrder::add_to(&mut one, &new_orders);
     Order::add_updates_to(&mut one, &updates, now);

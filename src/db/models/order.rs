@@ -1,7 +1,7 @@
 //! `orders`: one row per order, its status, payment status, total, item
 //! count and version (the events' `sequence`); batches lock the rows they change
-//! (`lock_many`) and write them back in one statement each for inserts and
-//! updates.
+//! (`lock_many`) and write them back as parts of the batch's one statement
+//! (see [`OneStatement`]).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -95,7 +95,10 @@ impl Order {
     pub fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Order>> {
         orders::table
             .filter(orders::id.eq_any(ids))
-            // Without columns: checked once, before the first row.
+            // Without columns: checked once, before the first row, also
+            // when no order is found. Keep the query sent for an empty
+            // list too (diesel binds `= ANY($1)`; a `1=0` would fold it
+            // away), or the transaction id comes later.
             .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
                 "pg_current_xact_id() IS NOT NULL",
             ))
@@ -145,8 +148,7 @@ impl Order {
 
 impl NewOrder<'_> {
     /// Adds the insert of `rows` to `one`: `INSERT … SELECT FROM
-    /// unnest(arrays)` keeps the statement text fixed and small, where a
-    /// multi-row VALUES list costs PostgreSQL a parse and plan per size.
+    /// unnest(arrays)`, one bind per column whatever the number of rows.
     pub fn add_to<'a>(one: &mut OneStatement<'a>, rows: &[NewOrder<'a>]) {
         crate::insert_unnest!(
             one,

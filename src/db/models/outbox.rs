@@ -109,10 +109,13 @@ impl OutboxMessage {
     /// transaction's end, so a transaction that drew an id to insert later
     /// counts too). `None`: no such transaction runs; `Some(0)`: one holds
     /// the lock without a transaction id yet, so this round rules nothing
-    /// out (a writer must still take its transaction id before its rows
-    /// draw theirs, as the service's do: see [`NewOutboxMessage::add_to`]). Transactions elsewhere (another
-    /// database, a long read, `CREATE INDEX CONCURRENTLY`) are not
-    /// counted. Live, not a snapshot: run it *before* the statement whose
+    /// out. A writer must take its transaction id before its rows draw
+    /// theirs ([`NewOutboxMessage::add_to`] makes sure), and the service's
+    /// take it before they take the lock, which the batch's one statement
+    /// takes when it is parsed (`Order::lock_many`, the first statement of
+    /// a batch; `hold_schema` for a command alone). Transactions elsewhere
+    /// (another database, a long read, `CREATE INDEX CONCURRENTLY`) are
+    /// not counted. Live, not a snapshot: run it *before* the statement whose
     /// snapshot it qualifies, so a writer it missed had committed by then.
     /// A 32-bit transaction id is widened by its signed distance to the
     /// next id to be assigned (every running one lies within 2^31 of it).
