@@ -79,13 +79,7 @@ async fn read(
     pace: Option<Duration>,
     mut rng: fastrand::Rng,
 ) -> anyhow::Result<Reads> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("connecting to the service's HTTP server at {addr}"))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .context("HTTP handshake")?;
-    tokio::spawn(connection);
+    let mut sender = connect(addr).await?;
     let mut reads = Reads::default();
     let mut due = Instant::now();
     while !stop.load(Ordering::Relaxed) && !orders.is_empty() {
@@ -117,4 +111,18 @@ async fn read(
         }
     }
     Ok(reads)
+}
+
+/// A keep-alive HTTP/1 connection to the service's server at `addr`.
+pub(super) async fn connect(
+    addr: SocketAddr,
+) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Empty<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connecting to the service's HTTP server at {addr}"))?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("HTTP handshake")?;
+    tokio::spawn(connection);
+    Ok(sender)
 }

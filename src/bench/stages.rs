@@ -8,7 +8,6 @@ use anyhow::Context;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::Request;
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 
 const HISTOGRAM: &str = "order_service_command_stage_seconds_bucket";
 const ORDER: [&str; 5] = ["delivered", "queued", "applied", "handed_over", "published"];
@@ -24,13 +23,7 @@ pub struct StageFigures {
 
 /// The service's metrics text.
 pub(super) async fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("connecting to the service's HTTP server at {addr}"))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .context("HTTP handshake")?;
-    tokio::spawn(connection);
+    let mut sender = super::reads::connect(addr).await?;
     let request = Request::get("/metrics")
         .header(hyper::header::HOST, addr.to_string())
         .body(Empty::<Bytes>::new())?;
