@@ -282,7 +282,7 @@ impl Taken {
             handed.rows.len(),
         );
         self.rows += handed.rows.len();
-        self.at.get_or_insert(Instant::now());
+        self.at.get_or_insert(Instant::from_std(now));
         handed.rows
     }
 
