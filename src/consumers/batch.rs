@@ -5,6 +5,7 @@
 //! delivery order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::OwnedSemaphorePermit;
@@ -13,7 +14,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 
 use crate::domain::Command;
 use crate::kafka;
-use crate::processor::NextOffset;
+use crate::processor::{NextOffset, PartitionId};
 use crate::producers::DeadLetter;
 
 /// Where a record sits, to store its offset once it is handled.
@@ -85,6 +86,8 @@ pub(super) struct Batch {
     pub(super) positions: Vec<Position>,
     /// Decoded commands with the records they came in.
     pub(super) commands: Vec<Delivered>,
+    /// The partition each command came from.
+    partitions: Vec<PartitionId>,
     pub(super) dead_letters: Vec<DeadLetter>,
     /// Why each dead letter could not be decoded, for the metrics.
     pub(super) dead_letter_reasons: Vec<&'static str>,
@@ -97,7 +100,17 @@ pub(super) struct Batch {
 impl Batch {
     pub(super) fn push(&mut self, record: Record) {
         match record.content {
-            Content::Command(delivered) => self.commands.push(*delivered),
+            Content::Command(delivered) => {
+                self.commands.push(*delivered);
+                let topic = match self.partitions.last() {
+                    Some(last) if *last.topic == record.position.topic => last.topic.clone(),
+                    _ => Arc::from(record.position.topic.as_str()),
+                };
+                self.partitions.push(PartitionId {
+                    topic,
+                    partition: record.position.partition,
+                });
+            }
             Content::DeadLetter(letter, reason) => {
                 self.dead_letters.push(*letter);
                 self.dead_letter_reasons.push(reason);
@@ -111,6 +124,12 @@ impl Batch {
     /// The decoded commands, in delivery order, for a transaction.
     pub(super) fn command_list(&self) -> Vec<Command> {
         self.commands.iter().map(|d| d.command.clone()).collect()
+    }
+
+    /// The partition of each of [`command_list`](Self::command_list)'s
+    /// commands.
+    pub(super) fn partition_list(&self) -> Vec<PartitionId> {
+        self.partitions.clone()
     }
 
     /// Bytes of the records in the batch.

@@ -18,7 +18,7 @@ use super::context::CommandConsumerContext;
 use crate::config::{GroupSettings, IntakeSettings, KafkaSettings};
 use crate::kafka;
 use crate::metrics::{Membership, Metrics};
-use crate::processor::OffsetStore;
+use crate::processor::{OffsetStore, OrderCache};
 
 pub(super) type Client = StreamConsumer<CommandConsumerContext>;
 
@@ -37,6 +37,7 @@ pub(super) struct GroupClient {
 struct Parts {
     config: ClientConfig,
     offsets: OffsetStore,
+    cache: OrderCache,
     metrics: Arc<Metrics>,
     topic: String,
     instance_id: Option<String>,
@@ -50,6 +51,7 @@ impl GroupClient {
         group: &GroupSettings,
         intake: &IntakeSettings,
         offsets: OffsetStore,
+        cache: OrderCache,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
         let config = kafka::group_consumer_config(&kafka.connection, group, intake)?;
@@ -71,6 +73,7 @@ impl GroupClient {
         let parts = Parts {
             config,
             offsets,
+            cache,
             metrics,
             topic,
             instance_id,
@@ -192,6 +195,7 @@ impl Parts {
     fn create(&self) -> KafkaResult<Client> {
         let context = CommandConsumerContext::new(
             self.offsets.clone(),
+            self.cache.clone(),
             self.metrics.clone(),
             &self.topic,
             self.instance_id.clone(),

@@ -19,12 +19,15 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use super::client::Refusal;
 use crate::kafka;
 use crate::metrics::{Membership, Metrics, PartitionLabels};
-use crate::processor::OffsetStore;
+use crate::processor::{OffsetStore, OrderCache};
 
 /// Starts each newly assigned partition at its position in
 /// `consumer_offsets`, and logs and shows rebalances.
 pub struct CommandConsumerContext {
     offsets: OffsetStore,
+    /// What the batches know of the partitions' orders: dropped for the
+    /// partitions that move.
+    cache: OrderCache,
     metrics: Arc<Metrics>,
     errors: kafka::ErrorLog,
     /// The command topic, whose partitions `/readyz` lists.
@@ -41,6 +44,7 @@ pub struct CommandConsumerContext {
 impl CommandConsumerContext {
     pub(super) fn new(
         offsets: OffsetStore,
+        cache: OrderCache,
         metrics: Arc<Metrics>,
         topic: &str,
         instance_id: Option<String>,
@@ -48,6 +52,7 @@ impl CommandConsumerContext {
     ) -> Self {
         Self {
             offsets,
+            cache,
             metrics,
             errors: kafka::ErrorLog,
             topic: topic.to_owned(),
@@ -168,6 +173,8 @@ impl ConsumerContext for CommandConsumerContext {
         let now = Instant::now();
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                // Written by another instance until now, perhaps.
+                self.forget(tpl);
                 // Under cooperative assignment every member is called on
                 // every rebalance, most with nothing new: no query then
                 // (librdkafka holds this member's partitions paused until
@@ -227,6 +234,7 @@ impl ConsumerContext for CommandConsumerContext {
                 );
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.forget(tpl);
                 *self.revoked_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
                 let lost = consumer.assignment_lost();
                 let unassigned = if cooperative {
@@ -259,6 +267,20 @@ impl ConsumerContext for CommandConsumerContext {
 }
 
 impl CommandConsumerContext {
+    /// Drops what the cache knows of the orders of `moved`.
+    fn forget(&self, moved: &TopicPartitionList) {
+        let mut by_topic: std::collections::HashMap<String, Vec<i32>> = Default::default();
+        for e in moved.elements() {
+            by_topic
+                .entry(e.topic().to_owned())
+                .or_default()
+                .push(e.partition());
+        }
+        for (topic, partitions) in by_topic {
+            self.cache.forget(&topic, &partitions);
+        }
+    }
+
     /// Sets each partition of `assigned` that has a position in the
     /// database to it; returns those partitions, described. Runs inside
     /// librdkafka's rebalance callback, so the query blocks, bounded by

@@ -106,7 +106,7 @@ impl Durable {
                 let commands = batch.command_list();
                 let applied = self
                     .processor
-                    .apply_batch(commands, batch.next_offsets())
+                    .apply_batch(commands, batch.partition_list(), batch.next_offsets())
                     .await;
                 match applied {
                     Ok(outcome) => {

@@ -83,7 +83,14 @@ impl OrderCommandConsumer {
         dlq: DeadLetterProducer,
         metrics: Arc<Metrics>,
     ) -> KafkaResult<Self> {
-        let client = GroupClient::new(kafka, group, intake, offsets, metrics.clone())?;
+        let client = GroupClient::new(
+            kafka,
+            group,
+            intake,
+            offsets,
+            processor.cache().clone(),
+            metrics.clone(),
+        )?;
         Ok(Self {
             client,
             decoder: Decoder::new(metrics.clone()),

@@ -52,6 +52,12 @@ pub fn blame(error: &DieselError) -> Blame {
     }
 }
 
+/// An integrity constraint's refusal (class 23), the unique violation a
+/// redelivery may raise included.
+pub fn is_integrity(error: &DieselError) -> bool {
+    sqlstate(error).is_some_and(|code| code.starts_with("23"))
+}
+
 /// A refusal by the schema: an integrity constraint (class 23) other than
 /// the unique violation a redelivery may raise.
 pub fn is_constraint_refusal(error: &DieselError) -> bool {

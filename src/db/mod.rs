@@ -56,6 +56,10 @@ pub enum DbError {
     /// fails too: the database is at fault (a broken migration, say).
     #[error("the database refuses a known-good command too: {0}")]
     Unwell(#[source] diesel::result::Error),
+    /// An order a batch decided on changed under it, though row-locked
+    /// (never expected; the batch is retried).
+    #[error("an order changed under its row lock")]
+    Stale,
 }
 
 /// Settings applied to every new connection.

@@ -54,14 +54,14 @@ pub(super) fn apply_alone(
     let one = std::slice::from_ref(command);
     conn.transaction(|conn| {
         hold_schema(conn)?;
-        match batch::apply(conn, one, &[]) {
+        match batch::apply_fresh(conn, one, &[]) {
             Err(e) if fault::is_constraint_refusal(&e) => {}
             applied => return Ok(applied?),
         }
         // Unless a known-good command is refused too (a broken migration):
         // then the database is at fault, and nothing is recorded.
         probe::probe(conn).map_err(DbError::Unwell)?;
-        match batch::apply(conn, one, &[]) {
+        match batch::apply_fresh(conn, one, &[]) {
             Err(e) if fault::is_constraint_refusal(&e) => {
                 tracing::warn!(error = %e, command_id = %command.command_id, "command refused by the schema");
                 Ok(batch::record_refusal(conn, command, &e)?)

@@ -1,6 +1,13 @@
-//! One batch in one transaction: load the state of every order the batch
-//! touches (row-locked), decide each command in memory in delivery order,
-//! then write everything in one statement.
+//! One batch in one transaction: learn the state of every order the batch
+//! touches, decide each command in memory in delivery order, then write
+//! everything in one statement.
+//!
+//! What the batch knows comes from fresh reads (the orders row-locked, the
+//! processed command ids, the taken transaction ids) or, for what this
+//! instance wrote itself, from its cache ([`Known`]); then only the orders
+//! it does not know are read, and nothing else: the primary keys and the
+//! version check catch what the cache did not know, and the batch fails
+//! ([`Failed`]) to be applied again from fresh reads.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,30 +17,82 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
 use super::BatchOutcome;
+use super::cache::Known;
 use crate::db::models::{ConsumerOffset, NewProcessedCommand, OutboxMessage, ProcessedFingerprint};
-use crate::domain::{self, Change, Command, CommandBody, Facts, Rejection, RejectionCode};
+use crate::domain::{
+    self, Change, Command, CommandBody, Facts, OrderState, Rejection, RejectionCode,
+};
 use crate::events;
 
 use super::load::{load_orders, taken_transaction_ids};
-use super::writes::{Writes, record_change, record_rejection, write};
+use super::writes::{Stale, WorkingOrder, Writes, record_change, record_rejection, write};
 
-/// Applies `commands` and saves `offsets` in one transaction; returns what
-/// happened and the outbox rows it committed.
+/// What a committed batch did and left.
+pub(super) struct Applied {
+    pub(super) outcome: BatchOutcome,
+    /// Its outbox rows, with their ids.
+    pub(super) events: Vec<OutboxMessage>,
+    /// The state of each order it touched, after it.
+    pub(super) orders: HashMap<Uuid, OrderState>,
+    /// The commands it processed (applied or rejected).
+    pub(super) processed: Vec<(Uuid, ProcessedFingerprint)>,
+}
+
+/// Why a batch was rolled back.
+#[derive(Debug)]
+pub(super) enum Failed {
+    Query(DieselError),
+    /// An order known from the cache was moved by another writer.
+    Stale,
+}
+
+impl From<DieselError> for Failed {
+    fn from(e: DieselError) -> Self {
+        Self::Query(e)
+    }
+}
+
+impl From<Stale> for Failed {
+    fn from(_: Stale) -> Self {
+        Self::Stale
+    }
+}
+
+/// Applies `commands` and saves `offsets` in one transaction, deciding
+/// from `known` where it knows (`None`: everything read fresh).
 pub(super) fn apply(
     conn: &mut PgConnection,
     commands: &[Command],
     offsets: &[ConsumerOffset],
-) -> QueryResult<(BatchOutcome, Vec<OutboxMessage>)> {
+    known: Option<&Known>,
+) -> Result<Applied, Failed> {
     conn.transaction(|conn| {
         // Lock first: a concurrent batch holding these orders (another
         // instance, mid-rebalance) commits before the dedup check below.
-        let mut orders = load_orders(conn, commands)?;
-        let command_ids: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
-        let mut seen: HashMap<Uuid, ProcessedFingerprint> =
-            NewProcessedCommand::known(conn, &command_ids)?
-                .into_iter()
-                .collect();
-        let mut taken = taken_transaction_ids(conn, commands)?;
+        let unknown = commands
+            .iter()
+            .map(|c| c.order_id)
+            .filter(|id| known.is_none_or(|k| !k.orders.contains_key(id)))
+            .collect();
+        let mut orders = load_orders(conn, unknown)?;
+        let (mut seen, mut taken) = match known {
+            None => {
+                let command_ids: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
+                let seen: HashMap<Uuid, ProcessedFingerprint> =
+                    NewProcessedCommand::known(conn, &command_ids)?
+                        .into_iter()
+                        .collect();
+                (seen, taken_transaction_ids(conn, commands)?)
+            }
+            Some(known) => {
+                for (id, state) in &known.orders {
+                    orders.insert(*id, WorkingOrder::cached(state.clone()));
+                }
+                // A processed command or a taken transaction id the cache
+                // does not know fails the batch on its unique key.
+                (known.commands.clone(), HashSet::new())
+            }
+        };
 
         let mut outcome = BatchOutcome::default();
         let mut writes = Writes::default();
@@ -99,9 +158,41 @@ pub(super) fn apply(
                 .outbox
                 .retain(|row| !answered.contains(&row.event_id));
         }
-        let events = write(conn, &orders, writes, offsets, Utc::now())?;
-        Ok((outcome, events))
+        let processed = writes
+            .processed
+            .iter()
+            .map(|p| {
+                let fingerprint = ProcessedFingerprint {
+                    order_id: p.order_id,
+                    body_hash: Some(p.body_hash),
+                };
+                (p.command_id, fingerprint)
+            })
+            .collect();
+        let events = write(conn, &orders, writes, offsets, Utc::now())??;
+        Ok(Applied {
+            outcome,
+            events,
+            orders: orders.into_iter().map(|(id, w)| (id, w.state)).collect(),
+            processed,
+        })
     })
+}
+
+/// [`apply`] from fresh reads: every order it decides on is row-locked,
+/// so none can be stale (should one be, the batch fails, to be retried).
+pub(super) fn apply_fresh(
+    conn: &mut PgConnection,
+    commands: &[Command],
+    offsets: &[ConsumerOffset],
+) -> QueryResult<(BatchOutcome, Vec<OutboxMessage>)> {
+    match apply(conn, commands, offsets, None) {
+        Ok(applied) => Ok((applied.outcome, applied.events)),
+        Err(Failed::Query(e)) => Err(e),
+        Err(Failed::Stale) => Err(DieselError::QueryBuilderError(
+            "an order changed under its row lock".into(),
+        )),
+    }
 }
 
 /// The same command delivered again: same order, same body (or a row from
@@ -131,7 +222,8 @@ pub(super) fn record_refusal(
         }
         let mut writes = Writes::default();
         record_rejection(&mut writes, command, &rejection, now);
-        let events = write(conn, &HashMap::new(), writes, &[], now)?;
+        let events = write(conn, &HashMap::new(), writes, &[], now)?
+            .expect("no order is written, so none is stale");
         let mut outcome = BatchOutcome::default();
         outcome.count_rejected(command.body.kind().as_str(), rejection.code.as_str());
         Ok((outcome, events))

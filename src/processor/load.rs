@@ -12,11 +12,13 @@ use super::writes::WorkingOrder;
 use crate::db::models::{Order, Payment};
 use crate::domain::{Command, CommandBody, OrderState, OrderStatus, PaymentState, PaymentStatus};
 
+/// Loads and row-locks the orders `ids` name (the query is sent for an
+/// empty list too: it takes the transaction's id, see
+/// [`Order::lock_many`]).
 pub(super) fn load_orders(
     conn: &mut PgConnection,
-    commands: &[Command],
+    mut ids: Vec<Uuid>,
 ) -> QueryResult<HashMap<Uuid, WorkingOrder>> {
-    let mut ids: Vec<Uuid> = commands.iter().map(|c| c.order_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let rows = Order::lock_many(conn, &ids)?;
@@ -44,14 +46,7 @@ pub(super) fn load_orders(
                 version: o.version,
                 payments: payments.remove(&o.id).unwrap_or_default(),
             };
-            Ok((
-                o.id,
-                WorkingOrder {
-                    state,
-                    created: None,
-                    changed: false,
-                },
-            ))
+            Ok((o.id, WorkingOrder::read(state)))
         })
         .collect()
 }

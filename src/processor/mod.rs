@@ -29,16 +29,20 @@
 
 mod alone;
 mod batch;
+mod cache;
 mod load;
 mod offsets;
 mod outcomes;
 mod probe;
 mod writes;
 
+pub use cache::{OrderCache, PartitionId};
 pub use offsets::{NextOffset, OffsetStore};
 pub use outcomes::{CommandOutcomes, Waiter};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use uuid::Uuid;
 
 use crate::backoff::Backoff;
 use crate::db::fault;
@@ -49,6 +53,7 @@ use crate::excerpt;
 use crate::handover::Handover;
 
 use alone::{apply_alone, is_the_commands, last_try, locked_elsewhere};
+use batch::Failed;
 
 /// Waits between the tries of a command applied alone: doubling from the
 /// first to the second, jittered.
@@ -116,6 +121,8 @@ pub struct CommandProcessor {
     outcomes: CommandOutcomes,
     /// Given the outbox rows of each committed transaction.
     handover: Handover,
+    /// What the batches committed: read instead of the database.
+    cache: OrderCache,
 }
 
 impl CommandProcessor {
@@ -130,41 +137,100 @@ impl CommandProcessor {
             offsets,
             outcomes,
             handover,
+            cache: OrderCache::default(),
         }
     }
 
-    /// Applies `commands` (in delivery order) and records the consumer
-    /// positions in the same transaction, then commits. On `Err` nothing
-    /// was written.
+    /// What this instance knows of its partitions' orders; the consumer
+    /// drops a partition's part when the partition moves.
+    pub fn cache(&self) -> &OrderCache {
+        &self.cache
+    }
+
+    /// Applies `commands` (in delivery order; `partitions[i]` is where
+    /// `commands[i]` came from) and records the consumer positions in the
+    /// same transaction, then commits. On `Err` nothing was written.
+    ///
+    /// Decides from the cache where it knows the orders; when the cache
+    /// was wrong (another writer moved an order, or a command id or a
+    /// transaction id was taken without its knowing), the batch is rolled
+    /// back and applied again from fresh reads.
     pub async fn apply_batch(
         &self,
         commands: Vec<Command>,
+        partitions: Vec<PartitionId>,
         positions: Vec<NextOffset>,
     ) -> Result<BatchOutcome, DbError> {
+        assert_eq!(commands.len(), partitions.len(), "a partition per command");
         let offsets = self.offsets.rows(&positions);
         let outcomes = self.outcomes.clone();
         let handover = self.handover.clone();
+        let cache = self.cache.clone();
         self.db
-            .run(move |conn| match batch::apply(conn, &commands, &offsets) {
-                Ok((outcome, events)) => {
-                    handover.committed(events);
-                    outcomes.notify(commands.iter().map(|c| c.command_id));
-                    Ok(outcome)
-                }
-                Err(e) if fault::is_constraint_refusal(&e) => {
-                    tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
-                    let mut total = BatchOutcome::default();
-                    for command in &commands {
-                        let (outcome, events) = apply_alone(conn, command)?;
-                        handover.committed(events);
-                        total += outcome;
+            .run(move |conn| {
+                let known = cache.known(&commands);
+                let generation = known.generation;
+                let applied = match batch::apply(conn, &commands, &offsets, Some(&known)) {
+                    Err(Failed::Stale) => {
+                        tracing::info!(size = commands.len(), "an order moved under the cache (another writer): applying the batch from fresh reads");
+                        cache.forget_all();
+                        batch::apply(conn, &commands, &offsets, None)
                     }
-                    // After the commands: a crash in between replays them, harmlessly.
-                    ConsumerOffset::save_all(conn, &offsets)?;
-                    outcomes.notify(commands.iter().map(|c| c.command_id));
-                    Ok(total)
+                    Err(Failed::Query(e)) if fault::is_integrity(&e) => {
+                        // A processed command, a taken transaction id the
+                        // cache did not know, or a refusal: the fresh
+                        // reads tell.
+                        tracing::debug!(error = %e, "batch refused on what the cache knew: applying it from fresh reads");
+                        batch::apply(conn, &commands, &offsets, None)
+                    }
+                    other => other,
+                };
+                match applied {
+                    Ok(applied) => {
+                        handover.committed(applied.events);
+                        outcomes.notify(commands.iter().map(|c| c.command_id));
+                        let partition_of: HashMap<Uuid, &PartitionId> = commands
+                            .iter()
+                            .zip(&partitions)
+                            .map(|(c, p)| (c.order_id, p))
+                            .collect();
+                        cache.remember(
+                            generation,
+                            applied.orders.into_iter().filter_map(|(id, state)| {
+                                partition_of.get(&id).map(|p| (id, (*p).clone(), state))
+                            }),
+                            applied.processed.into_iter().filter_map(|(id, fingerprint)| {
+                                partition_of
+                                    .get(&fingerprint.order_id)
+                                    .map(|p| (id, (*p).clone(), fingerprint))
+                            }),
+                        );
+                        Ok(applied.outcome)
+                    }
+                    Err(Failed::Query(e)) if fault::is_constraint_refusal(&e) => {
+                        tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
+                        cache.forget_all();
+                        let mut total = BatchOutcome::default();
+                        for command in &commands {
+                            let (outcome, events) = apply_alone(conn, command)?;
+                            handover.committed(events);
+                            total += outcome;
+                        }
+                        // After the commands: a crash in between replays them, harmlessly.
+                        ConsumerOffset::save_all(conn, &offsets)?;
+                        outcomes.notify(commands.iter().map(|c| c.command_id));
+                        Ok(total)
+                    }
+                    Err(Failed::Query(e)) => {
+                        cache.forget_all();
+                        Err(e.into())
+                    }
+                    Err(Failed::Stale) => {
+                        // Fresh reads lock every order they decide on.
+                        cache.forget_all();
+                        Err(DbError::Stale)
+                    }
                 }
-                Err(e) => Err(e.into()),
             })
             .await
     }
@@ -191,6 +257,8 @@ impl CommandProcessor {
     ) -> Result<Isolated, DbError> {
         let outcomes = self.outcomes.clone();
         let handover = self.handover.clone();
+        // These writes pass the cache by.
+        self.cache.forget_all();
         self.db
             .run(move |conn| {
                 let mut isolated = Isolated::default();

@@ -23,9 +23,9 @@ use crate::domain::{
 pub(super) fn probe(conn: &mut PgConnection) -> Result<(), DieselError> {
     let probe = Probe::new();
     let applied = conn.transaction::<(), DieselError, _>(|conn| {
-        let (first, _) = batch::apply(conn, &probe.first(), &[])?;
+        let (first, _) = batch::apply_fresh(conn, &probe.first(), &[])?;
         expect(&first, 11, 1)?;
-        let (second, _) = batch::apply(conn, &probe.second(), &[])?;
+        let (second, _) = batch::apply_fresh(conn, &probe.second(), &[])?;
         expect(&second, 4, 1)?;
         Err(DieselError::RollbackTransaction)
     });

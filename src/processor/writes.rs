@@ -16,13 +16,43 @@ use crate::db::models::{
 use crate::domain::{Change, Command, OrderState, OrderStatus, PaymentStatus, Rejection};
 use crate::events;
 
-/// An order as the batch sees it: loaded or created in this batch.
+/// An order as the batch sees it: read (row-locked or from the cache) or
+/// created in this batch.
 pub(super) struct WorkingOrder {
     pub(super) state: OrderState,
+    /// The version read: the row is written back only over it.
+    pub(super) read_version: i64,
     /// Set for an order created in this batch: it is inserted, not updated.
     pub(super) created: Option<Created>,
     pub(super) changed: bool,
+    /// Read from the cache, not locked: written back even unchanged, to
+    /// check its version.
+    pub(super) cached: bool,
 }
+
+impl WorkingOrder {
+    pub(super) fn read(state: OrderState) -> Self {
+        Self {
+            read_version: state.version,
+            state,
+            created: None,
+            changed: false,
+            cached: false,
+        }
+    }
+
+    pub(super) fn cached(state: OrderState) -> Self {
+        Self {
+            cached: true,
+            ..Self::read(state)
+        }
+    }
+}
+
+/// Another writer moved an order the batch decided on from the cache: the
+/// batch is rolled back, to be applied again from fresh reads.
+#[derive(Debug)]
+pub(super) struct Stale;
 
 pub(super) struct Created {
     pub(super) user_id: String,
@@ -90,6 +120,8 @@ pub(super) fn record_change(
             order_id,
             WorkingOrder {
                 state: OrderState::created(),
+                read_version: 0,
+                cached: false,
                 created: Some(Created {
                     user_id: user_id.clone(),
                     shipping_address: shipping_address.clone(),
@@ -194,17 +226,18 @@ pub(super) fn record_rejection(
 /// [`OneStatement`]: one round trip). Created orders are inserted with
 /// their state at the end of the batch, and new payments with their last
 /// status, so that no row is written twice. Returns the outbox rows with
-/// the ids they were given.
+/// the ids they were given, or [`Stale`] when an order's row no longer has
+/// the version read (the caller rolls back).
 pub(super) fn write(
     conn: &mut PgConnection,
     orders: &HashMap<Uuid, WorkingOrder>,
     writes: Writes,
     offsets: &[ConsumerOffset],
     now: DateTime<Utc>,
-) -> QueryResult<Vec<OutboxMessage>> {
+) -> QueryResult<Result<Vec<OutboxMessage>, Stale>> {
     let mut new_orders = Vec::new();
     let mut updates = Vec::new();
-    for (id, working) in orders.iter().filter(|(_, w)| w.changed) {
+    for (id, working) in orders.iter().filter(|(_, w)| w.changed || w.cached) {
         let state = &working.state;
         match &working.created {
             Some(created) => new_orders.push(NewOrder {
@@ -227,9 +260,13 @@ pub(super) fn write(
                 total_amount: state.total_amount,
                 version: state.version,
                 item_count: item_count(state),
+                read_version: working.read_version,
+                changed: working.changed,
             }),
         }
     }
+    // In id order, as `Order::lock_many` locks.
+    updates.sort_unstable_by_key(|u| u.id);
     let payment_updates: Vec<(&str, &str)> = writes
         .payment_updates
         .iter()
@@ -249,13 +286,16 @@ pub(super) fn write(
     NewProcessedCommand::add_to(&mut one, &writes.processed);
     ConsumerOffset::add_saves_to(&mut one, offsets);
     NewOutboxMessage::add_to(&mut one, &writes.outbox);
-    let ids = one.run(conn)?;
-    Ok(writes
+    let ran = one.run(conn)?;
+    if usize::try_from(ran.counted).ok() != Some(updates.len()) {
+        return Ok(Err(Stale));
+    }
+    Ok(Ok(writes
         .outbox
         .into_iter()
-        .zip(ids)
+        .zip(ran.ids)
         .map(|(row, id)| row.with_id(id))
-        .collect())
+        .collect()))
 }
 
 /// The column's value (`i32::MAX` items would take as many commands).

@@ -26,6 +26,7 @@ mod oversized;
 mod positions;
 mod quarantine;
 mod read_pools;
+mod rebalance_race;
 mod refusals;
 mod rejections;
 mod relay;

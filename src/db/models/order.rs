@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Text, Timestamptz, Uuid as SqlUuid};
 
 use super::unnest::{AFTER, OneStatement};
 use crate::db::schema::orders;
@@ -43,7 +43,8 @@ pub struct NewOrder<'a> {
     pub item_count: i32,
 }
 
-/// The columns a command can change on an existing order.
+/// The columns a command can change on an existing order, written only
+/// over the version the batch decided on.
 #[derive(Debug)]
 pub struct OrderUpdate<'a> {
     pub id: Uuid,
@@ -52,6 +53,12 @@ pub struct OrderUpdate<'a> {
     pub total_amount: i64,
     pub version: i64,
     pub item_count: i32,
+    /// The version the batch read: the row is written only while it has
+    /// it (another writer moved it otherwise).
+    pub read_version: i64,
+    /// False for an order only decided on: its row is written as it is,
+    /// to check its version and hold its lock to the commit.
+    pub changed: bool,
 }
 
 impl Order {
@@ -109,7 +116,9 @@ impl Order {
     }
 
     /// Adds the update of many orders to `one` (nothing when there are
-    /// none).
+    /// none), as its counted part: an order whose row no longer has the
+    /// version read is not written, and the count tells (see
+    /// [`Ran::counted`](super::unnest::Ran::counted)).
     pub fn add_updates_to<'a>(
         one: &mut OneStatement<'a>,
         updates: &[OrderUpdate<'a>],
@@ -125,23 +134,28 @@ impl Order {
         one.bind::<Array<BigInt>, _>(updates.iter().map(|u| u.total_amount).collect::<Vec<_>>());
         one.bind::<Array<BigInt>, _>(updates.iter().map(|u| u.version).collect::<Vec<_>>());
         one.bind::<Array<Integer>, _>(updates.iter().map(|u| u.item_count).collect::<Vec<_>>());
+        one.bind::<Array<BigInt>, _>(updates.iter().map(|u| u.read_version).collect::<Vec<_>>());
+        one.bind::<Array<Bool>, _>(updates.iter().map(|u| u.changed).collect::<Vec<_>>());
         one.bind::<Timestamptz, _>(at);
-        one.add(format!(
+        one.add_counted(format!(
             "UPDATE orders AS o \
              SET status = v.status, payment_status = v.payment_status, \
                  total_amount = v.total_amount, version = v.version, \
-                 item_count = v.item_count, updated_at = ${} \
-             FROM unnest(${}::uuid[], ${}::text[], ${}::text[], ${}::bigint[], ${}::bigint[], \
-                         ${}::int[]) \
-                  AS v(id, status, payment_status, total_amount, version, item_count) \
-             WHERE o.id = v.id AND {AFTER}",
-            n + 6,
-            n,
+                 item_count = v.item_count, \
+                 updated_at = CASE WHEN v.changed THEN ${at} ELSE o.updated_at END \
+             FROM unnest(${n}::uuid[], ${}::text[], ${}::text[], ${}::bigint[], ${}::bigint[], \
+                         ${}::int[], ${}::bigint[], ${}::bool[]) \
+                  AS v(id, status, payment_status, total_amount, version, item_count, \
+                       read_version, changed) \
+             WHERE o.id = v.id AND o.version = v.read_version AND {AFTER}",
             n + 1,
             n + 2,
             n + 3,
             n + 4,
-            n + 5
+            n + 5,
+            n + 6,
+            n + 7,
+            at = n + 8,
         ));
     }
 }

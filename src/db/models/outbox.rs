@@ -226,7 +226,7 @@ impl NewOutboxMessage {
     pub fn insert_all(conn: &mut PgConnection, rows: &[NewOutboxMessage]) -> QueryResult<Vec<i64>> {
         let mut one = OneStatement::default();
         Self::add_to(&mut one, rows);
-        one.run(conn)
+        Ok(one.run(conn)?.ids)
     }
 
     /// Adds the insert of `rows` to `one`, whose run returns the ids they

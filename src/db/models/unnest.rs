@@ -112,6 +112,16 @@ pub struct OneStatement<'a> {
     binds: BoxedSqlQuery<'a, Pg, SqlQuery>,
     bound: usize,
     returning: Option<usize>,
+    counted: Option<usize>,
+}
+
+/// What [`OneStatement::run`] returns.
+#[derive(Debug, Default)]
+pub struct Ran {
+    /// The ids of the part that returns ids, ascending.
+    pub ids: Vec<i64>,
+    /// The rows of the part that is counted (0 without one).
+    pub counted: i64,
 }
 
 impl Default for OneStatement<'_> {
@@ -121,6 +131,7 @@ impl Default for OneStatement<'_> {
             binds: diesel::sql_query("").into_boxed(),
             bound: 0,
             returning: None,
+            counted: None,
         }
     }
 }
@@ -158,11 +169,17 @@ impl<'a> OneStatement<'a> {
         self.parts.push(format!("{sql} RETURNING id"));
     }
 
-    /// Runs the writes (nothing when there are none); the ids returned,
-    /// ascending.
-    pub fn run(self, conn: &mut PgConnection) -> QueryResult<Vec<i64>> {
+    /// A write whose rows [`run`](Self::run) counts (one a statement).
+    pub fn add_counted(&mut self, sql: String) {
+        debug_assert!(self.counted.is_none(), "one part is counted");
+        self.counted = Some(self.parts.len());
+        self.add(sql);
+    }
+
+    /// Runs the writes (nothing when there are none).
+    pub fn run(self, conn: &mut PgConnection) -> QueryResult<Ran> {
         if self.parts.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Ran::default());
         }
         let parts: Vec<String> = self
             .parts
@@ -176,16 +193,26 @@ impl<'a> OneStatement<'a> {
                 format!("w{i} AS ({})", part.replace(AFTER, &after))
             })
             .collect();
-        let main = match self.returning {
-            Some(i) => format!("SELECT id FROM w{i}"),
-            None => "SELECT NULL::bigint AS id WHERE false".to_owned(),
+        let ids = match self.returning {
+            Some(i) => format!("ARRAY(SELECT id FROM w{i})"),
+            None => "ARRAY[]::bigint[]".to_owned(),
         };
-        let sql = format!("WITH {} {main}", parts.join(", "));
-        let returned: Vec<ReturnedId> = self.binds.sql(sql).load(conn)?;
+        let counted = match self.counted {
+            Some(i) => format!("(SELECT count(*) FROM w{i})"),
+            None => "0::bigint".to_owned(),
+        };
+        let sql = format!(
+            "WITH {} SELECT {ids} AS ids, {counted} AS counted",
+            parts.join(", ")
+        );
+        let returned: Returned = self.binds.sql(sql).get_result(conn)?;
         // Ids come from the sequence in insertion (row) order.
-        let mut ids: Vec<i64> = returned.into_iter().map(|r| r.id).collect();
+        let mut ids = returned.ids;
         ids.sort_unstable();
-        Ok(ids)
+        Ok(Ran {
+            ids,
+            counted: returned.counted,
+        })
     }
 }
 
@@ -238,11 +265,13 @@ macro_rules! insert_unnest {
     };
 }
 
-/// A row of `RETURNING id`.
+/// The one row a [`OneStatement`] returns.
 #[derive(diesel::QueryableByName)]
-pub struct ReturnedId {
+struct Returned {
+    #[diesel(sql_type = diesel::sql_types::Array<BigInt>)]
+    ids: Vec<i64>,
     #[diesel(sql_type = BigInt)]
-    pub id: i64,
+    counted: i64,
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use order_service::db::schema::outbox;
 use order_service::db::{Database, PoolUsage, ScratchDatabase};
 use order_service::domain::Command;
 use order_service::handover;
-use order_service::processor::{BatchOutcome, CommandOutcomes, CommandProcessor, OffsetStore};
+use order_service::processor::{
+    BatchOutcome, CommandOutcomes, CommandProcessor, OffsetStore, PartitionId,
+};
 use order_service::proto::{OrderCommand, OrderEvent};
 use prost::Message as _;
 
@@ -16,6 +18,7 @@ use super::app::env_or;
 
 pub struct ApplyStage {
     pub processor: CommandProcessor,
+    db: Database,
     database: ScratchDatabase,
 }
 
@@ -34,11 +37,26 @@ impl ApplyStage {
         let offsets = OffsetStore::new(db.clone(), "apply-stage");
         // Nobody publishes here: the handed-over rows are dropped.
         let (handover, _) = handover::channel();
-        let processor = CommandProcessor::new(db, offsets, CommandOutcomes::default(), handover);
+        let processor =
+            CommandProcessor::new(db.clone(), offsets, CommandOutcomes::default(), handover);
         Self {
             processor,
+            db,
             database,
         }
+    }
+
+    /// The same database seen by another instance: a processor with a
+    /// cache of its own (see [`apply_as`](Self::apply_as)).
+    pub fn another_instance(&self) -> CommandProcessor {
+        let (handover, _) = handover::channel();
+        let offsets = OffsetStore::new(self.db.clone(), "apply-stage");
+        CommandProcessor::new(
+            self.db.clone(),
+            offsets,
+            CommandOutcomes::default(),
+            handover,
+        )
     }
 
     pub fn db(&self) -> PgConnection {
@@ -54,12 +72,22 @@ impl ApplyStage {
 
     /// Applies `commands` as one batch (no positions).
     pub async fn apply(&self, commands: &[OrderCommand]) -> BatchOutcome {
+        self.apply_as(&self.processor, commands).await
+    }
+
+    /// Applies `commands` as one batch by `processor` (no positions).
+    pub async fn apply_as(
+        &self,
+        processor: &CommandProcessor,
+        commands: &[OrderCommand],
+    ) -> BatchOutcome {
         let decoded: Vec<Command> = commands
             .iter()
             .map(|c| Command::try_from(c.clone()).expect("a decodable command"))
             .collect();
-        self.processor
-            .apply_batch(decoded, Vec::new())
+        let partitions = vec![partition_zero(); decoded.len()];
+        processor
+            .apply_batch(decoded, partitions, Vec::new())
             .await
             .expect("the batch commits")
     }
@@ -75,5 +103,13 @@ impl ApplyStage {
             .iter()
             .map(|p| OrderEvent::decode(p.as_slice()).expect("an OrderEvent"))
             .collect()
+    }
+}
+
+/// The partition the apply stage's commands are said to come from.
+pub fn partition_zero() -> PartitionId {
+    PartitionId {
+        topic: "apply-stage".into(),
+        partition: 0,
     }
 }
