@@ -69,6 +69,9 @@ pub struct PhaseResult {
     /// The service's batches (database transactions) and the relay's
     /// Kafka transactions, warm-up included.
     pub transactions: (u64, u64),
+    /// Orders the batches decided on from the service's cache and read
+    /// from the database, and batches applied again from fresh reads.
+    pub cache: (u64, u64, u64),
 }
 
 /// Events in the windows whose rates are compared for decay.
@@ -217,6 +220,19 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         stages::count(&metrics, "order_service_batch_size_count"),
         stages::count(&metrics, "order_service_relay_committed_rounds_total"),
     );
+    let cache = (
+        stages::sum(
+            &metrics,
+            "order_service_apply_orders_total",
+            "source=\"cache\"",
+        ),
+        stages::sum(
+            &metrics,
+            "order_service_apply_orders_total",
+            "source=\"database\"",
+        ),
+        stages::sum(&metrics, "order_service_apply_reapplied_batches_total", ""),
+    );
     let peak_rss_mb = rss_mb(pid, "VmHWM:").unwrap_or(0.0);
     sampling.store(false, Ordering::Relaxed);
     let rss_samples = sampler.await?;
@@ -254,6 +270,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         reads,
         stages,
         transactions,
+        cache,
     })
 }
 

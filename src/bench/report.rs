@@ -22,10 +22,13 @@ pub fn stages_line(r: &PhaseResult) -> String {
         .map(|s| format!("{} p50 {:.1} / p99 {:.1} ms", s.stage, s.p50_ms, s.p99_ms))
         .collect();
     format!(
-        "{}; {} batches, {} Kafka transactions of the relay",
+        "{}; {} batches, {} Kafka transactions of the relay; orders decided on from the cache {}, read {}, batches applied again {}",
         stages.join(", "),
         r.transactions.0,
-        r.transactions.1
+        r.transactions.1,
+        r.cache.0,
+        r.cache.1,
+        r.cache.2
     )
 }
 
@@ -85,10 +88,14 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
         let header: Vec<&str> = first.stages.iter().map(|s| s.stage.as_str()).collect();
         let _ = writeln!(
             out,
-            "| run | {} | batches | relay transactions |",
+            "| run | {} | batches | relay transactions | orders from the cache / read | batches applied again |",
             header.join(" | ")
         );
-        let _ = writeln!(out, "|---|{}---:|---:|", "---:|".repeat(header.len()));
+        let _ = writeln!(
+            out,
+            "|---|{}---:|---:|---:|---:|",
+            "---:|".repeat(header.len())
+        );
         for r in staged {
             let cells: Vec<String> = r
                 .stages
@@ -97,11 +104,14 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
                 .collect();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} / {} | {} |",
                 r.name,
                 cells.join(" | "),
                 r.transactions.0,
-                r.transactions.1
+                r.transactions.1,
+                r.cache.0,
+                r.cache.1,
+                r.cache.2
             );
         }
     }

@@ -82,6 +82,21 @@ pub fn count(metrics: &str, name: &str) -> u64 {
         .map_or(0, |v| v as u64)
 }
 
+/// The sum of a labelled counter's lines in `metrics` whose labels hold
+/// `having` (every line when empty).
+pub fn sum(metrics: &str, name: &str, having: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{'))
+        })
+        .filter(|l| l.split(' ').next().is_some_and(|key| key.contains(having)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
 fn label<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let start = line.find(&format!("{name}=\""))? + name.len() + 2;
     let len = line[start..].find('"')?;
@@ -117,6 +132,18 @@ fn quantile(buckets: &[(f64, u64)], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labelled_counters_are_summed() {
+        let metrics = "# TYPE order_service_apply_orders_total counter\n\
+            order_service_apply_orders_total{source=\"cache\"} 7\n\
+            order_service_apply_orders_total{source=\"database\"} 3\n\
+            order_service_apply_orders_totals{source=\"cache\"} 100\n";
+        let orders = "order_service_apply_orders_total";
+        assert_eq!(sum(metrics, orders, "source=\"cache\""), 7);
+        assert_eq!(sum(metrics, orders, ""), 10);
+        assert_eq!(sum(metrics, "order_service_absent_total", ""), 0);
+    }
 
     #[test]
     fn quantiles_are_read_from_cumulative_buckets() {

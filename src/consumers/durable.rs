@@ -20,7 +20,9 @@ use super::batch::Batch;
 use super::client::GroupClient;
 use crate::backoff::Backoff;
 use crate::db::DbError;
-use crate::metrics::{KindLabels, Metrics, ReasonLabels, RejectionLabels, Stage};
+use crate::metrics::{
+    KindLabels, Metrics, ReappliedLabels, ReasonLabels, RejectionLabels, SourceLabels, Stage,
+};
 use crate::processor::{BatchOutcome, CommandProcessor, Isolated};
 use crate::producers::{DeadLetter, DeadLetterProducer};
 use crate::shutdown::Shutdown;
@@ -195,6 +197,16 @@ impl Durable {
             .stages
             .observe(Stage::applied, elapsed.as_secs_f64(), batch.commands.len());
         metrics.duplicates.inc_by(outcome.duplicates as u64);
+        let orders = |source| metrics.apply.orders.get_or_create(&SourceLabels { source });
+        orders("cache").inc_by(outcome.orders_known as u64);
+        orders("database").inc_by(outcome.orders_read as u64);
+        if let Some(reason) = outcome.reapplied {
+            metrics
+                .apply
+                .reapplied
+                .get_or_create(&ReappliedLabels { reason })
+                .inc();
+        }
         for ((kind, code), count) in &outcome.tally {
             let kind = (*kind).to_owned();
             let count = *count as u64;

@@ -20,6 +20,18 @@ pub struct SqlstateLabels {
     pub sqlstate: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// `cache` or `database`.
+    pub source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReappliedLabels {
+    /// `stale_order` or `unknown_key`.
+    pub reason: &'static str,
+}
+
 /// What a waiting lane shows in `/readyz`'s body.
 #[derive(Debug, Clone, Serialize)]
 pub struct LaneWait {
@@ -45,6 +57,10 @@ pub struct ApplyMetrics {
     pub waiting_seconds: Gauge<f64, AtomicU64>,
     /// Failed attempts at a batch, by SQLSTATE.
     errors: Family<SqlstateLabels, Counter>,
+    /// Orders batches decided on, by where their state came from.
+    pub orders: Family<SourceLabels, Counter>,
+    /// Batches applied again from fresh reads, by why.
+    pub reapplied: Family<ReappliedLabels, Counter>,
     waits: Mutex<BTreeMap<usize, Wait>>,
 }
 
@@ -64,6 +80,16 @@ impl ApplyMetrics {
             "apply_errors",
             "Failed attempts at applying a batch, by SQLSTATE",
             self.errors.clone(),
+        );
+        registry.register(
+            "apply_orders",
+            "Orders batches decided on, by where their state came from (cache: what this instance wrote; database: read row-locked)",
+            self.orders.clone(),
+        );
+        registry.register(
+            "apply_reapplied_batches",
+            "Batches applied a second time from fresh reads: stale_order (another writer moved an order the cache knew), unknown_key (a command id or transaction id the cache did not know was taken)",
+            self.reapplied.clone(),
         );
     }
 

@@ -21,7 +21,7 @@ mod relay;
 mod stages;
 mod topic;
 
-pub use apply::{ApplyMetrics, LaneWait};
+pub use apply::{ApplyMetrics, LaneWait, ReappliedLabels, SourceLabels};
 pub use labels::*;
 pub use relay::RelayMetrics;
 pub use stages::{Stage, StageMetrics};

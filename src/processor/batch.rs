@@ -66,15 +66,26 @@ pub(super) fn apply(
     offsets: &[ConsumerOffset],
     known: Option<&Known>,
 ) -> Result<Applied, Failed> {
-    conn.transaction(|conn| {
+    OutboxMessage::writing(conn, |conn| {
         // Lock first: a concurrent batch holding these orders (another
         // instance, mid-rebalance) commits before the dedup check below.
-        let unknown = commands
+        let mut unknown: Vec<Uuid> = commands
             .iter()
             .map(|c| c.order_id)
             .filter(|id| known.is_none_or(|k| !k.orders.contains_key(id)))
             .collect();
-        let mut orders = load_orders(conn, unknown)?;
+        unknown.sort_unstable();
+        unknown.dedup();
+        let mut outcome = BatchOutcome {
+            orders_read: unknown.len(),
+            orders_known: known.map_or(0, |k| k.orders.len()),
+            ..BatchOutcome::default()
+        };
+        let mut orders = if unknown.is_empty() && known.is_some() {
+            HashMap::new()
+        } else {
+            load_orders(conn, unknown)?
+        };
         let (mut seen, mut taken) = match known {
             None => {
                 let command_ids: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
@@ -94,7 +105,6 @@ pub(super) fn apply(
             }
         };
 
-        let mut outcome = BatchOutcome::default();
         let mut writes = Writes::default();
         let mut conflicts = HashSet::new();
         for command in commands {

@@ -87,6 +87,15 @@ pub struct BatchOutcome {
     /// Applied and rejected commands by (kind, rejection code; `None` when
     /// applied), for the metrics.
     pub tally: BTreeMap<(&'static str, Option<&'static str>), usize>,
+    /// Orders decided on from the cache, and orders read from the
+    /// database (row-locked; new ones included).
+    pub orders_known: usize,
+    pub orders_read: usize,
+    /// Why the batch was applied a second time from fresh reads, if it
+    /// was: `stale_order` (another writer moved an order the cache knew),
+    /// `unknown_key` (a command id or transaction id taken without the
+    /// cache knowing, or a refusal).
+    pub reapplied: Option<&'static str>,
 }
 
 impl BatchOutcome {
@@ -106,6 +115,9 @@ impl std::ops::AddAssign for BatchOutcome {
         self.applied += other.applied;
         self.rejected += other.rejected;
         self.duplicates += other.duplicates;
+        self.orders_known += other.orders_known;
+        self.orders_read += other.orders_read;
+        self.reapplied = self.reapplied.or(other.reapplied);
         for (key, count) in other.tally {
             *self.tally.entry(key).or_default() += count;
         }
@@ -170,23 +182,27 @@ impl CommandProcessor {
             .run(move |conn| {
                 let known = cache.known(&commands);
                 let generation = known.generation;
-                let applied = match batch::apply(conn, &commands, &offsets, Some(&known)) {
-                    Err(Failed::Stale) => {
-                        tracing::info!(size = commands.len(), "an order moved under the cache (another writer): applying the batch from fresh reads");
-                        cache.forget_all();
-                        batch::apply(conn, &commands, &offsets, None)
-                    }
-                    Err(Failed::Query(e)) if fault::is_integrity(&e) => {
-                        // A processed command, a taken transaction id the
-                        // cache did not know, or a refusal: the fresh
-                        // reads tell.
-                        tracing::debug!(error = %e, "batch refused on what the cache knew: applying it from fresh reads");
-                        batch::apply(conn, &commands, &offsets, None)
-                    }
-                    other => other,
-                };
+                let (applied, reapplied) =
+                    match batch::apply(conn, &commands, &offsets, Some(&known)) {
+                        Err(Failed::Stale) => {
+                            tracing::info!(size = commands.len(), "an order moved under the cache (another writer): applying the batch from fresh reads");
+                            cache.forget_all();
+                            let fresh = batch::apply(conn, &commands, &offsets, None);
+                            (fresh, Some("stale_order"))
+                        }
+                        Err(Failed::Query(e)) if fault::is_integrity(&e) => {
+                            // A processed command, a taken transaction id
+                            // the cache did not know, or a refusal: the
+                            // fresh reads tell.
+                            tracing::debug!(error = %e, "batch refused on what the cache knew: applying it from fresh reads");
+                            let fresh = batch::apply(conn, &commands, &offsets, None);
+                            (fresh, Some("unknown_key"))
+                        }
+                        other => (other, None),
+                    };
                 match applied {
-                    Ok(applied) => {
+                    Ok(mut applied) => {
+                        applied.outcome.reapplied = reapplied;
                         handover.committed(applied.events);
                         outcomes.notify(commands.iter().map(|c| c.command_id));
                         let partition_of: HashMap<Uuid, &PartitionId> = commands
@@ -210,7 +226,10 @@ impl CommandProcessor {
                     Err(Failed::Query(e)) if fault::is_constraint_refusal(&e) => {
                         tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
                         cache.forget_all();
-                        let mut total = BatchOutcome::default();
+                        let mut total = BatchOutcome {
+                            reapplied,
+                            ..BatchOutcome::default()
+                        };
                         for command in &commands {
                             let (outcome, events) = apply_alone(conn, command)?;
                             handover.committed(events);

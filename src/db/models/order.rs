@@ -96,8 +96,10 @@ impl Order {
 
     /// Loads and row-locks the given orders, in id order so that concurrent
     /// batches lock in the same order and cannot deadlock. The transaction
-    /// takes its transaction id here, whether any order is found or not:
-    /// its writes then hold the outbox's lock only with one (see
+    /// takes its transaction id here too, whether any order is found or
+    /// not (a batch begun by [`OutboxMessage::writing`](super::OutboxMessage::writing)
+    /// has it already; one nested in another transaction may not): its
+    /// writes then hold the outbox's lock only with one (see
     /// [`OutboxMessage::oldest_writer`](super::OutboxMessage::oldest_writer)).
     pub fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Order>> {
         orders::table

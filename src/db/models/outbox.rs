@@ -195,6 +195,48 @@ impl OutboxMessage {
         .execute(conn)
     }
 
+    /// Runs `f` in a transaction that may write the outbox: it begins with
+    /// its transaction id taken, in one round trip (`BEGIN; SELECT
+    /// pg_current_xact_id()`), so it holds the outbox's lock only with one
+    /// (see [`oldest_writer`](Self::oldest_writer)). Commits when `f`
+    /// returns `Ok`, rolls back otherwise, as `Connection::transaction`.
+    pub fn writing<R, E>(
+        conn: &mut PgConnection,
+        f: impl FnOnce(&mut PgConnection) -> Result<R, E>,
+    ) -> Result<R, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+        match AnsiTransactionManager::begin_transaction_sql(
+            conn,
+            "BEGIN; SELECT pg_current_xact_id()",
+        ) {
+            Ok(()) => {}
+            // Nested: a savepoint of the caller's transaction, which took
+            // its id.
+            Err(diesel::result::Error::AlreadyInTransaction) => return conn.transaction(f),
+            Err(e @ diesel::result::Error::DatabaseError(..)) => {
+                // The BEGIN may have passed and the SELECT failed (a
+                // read-only server): that transaction is not diesel's, end
+                // it.
+                let _ = conn.batch_execute("ROLLBACK");
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        match f(conn) {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(conn)?;
+                Ok(value)
+            }
+            Err(error) => match AnsiTransactionManager::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback) => Err(rollback.into()),
+            },
+        }
+    }
+
     /// Gives the transaction its id now (see [`NewOutboxMessage::add_to`]).
     pub fn take_transaction_id(conn: &mut PgConnection) -> QueryResult<()> {
         diesel::sql_query("SELECT pg_current_xact_id()")
