@@ -142,11 +142,15 @@ impl Application {
         );
         let watch_db = Database::for_reads(&settings.database, 1, metrics.pool_usage("watch"));
         let offsets = OffsetStore::new(db.clone(), settings.group.group_id.clone());
+        let processor = CommandProcessor::new(db, offsets.clone(), outcomes.clone(), handover);
+        processor
+            .cache()
+            .keep_commands_at_most(settings.housekeeping.retention());
         let consumer = OrderCommandConsumer::new(
             &settings.kafka,
             &settings.group,
             &settings.intake,
-            CommandProcessor::new(db, offsets.clone(), outcomes.clone(), handover),
+            processor,
             offsets,
             dlq,
             metrics.clone(),

@@ -34,7 +34,8 @@ pub(super) struct Applied {
     pub(super) events: Vec<OutboxMessage>,
     /// The state of each order it touched, after it.
     pub(super) orders: HashMap<Uuid, OrderState>,
-    /// The commands it processed (applied or rejected).
+    /// The commands it found processed before or processed (applied or
+    /// rejected).
     pub(super) processed: Vec<(Uuid, ProcessedFingerprint)>,
 }
 
@@ -69,41 +70,45 @@ pub(super) fn apply(
     OutboxMessage::writing(conn, |conn| {
         // Lock first: a concurrent batch holding these orders (another
         // instance, mid-rebalance) commits before the dedup check below.
-        let mut unknown: Vec<Uuid> = commands
-            .iter()
-            .map(|c| c.order_id)
-            .filter(|id| known.is_none_or(|k| !k.orders.contains_key(id)))
-            .collect();
-        unknown.sort_unstable();
-        unknown.dedup();
-        let mut outcome = BatchOutcome {
-            orders_read: unknown.len(),
-            orders_known: known.map_or(0, |k| k.orders.len()),
-            ..BatchOutcome::default()
+        let mut ids: Vec<Uuid> = commands.iter().map(|c| c.order_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut outcome = BatchOutcome::default();
+        let cached = known.map(|k| &k.orders);
+        let mut orders = match cached {
+            // Every order known: nothing read, nothing locked before the
+            // write, which checks their versions.
+            Some(cached) if ids.iter().all(|id| cached.contains_key(id)) => {
+                outcome.orders_known = ids.len();
+                ids.iter()
+                    .map(|id| (*id, WorkingOrder::cached(cached[id].clone())))
+                    .collect()
+            }
+            // Otherwise all of them locked, in id order, as every batch
+            // locks (no deadlock between two writers of the same orders);
+            // the known ones at their version are not read further.
+            _ => {
+                let asked = ids.len();
+                let (orders, from_cache) = load_orders(conn, ids, cached)?;
+                outcome.orders_known = from_cache;
+                outcome.orders_read = asked - from_cache;
+                orders
+            }
         };
-        let mut orders = if unknown.is_empty() && known.is_some() {
-            HashMap::new()
-        } else {
-            load_orders(conn, unknown)?
-        };
-        let (mut seen, mut taken) = match known {
+        let mut seen: HashMap<Uuid, ProcessedFingerprint> = match known {
+            // A processed command the cache does not know fails the batch
+            // on its primary key.
+            Some(known) => known.commands.clone(),
             None => {
                 let command_ids: Vec<Uuid> = commands.iter().map(|c| c.command_id).collect();
-                let seen: HashMap<Uuid, ProcessedFingerprint> =
-                    NewProcessedCommand::known(conn, &command_ids)?
-                        .into_iter()
-                        .collect();
-                (seen, taken_transaction_ids(conn, commands)?)
-            }
-            Some(known) => {
-                for (id, state) in &known.orders {
-                    orders.insert(*id, WorkingOrder::cached(state.clone()));
-                }
-                // A processed command or a taken transaction id the cache
-                // does not know fails the batch on its unique key.
-                (known.commands.clone(), HashSet::new())
+                NewProcessedCommand::known(conn, &command_ids)?
+                    .into_iter()
+                    .collect()
             }
         };
+        // Read even when the orders are known: a taken id decides the
+        // rejection before the amount does (no query without payments).
+        let mut taken = taken_transaction_ids(conn, commands)?;
 
         let mut writes = Writes::default();
         let mut conflicts = HashSet::new();
@@ -168,23 +173,12 @@ pub(super) fn apply(
                 .outbox
                 .retain(|row| !answered.contains(&row.event_id));
         }
-        let processed = writes
-            .processed
-            .iter()
-            .map(|p| {
-                let fingerprint = ProcessedFingerprint {
-                    order_id: p.order_id,
-                    body_hash: Some(p.body_hash),
-                };
-                (p.command_id, fingerprint)
-            })
-            .collect();
         let events = write(conn, &orders, writes, offsets, Utc::now())??;
         Ok(Applied {
             outcome,
             events,
             orders: orders.into_iter().map(|(id, w)| (id, w.state)).collect(),
-            processed,
+            processed: seen.into_iter().collect(),
         })
     })
 }

@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
@@ -30,6 +31,9 @@ use crate::domain::{Command, OrderState};
 pub const ORDERS: usize = 100_000;
 /// Command ids kept, at most.
 pub const COMMANDS: usize = 200_000;
+/// How long a command id is known, at most (see
+/// [`OrderCache::keep_commands_at_most`]).
+pub const COMMAND_TTL: Duration = Duration::from_secs(600);
 
 /// A topic partition a command came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -46,17 +50,23 @@ pub struct OrderCache {
 }
 
 struct Inner {
-    /// Bumped by every [`OrderCache::forget`]: a batch that read the cache
-    /// before it remembers nothing (its partitions may have moved).
-    generation: u64,
+    /// Bumped for a partition by every [`OrderCache::forget`] of it: a
+    /// batch that read the cache before remembers nothing of it (the
+    /// partition may have moved meanwhile).
+    generations: HashMap<PartitionId, u64>,
     orders: Recent<Uuid, (PartitionId, OrderState)>,
-    commands: Recent<Uuid, (PartitionId, ProcessedFingerprint)>,
+    commands: Recent<Uuid, (PartitionId, ProcessedFingerprint, Instant)>,
+    /// How long a command id is known: never longer than its
+    /// `processed_commands` row is kept, so that the cache and the table
+    /// agree on what is a duplicate.
+    command_ttl: Duration,
 }
 
 /// What a batch takes from the cache before its transaction.
 #[derive(Debug, Default)]
 pub(super) struct Known {
-    pub(super) generation: u64,
+    /// The generation of each of the batch's partitions when read.
+    generations: HashMap<PartitionId, u64>,
     pub(super) orders: HashMap<Uuid, OrderState>,
     pub(super) commands: HashMap<Uuid, ProcessedFingerprint>,
 }
@@ -71,11 +81,19 @@ impl OrderCache {
     pub fn with_capacity(orders: usize, commands: usize) -> Self {
         Self {
             inner: Arc::new(Mutex::new(Inner {
-                generation: 0,
+                generations: HashMap::new(),
                 orders: Recent::new(orders),
                 commands: Recent::new(commands),
+                command_ttl: COMMAND_TTL,
             })),
         }
+    }
+
+    /// Knows a command id no longer than `retention` (RETENTION_SECS: its
+    /// `processed_commands` row is purged after it).
+    pub fn keep_commands_at_most(&self, retention: Duration) {
+        let mut inner = self.lock();
+        inner.command_ttl = inner.command_ttl.min(retention);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -86,57 +104,80 @@ impl OrderCache {
     /// another instance may write their orders).
     pub fn forget(&self, topic: &str, partitions: &[i32]) {
         let mut inner = self.lock();
-        inner.generation += 1;
+        for &partition in partitions {
+            let id = PartitionId {
+                topic: Arc::from(topic),
+                partition,
+            };
+            *inner.generations.entry(id).or_default() += 1;
+        }
         let moved = |p: &PartitionId| &*p.topic == topic && partitions.contains(&p.partition);
         inner.orders.retain(|_, (p, _)| !moved(p));
-        inner.commands.retain(|_, (p, _)| !moved(p));
+        inner.commands.retain(|_, (p, _, _)| !moved(p));
     }
 
-    /// Drops everything (orders written outside the cached path).
-    pub fn forget_all(&self) {
+    /// Drops what is known of the orders `commands` name (written outside
+    /// the cached path).
+    pub fn forget_orders(&self, commands: &[Command]) {
         let mut inner = self.lock();
-        inner.generation += 1;
-        inner.orders.clear();
-        inner.commands.clear();
+        for command in commands {
+            inner.orders.remove(&command.order_id);
+        }
     }
 
     /// The known states of the orders `commands` name, and the known
-    /// fingerprints of their ids.
-    pub(super) fn known(&self, commands: &[Command]) -> Known {
+    /// fingerprints of their ids; `partitions`: where they came from.
+    pub(super) fn known(&self, commands: &[Command], partitions: &[PartitionId]) -> Known {
         let inner = self.lock();
-        let mut known = Known {
-            generation: inner.generation,
-            ..Known::default()
-        };
+        let mut known = Known::default();
+        for partition in partitions {
+            if !known.generations.contains_key(partition) {
+                let generation = inner.generations.get(partition).copied().unwrap_or(0);
+                known.generations.insert(partition.clone(), generation);
+            }
+        }
         for command in commands {
             if let Some((_, state)) = inner.orders.get(&command.order_id) {
                 known.orders.insert(command.order_id, state.clone());
             }
-            if let Some((_, fingerprint)) = inner.commands.get(&command.command_id) {
+            if let Some((_, fingerprint, at)) = inner.commands.get(&command.command_id)
+                && at.elapsed() < inner.command_ttl
+            {
                 known.commands.insert(command.command_id, *fingerprint);
             }
         }
         known
     }
 
-    /// Remembers what a committed batch left: its orders' states and its
-    /// processed commands; nothing when the partitions moved since
-    /// `generation` was read.
+    /// Remembers what a committed batch left: its orders' states and the
+    /// commands it found or made processed; nothing of a partition that
+    /// was forgotten since `known` was read, and no state older than the
+    /// one held (two lanes' batches on one order, remembered out of turn).
     pub(super) fn remember(
         &self,
-        generation: u64,
+        known: &Known,
         orders: impl IntoIterator<Item = (Uuid, PartitionId, OrderState)>,
         commands: impl IntoIterator<Item = (Uuid, PartitionId, ProcessedFingerprint)>,
     ) {
         let mut inner = self.lock();
-        if inner.generation != generation {
-            return;
-        }
+        let unmoved = |inner: &Inner, p: &PartitionId| {
+            known.generations.get(p).copied().unwrap_or(0)
+                == inner.generations.get(p).copied().unwrap_or(0)
+        };
         for (id, partition, state) in orders {
-            inner.orders.insert(id, (partition, state));
+            let newer = inner
+                .orders
+                .get(&id)
+                .is_none_or(|(_, held)| held.version <= state.version);
+            if newer && unmoved(&inner, &partition) {
+                inner.orders.insert(id, (partition, state));
+            }
         }
+        let now = Instant::now();
         for (id, partition, fingerprint) in commands {
-            inner.commands.insert(id, (partition, fingerprint));
+            if unmoved(&inner, &partition) && !inner.commands.contains_key(&id) {
+                inner.commands.insert(id, (partition, fingerprint, now));
+            }
         }
     }
 
@@ -180,14 +221,18 @@ impl<K: Eq + Hash, V> Recent<K, V> {
         self.newer.insert(key, value);
     }
 
+    fn contains_key(&self, key: &K) -> bool {
+        self.newer.contains_key(key) || self.older.contains_key(key)
+    }
+
+    fn remove(&mut self, key: &K) {
+        self.newer.remove(key);
+        self.older.remove(key);
+    }
+
     fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.newer.retain(&mut keep);
         self.older.retain(&mut keep);
-    }
-
-    fn clear(&mut self) {
-        self.newer.clear();
-        self.older.clear();
     }
 
     fn len(&self) -> usize {
@@ -216,27 +261,73 @@ mod tests {
         assert_eq!(recent.get(&7), Some(&70));
     }
 
+    fn p(partition: i32) -> PartitionId {
+        PartitionId {
+            topic: Arc::from("t"),
+            partition,
+        }
+    }
+
+    fn state(version: i64) -> OrderState {
+        OrderState {
+            version,
+            ..OrderState::created()
+        }
+    }
+
     #[test]
     fn a_forget_drops_the_partitions_entries_and_what_batches_before_it_bring() {
         let cache = OrderCache::with_capacity(10, 10);
-        let p = |partition| PartitionId {
-            topic: Arc::from("t"),
-            partition,
-        };
-        let state = OrderState::created();
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let read = cache.lock().generation;
-        cache.remember(
-            read,
-            [(a, p(0), state.clone()), (b, p(1), state.clone())],
-            [],
-        );
+        let read = cache.known(&[], &[p(0), p(1)]);
+        cache.remember(&read, [(a, p(0), state(1)), (b, p(1), state(1))], []);
         assert_eq!(cache.len(), (2, 0));
         cache.forget("t", &[1]);
         assert_eq!(cache.len(), (1, 0));
         assert!(cache.lock().orders.get(&a).is_some());
-        // A batch that read before the forget remembers nothing.
-        cache.remember(read, [(b, p(1), state)], []);
-        assert_eq!(cache.len(), (1, 0));
+        // A batch that read before the forget remembers nothing of the
+        // partition forgotten, and the rest as usual.
+        let c = Uuid::now_v7();
+        cache.remember(&read, [(b, p(1), state(2)), (c, p(0), state(1))], []);
+        assert_eq!(cache.len(), (2, 0));
+        assert!(cache.lock().orders.get(&b).is_none());
+    }
+
+    #[test]
+    fn an_older_state_does_not_replace_a_newer_one() {
+        let cache = OrderCache::with_capacity(10, 10);
+        let a = Uuid::now_v7();
+        let read = cache.known(&[], &[p(0)]);
+        cache.remember(&read, [(a, p(0), state(7))], []);
+        cache.remember(&read, [(a, p(0), state(6))], []);
+        assert_eq!(cache.lock().orders.get(&a).map(|(_, s)| s.version), Some(7));
+    }
+
+    #[test]
+    fn command_ids_are_known_no_longer_than_the_retention() {
+        let cache = OrderCache::with_capacity(10, 10);
+        cache.keep_commands_at_most(Duration::ZERO);
+        let command = Command {
+            command_id: Uuid::now_v7(),
+            order_id: Uuid::now_v7(),
+            correlation_id: String::new(),
+            issued_at: None,
+            traceparent: None,
+            fingerprint: 0,
+            body: crate::domain::CommandBody::CreateOrder(crate::domain::CreateOrder {
+                user_id: "u".to_owned(),
+                shipping_address: "a".to_owned(),
+                currency: "EUR".to_owned(),
+            }),
+        };
+        let read = cache.known(&[], &[p(0)]);
+        let fingerprint = ProcessedFingerprint {
+            order_id: command.order_id,
+            body_hash: Some(0),
+        };
+        cache.remember(&read, [], [(command.command_id, p(0), fingerprint)]);
+        assert_eq!(cache.len(), (0, 1));
+        let known = cache.known(std::slice::from_ref(&command), &[p(0)]);
+        assert!(known.commands.is_empty(), "expired");
     }
 }

@@ -12,20 +12,33 @@ use super::writes::WorkingOrder;
 use crate::db::models::{Order, Payment};
 use crate::domain::{Command, CommandBody, OrderState, OrderStatus, PaymentState, PaymentStatus};
 
-/// Loads and row-locks the orders `ids` name (the query is sent for an
-/// empty list too: it takes the transaction's id, see
-/// [`Order::lock_many`]).
+/// Loads and row-locks the orders `ids` name, in id order (the query is
+/// sent for an empty list too: it takes the transaction's id, see
+/// [`Order::lock_many`]). An order `cached` knows at the version read is
+/// taken from it, its payments not read; returns how many were.
 pub(super) fn load_orders(
     conn: &mut PgConnection,
     mut ids: Vec<Uuid>,
-) -> QueryResult<HashMap<Uuid, WorkingOrder>> {
+    cached: Option<&HashMap<Uuid, OrderState>>,
+) -> QueryResult<(HashMap<Uuid, WorkingOrder>, usize)> {
     ids.sort_unstable();
     ids.dedup();
     let rows = Order::lock_many(conn, &ids)?;
-    if rows.is_empty() {
-        return Ok(HashMap::new());
+    let mut orders = HashMap::with_capacity(rows.len());
+    let mut unknown = Vec::new();
+    for row in rows {
+        match cached.and_then(|c| c.get(&row.id)) {
+            Some(state) if state.version == row.version => {
+                orders.insert(row.id, WorkingOrder::read(state.clone()));
+            }
+            _ => unknown.push(row),
+        }
     }
-    let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
+    let from_cache = orders.len();
+    if unknown.is_empty() {
+        return Ok((orders, from_cache));
+    }
+    let ids: Vec<Uuid> = unknown.iter().map(|o| o.id).collect();
     let mut payments: HashMap<Uuid, Vec<PaymentState>> = HashMap::new();
     for p in Payment::for_orders(conn, &ids)? {
         payments.entry(p.order_id).or_default().push(PaymentState {
@@ -33,22 +46,21 @@ pub(super) fn load_orders(
             transaction_id: p.transaction_id,
         });
     }
-    rows.into_iter()
-        .map(|o| {
-            let state = OrderState {
-                status: parse_status(OrderStatus::parse(&o.status), &o.status)?,
-                payment_status: parse_status(
-                    PaymentStatus::parse(&o.payment_status),
-                    &o.payment_status,
-                )?,
-                total_amount: o.total_amount,
-                item_count: u32::try_from(o.item_count).unwrap_or_default(),
-                version: o.version,
-                payments: payments.remove(&o.id).unwrap_or_default(),
-            };
-            Ok((o.id, WorkingOrder::read(state)))
-        })
-        .collect()
+    for o in unknown {
+        let state = OrderState {
+            status: parse_status(OrderStatus::parse(&o.status), &o.status)?,
+            payment_status: parse_status(
+                PaymentStatus::parse(&o.payment_status),
+                &o.payment_status,
+            )?,
+            total_amount: o.total_amount,
+            item_count: u32::try_from(o.item_count).unwrap_or_default(),
+            version: o.version,
+            payments: payments.remove(&o.id).unwrap_or_default(),
+        };
+        orders.insert(o.id, WorkingOrder::read(state));
+    }
+    Ok((orders, from_cache))
 }
 
 /// The CHECK constraints make an unknown status impossible; should one

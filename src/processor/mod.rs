@@ -180,13 +180,12 @@ impl CommandProcessor {
         let cache = self.cache.clone();
         self.db
             .run(move |conn| {
-                let known = cache.known(&commands);
-                let generation = known.generation;
+                let known = cache.known(&commands, &partitions);
                 let (applied, reapplied) =
                     match batch::apply(conn, &commands, &offsets, Some(&known)) {
                         Err(Failed::Stale) => {
                             tracing::info!(size = commands.len(), "an order moved under the cache (another writer): applying the batch from fresh reads");
-                            cache.forget_all();
+                            cache.forget_orders(&commands);
                             let fresh = batch::apply(conn, &commands, &offsets, None);
                             (fresh, Some("stale_order"))
                         }
@@ -211,7 +210,7 @@ impl CommandProcessor {
                             .map(|(c, p)| (c.order_id, p))
                             .collect();
                         cache.remember(
-                            generation,
+                            &known,
                             applied.orders.into_iter().filter_map(|(id, state)| {
                                 partition_of.get(&id).map(|p| (id, (*p).clone(), state))
                             }),
@@ -225,7 +224,7 @@ impl CommandProcessor {
                     }
                     Err(Failed::Query(e)) if fault::is_constraint_refusal(&e) => {
                         tracing::warn!(error = %e, size = commands.len(), "batch refused by the schema, applying its commands one by one");
-                        cache.forget_all();
+                        cache.forget_orders(&commands);
                         let mut total = BatchOutcome {
                             reapplied,
                             ..BatchOutcome::default()
@@ -240,15 +239,11 @@ impl CommandProcessor {
                         outcomes.notify(commands.iter().map(|c| c.command_id));
                         Ok(total)
                     }
-                    Err(Failed::Query(e)) => {
-                        cache.forget_all();
-                        Err(e.into())
-                    }
-                    Err(Failed::Stale) => {
-                        // Fresh reads lock every order they decide on.
-                        cache.forget_all();
-                        Err(DbError::Stale)
-                    }
+                    // Nothing was written (or, when the commit's answer was
+                    // lost, the version check and the keys catch it).
+                    Err(Failed::Query(e)) => Err(e.into()),
+                    // Fresh reads lock every order they decide on.
+                    Err(Failed::Stale) => Err(DbError::Stale),
                 }
             })
             .await
@@ -277,7 +272,7 @@ impl CommandProcessor {
         let outcomes = self.outcomes.clone();
         let handover = self.handover.clone();
         // These writes pass the cache by.
-        self.cache.forget_all();
+        self.cache.forget_orders(&commands);
         self.db
             .run(move |conn| {
                 let mut isolated = Isolated::default();

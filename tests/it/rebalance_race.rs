@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 use order_service::db::schema::orders;
 use order_service::proto::order_event::Event;
-use order_service::proto::{OrderCommand, PaymentStatus};
+use order_service::proto::{OrderCommand, PaymentStatus, RejectionCode};
 
 use crate::helpers::*;
 
@@ -143,4 +143,45 @@ async fn a_transaction_id_taken_on_another_order_is_rejected() {
         .apply(&[process_payment(&two, 10, "tx-race-taken")])
         .await;
     assert_eq!((outcome.applied, outcome.rejected), (0, 1), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_taken_transaction_id_is_the_rejection_on_a_known_order_as_on_a_read_one() {
+    let stage = ApplyStage::new();
+    let (one, two) = (new_id(), new_id());
+    stage
+        .apply(&[
+            create_order(&one, "u-race-tx-amount"),
+            create_order(&two, "u-race-tx-amount"),
+            add_item(&one, "sku-1", 1, 10),
+            add_item(&two, "sku-1", 1, 10),
+            process_payment(&one, 10, "tx-race-amount"),
+        ])
+        .await;
+    // Taken and the wrong amount: the taken id is the answer (as when the
+    // order is read), though no row is written that its key would refuse.
+    let known = process_payment(&two, 99, "tx-race-amount");
+    stage.apply(std::slice::from_ref(&known)).await;
+    // The same, decided by an instance that reads the order.
+    let read = process_payment(&two, 98, "tx-race-amount");
+    stage
+        .apply_as(&stage.another_instance(), std::slice::from_ref(&read))
+        .await;
+    let codes: Vec<Option<RejectionCode>> = [&known, &read]
+        .iter()
+        .map(|c| {
+            stage
+                .events()
+                .iter()
+                .find(|e| e.command_id == c.command_id)
+                .and_then(rejection)
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            Some(RejectionCode::ValidationFailed),
+            Some(RejectionCode::ValidationFailed)
+        ]
+    );
 }
