@@ -28,7 +28,7 @@ pub struct SourceLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReappliedLabels {
-    /// `stale_order` or `unknown_key`.
+    /// `stale_order` or `refused`.
     pub reason: &'static str,
 }
 
@@ -88,7 +88,7 @@ impl ApplyMetrics {
         );
         registry.register(
             "apply_reapplied_batches",
-            "Batches applied a second time from fresh reads: stale_order (another writer moved an order the cache knew), unknown_key (a command id or transaction id the cache did not know was taken)",
+            "Batches applied a second time from fresh reads: stale_order (another writer moved an order the cache knew), refused (a constraint refused what the cache allowed: a command id processed without its knowing, a race, or a command the schema refuses)",
             self.reapplied.clone(),
         );
     }

@@ -4,10 +4,12 @@
 //!
 //! What the batch knows comes from fresh reads (the orders row-locked, the
 //! processed command ids, the taken transaction ids) or, for what this
-//! instance wrote itself, from its cache ([`Known`]); then only the orders
-//! it does not know are read, and nothing else: the primary keys and the
-//! version check catch what the cache did not know, and the batch fails
-//! ([`Failed`]) to be applied again from fresh reads.
+//! instance wrote itself, from its cache ([`Known`]): then the processed
+//! command ids are not read, and the orders only when one is unknown (all
+//! of them locked then, the payments read of those not known at their
+//! version). The primary keys and the version check catch what the cache
+//! did not know, and the batch fails ([`Failed`]) to be applied again
+//! from fresh reads.
 
 use std::collections::{HashMap, HashSet};
 
@@ -118,6 +120,7 @@ pub(super) fn apply(
             let fingerprint = ProcessedFingerprint {
                 order_id: command.order_id,
                 body_hash: Some(command.fingerprint),
+                processed_at: now,
             };
             if let Some(earlier) = seen.get(&command.command_id) {
                 if is_redelivery(earlier, &fingerprint) {

@@ -5,8 +5,8 @@
 //! Kafka's assignment makes the instance that owns a partition the only
 //! writer of its orders, but not always: in a rebalance race another
 //! instance may still write them. So a known state is never trusted
-//! blindly: every order a batch decides on from this cache is written back
-//! with a version check (`WHERE version = …`, see
+//! blindly: every order a batch decides on from this cache without
+//! locking it first is written back with a version check (`WHERE version = …`, see
 //! [`Order::add_updates_to`](crate::db::models::Order::add_updates_to)),
 //! and a row that another writer moved fails the batch, which is then
 //! applied again from fresh, row-locked reads. A command id missing here
@@ -14,13 +14,16 @@
 //!
 //! Bounded: each map keeps the entries written in the last
 //! [`ORDERS`] (or [`COMMANDS`]) insertions (two generations, the older one
-//! dropped when the newer is full). A partition's entries are dropped when
-//! it is assigned or revoked.
+//! dropped when the newer is full), a command id for at most
+//! [`COMMAND_TTL`] and the retention. A partition's entries are dropped
+//! when it is assigned or revoked.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::Utc;
 
 use uuid::Uuid;
 
@@ -28,9 +31,9 @@ use crate::db::models::ProcessedFingerprint;
 use crate::domain::{Command, OrderState};
 
 /// Orders kept, at most.
-pub const ORDERS: usize = 100_000;
+pub const ORDERS: usize = 20_000;
 /// Command ids kept, at most.
-pub const COMMANDS: usize = 200_000;
+pub const COMMANDS: usize = 50_000;
 /// How long a command id is known, at most (see
 /// [`OrderCache::keep_commands_at_most`]).
 pub const COMMAND_TTL: Duration = Duration::from_secs(600);
@@ -55,11 +58,21 @@ struct Inner {
     /// partition may have moved meanwhile).
     generations: HashMap<PartitionId, u64>,
     orders: Recent<Uuid, (PartitionId, OrderState)>,
-    commands: Recent<Uuid, (PartitionId, ProcessedFingerprint, Instant)>,
+    commands: Recent<Uuid, (PartitionId, ProcessedFingerprint)>,
     /// How long a command id is known: never longer than its
     /// `processed_commands` row is kept, so that the cache and the table
     /// agree on what is a duplicate.
     command_ttl: Duration,
+}
+
+impl Inner {
+    /// Whether a processed command is still known: its row not yet due
+    /// for the purge.
+    fn current(&self, fingerprint: &ProcessedFingerprint) -> bool {
+        (Utc::now() - fingerprint.processed_at)
+            .to_std()
+            .map_or(true, |age| age < self.command_ttl)
+    }
 }
 
 /// What a batch takes from the cache before its transaction.
@@ -113,7 +126,7 @@ impl OrderCache {
         }
         let moved = |p: &PartitionId| &*p.topic == topic && partitions.contains(&p.partition);
         inner.orders.retain(|_, (p, _)| !moved(p));
-        inner.commands.retain(|_, (p, _, _)| !moved(p));
+        inner.commands.retain(|_, (p, _)| !moved(p));
     }
 
     /// Drops what is known of the orders `commands` name (written outside
@@ -140,8 +153,8 @@ impl OrderCache {
             if let Some((_, state)) = inner.orders.get(&command.order_id) {
                 known.orders.insert(command.order_id, state.clone());
             }
-            if let Some((_, fingerprint, at)) = inner.commands.get(&command.command_id)
-                && at.elapsed() < inner.command_ttl
+            if let Some((_, fingerprint)) = inner.commands.get(&command.command_id)
+                && inner.current(fingerprint)
             {
                 known.commands.insert(command.command_id, *fingerprint);
             }
@@ -173,10 +186,9 @@ impl OrderCache {
                 inner.orders.insert(id, (partition, state));
             }
         }
-        let now = Instant::now();
         for (id, partition, fingerprint) in commands {
-            if unmoved(&inner, &partition) && !inner.commands.contains_key(&id) {
-                inner.commands.insert(id, (partition, fingerprint, now));
+            if unmoved(&inner, &partition) && inner.current(&fingerprint) {
+                inner.commands.insert(id, (partition, fingerprint));
             }
         }
     }
@@ -219,10 +231,6 @@ impl<K: Eq + Hash, V> Recent<K, V> {
             self.older.remove(&key);
         }
         self.newer.insert(key, value);
-    }
-
-    fn contains_key(&self, key: &K) -> bool {
-        self.newer.contains_key(key) || self.older.contains_key(key)
     }
 
     fn remove(&mut self, key: &K) {
@@ -324,10 +332,33 @@ mod tests {
         let fingerprint = ProcessedFingerprint {
             order_id: command.order_id,
             body_hash: Some(0),
+            processed_at: Utc::now(),
         };
         cache.remember(&read, [], [(command.command_id, p(0), fingerprint)]);
-        assert_eq!(cache.len(), (0, 1));
         let known = cache.known(std::slice::from_ref(&command), &[p(0)]);
         assert!(known.commands.is_empty(), "expired");
+
+        // Counted from when it was processed, not from when it was seen.
+        let cache = OrderCache::with_capacity(10, 10);
+        cache.keep_commands_at_most(Duration::from_secs(60));
+        let old = ProcessedFingerprint {
+            processed_at: Utc::now() - chrono::Duration::seconds(61),
+            ..fingerprint
+        };
+        cache.remember(&read, [], [(command.command_id, p(0), old)]);
+        assert!(
+            cache
+                .known(std::slice::from_ref(&command), &[p(0)])
+                .commands
+                .is_empty()
+        );
+        cache.remember(&read, [], [(command.command_id, p(0), fingerprint)]);
+        assert_eq!(
+            cache
+                .known(std::slice::from_ref(&command), &[p(0)])
+                .commands
+                .len(),
+            1
+        );
     }
 }

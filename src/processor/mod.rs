@@ -93,8 +93,9 @@ pub struct BatchOutcome {
     pub orders_read: usize,
     /// Why the batch was applied a second time from fresh reads, if it
     /// was: `stale_order` (another writer moved an order the cache knew),
-    /// `unknown_key` (a command id or transaction id taken without the
-    /// cache knowing, or a refusal).
+    /// `refused` (a constraint refused what the cache allowed: a command id
+    /// processed without its knowing, a race, or a command the schema
+    /// refuses).
     pub reapplied: Option<&'static str>,
 }
 
@@ -164,9 +165,9 @@ impl CommandProcessor {
     /// same transaction, then commits. On `Err` nothing was written.
     ///
     /// Decides from the cache where it knows the orders; when the cache
-    /// was wrong (another writer moved an order, or a command id or a
-    /// transaction id was taken without its knowing), the batch is rolled
-    /// back and applied again from fresh reads.
+    /// was wrong (another writer moved an order, or a command id was
+    /// processed without its knowing), the batch is rolled back and
+    /// applied again from fresh reads.
     pub async fn apply_batch(
         &self,
         commands: Vec<Command>,
@@ -194,8 +195,9 @@ impl CommandProcessor {
                             // the cache did not know, or a refusal: the
                             // fresh reads tell.
                             tracing::debug!(error = %e, "batch refused on what the cache knew: applying it from fresh reads");
+                            cache.forget_orders(&commands);
                             let fresh = batch::apply(conn, &commands, &offsets, None);
-                            (fresh, Some("unknown_key"))
+                            (fresh, Some("refused"))
                         }
                         other => (other, None),
                     };
@@ -204,19 +206,24 @@ impl CommandProcessor {
                         applied.outcome.reapplied = reapplied;
                         handover.committed(applied.events);
                         outcomes.notify(commands.iter().map(|c| c.command_id));
-                        let partition_of: HashMap<Uuid, &PartitionId> = commands
+                        let order_partition: HashMap<Uuid, &PartitionId> = commands
                             .iter()
                             .zip(&partitions)
                             .map(|(c, p)| (c.order_id, p))
                             .collect();
+                        let command_partition: HashMap<Uuid, &PartitionId> = commands
+                            .iter()
+                            .zip(&partitions)
+                            .map(|(c, p)| (c.command_id, p))
+                            .collect();
                         cache.remember(
                             &known,
                             applied.orders.into_iter().filter_map(|(id, state)| {
-                                partition_of.get(&id).map(|p| (id, (*p).clone(), state))
+                                order_partition.get(&id).map(|p| (id, (*p).clone(), state))
                             }),
                             applied.processed.into_iter().filter_map(|(id, fingerprint)| {
-                                partition_of
-                                    .get(&fingerprint.order_id)
+                                command_partition
+                                    .get(&id)
                                     .map(|p| (id, (*p).clone(), fingerprint))
                             }),
                         );

@@ -53,6 +53,7 @@ async fn an_order_moved_by_another_instance_is_caught_by_its_version() {
 
     let raced = stage.apply(&[add_item(&order, "sku-3", 1, 3)]).await;
     assert_eq!((raced.applied, raced.rejected), (1, 0), "{raced:?}");
+    assert_eq!(raced.reapplied, Some("stale_order"), "{raced:?}");
     assert_eq!(stored(&stage, &order), (3, 123, 4), "no write lost");
     assert_eq!(
         sequences(&stage, &order),
@@ -63,6 +64,8 @@ async fn an_order_moved_by_another_instance_is_caught_by_its_version() {
     // Known again, from fresh reads: the next batch applies on it.
     let next = stage.apply(&[add_item(&order, "sku-4", 1, 4)]).await;
     assert_eq!(next.applied, 1, "{next:?}");
+    assert_eq!((next.orders_known, next.orders_read), (1, 0), "{next:?}");
+    assert_eq!(next.reapplied, None);
     assert_eq!(stored(&stage, &order), (4, 127, 5));
 }
 
@@ -105,23 +108,60 @@ async fn a_command_the_other_instance_processed_is_a_duplicate() {
     let stage = ApplyStage::new();
     let other = stage.another_instance();
     let order = new_id();
-    stage.apply(&[create_order(&order, "u-race-dup")]).await;
-    let item = add_item(&order, "sku-1", 2, 10);
-    let there = stage.apply_as(&other, std::slice::from_ref(&item)).await;
-    assert_eq!(there.applied, 1, "{there:?}");
+    stage
+        .apply(&[
+            create_order(&order, "u-race-dup"),
+            add_item(&order, "sku-1", 2, 10),
+        ])
+        .await;
+    // Rejected there (the wrong amount): the order's version does not
+    // move, so only the command's primary key can tell.
+    let paid = process_payment(&order, 99, "tx-race-dup");
+    let there = stage.apply_as(&other, std::slice::from_ref(&paid)).await;
+    assert_eq!(there.rejected, 1, "{there:?}");
 
-    // Delivered again to the first instance, which never saw its id: the
-    // primary key catches it, and it changes nothing.
-    let again: Vec<OrderCommand> = vec![item.clone(), add_item(&order, "sku-2", 1, 5)];
+    // Delivered again to the first instance, which knows the order but
+    // never saw the command's id: it changes nothing, answered once.
+    let again: Vec<OrderCommand> = vec![paid.clone(), add_item(&order, "sku-2", 1, 5)];
     let outcome = stage.apply(&again).await;
     assert_eq!((outcome.applied, outcome.duplicates), (1, 1), "{outcome:?}");
+    assert_eq!(outcome.reapplied, Some("refused"), "{outcome:?}");
     assert_eq!(stored(&stage, &order), (2, 25, 3));
     let answers = stage
         .events()
         .iter()
-        .filter(|e| e.command_id == item.command_id)
+        .filter(|e| e.command_id == paid.command_id)
         .count();
     assert_eq!(answers, 1, "answered once");
+}
+
+#[tokio::test]
+async fn a_stale_order_beside_an_unknown_one_is_read_again() {
+    let stage = ApplyStage::new();
+    let other = stage.another_instance();
+    let order = new_id();
+    stage
+        .apply(&[
+            create_order(&order, "u-race-mixed"),
+            add_item(&order, "sku-1", 1, 100),
+        ])
+        .await;
+    stage
+        .apply_as(&other, &[process_payment(&order, 100, "tx-race-mixed")])
+        .await;
+    // With an order it does not know, the batch locks both: the known one
+    // is at another version than the cache's, so it is read, not taken
+    // from the cache (which knows no payment).
+    let status = update_payment(&order, "tx-race-mixed", PaymentStatus::Completed);
+    let outcome = stage
+        .apply(&[status, create_order(&new_id(), "u-race-mixed")])
+        .await;
+    assert_eq!((outcome.applied, outcome.rejected), (2, 0), "{outcome:?}");
+    assert_eq!(
+        (outcome.orders_known, outcome.orders_read),
+        (0, 2),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]
@@ -137,8 +177,8 @@ async fn a_transaction_id_taken_on_another_order_is_rejected() {
             process_payment(&one, 10, "tx-race-taken"),
         ])
         .await;
-    // Both orders are known; the taken id is not read, and its unique key
-    // sends the batch to fresh reads, which reject it.
+    // Both orders are known; the taken id is read all the same (the batch
+    // pays), and rejects it.
     let outcome = stage
         .apply(&[process_payment(&two, 10, "tx-race-taken")])
         .await;

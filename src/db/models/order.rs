@@ -56,8 +56,9 @@ pub struct OrderUpdate<'a> {
     /// The version the batch read: the row is written only while it has
     /// it (another writer moved it otherwise).
     pub read_version: i64,
-    /// False for an order only decided on: its row is written as it is,
-    /// to check its version and hold its lock to the commit.
+    /// False for an order only decided on: its row is written as it is in
+    /// the table (none of these values copied), to check its version and
+    /// hold its lock to the commit.
     pub changed: bool,
 }
 
@@ -141,9 +142,12 @@ impl Order {
         one.bind::<Timestamptz, _>(at);
         one.add_counted(format!(
             "UPDATE orders AS o \
-             SET status = v.status, payment_status = v.payment_status, \
-                 total_amount = v.total_amount, version = v.version, \
-                 item_count = v.item_count, \
+             SET status = CASE WHEN v.changed THEN v.status ELSE o.status END, \
+                 payment_status = CASE WHEN v.changed THEN v.payment_status \
+                                  ELSE o.payment_status END, \
+                 total_amount = CASE WHEN v.changed THEN v.total_amount ELSE o.total_amount END, \
+                 version = CASE WHEN v.changed THEN v.version ELSE o.version END, \
+                 item_count = CASE WHEN v.changed THEN v.item_count ELSE o.item_count END, \
                  updated_at = CASE WHEN v.changed THEN ${at} ELSE o.updated_at END \
              FROM unnest(${n}::uuid[], ${}::text[], ${}::text[], ${}::bigint[], ${}::bigint[], \
                          ${}::int[], ${}::bigint[], ${}::bool[]) \

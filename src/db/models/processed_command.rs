@@ -64,11 +64,13 @@ impl ProcessedCommand {
 }
 
 /// What a processed command said: its order and its body's fingerprint
-/// (`None` for rows older than the fingerprint).
+/// (`None` for rows older than the fingerprint), and when it was processed
+/// (its row is purged after `RETENTION_SECS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessedFingerprint {
     pub order_id: Uuid,
     pub body_hash: Option<i64>,
+    pub processed_at: DateTime<Utc>,
 }
 
 impl NewProcessedCommand {
@@ -77,22 +79,24 @@ impl NewProcessedCommand {
         conn: &mut PgConnection,
         ids: &[Uuid],
     ) -> QueryResult<Vec<(Uuid, ProcessedFingerprint)>> {
-        let rows: Vec<(Uuid, Uuid, Option<i64>)> = processed_commands::table
+        let rows: Vec<(Uuid, Uuid, Option<i64>, DateTime<Utc>)> = processed_commands::table
             .filter(processed_commands::command_id.eq_any(ids))
             .select((
                 processed_commands::command_id,
                 processed_commands::order_id,
                 processed_commands::body_hash,
+                processed_commands::processed_at,
             ))
             .load(conn)?;
         Ok(rows
             .into_iter()
-            .map(|(id, order_id, body_hash)| {
+            .map(|(id, order_id, body_hash, processed_at)| {
                 (
                     id,
                     ProcessedFingerprint {
                         order_id,
                         body_hash,
+                        processed_at,
                     },
                 )
             })
