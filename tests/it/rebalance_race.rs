@@ -164,19 +164,27 @@ async fn a_stale_order_beside_an_unknown_one_is_read_again() {
     );
 }
 
-#[tokio::test]
-async fn a_transaction_id_taken_on_another_order_is_rejected() {
-    let stage = ApplyStage::new();
+/// Two orders of 10 known to `stage`, the first paid with `transaction_id`;
+/// returns the second.
+async fn two_orders_the_first_paid(stage: &ApplyStage, transaction_id: &str) -> String {
     let (one, two) = (new_id(), new_id());
-    stage
+    let outcome = stage
         .apply(&[
             create_order(&one, "u-race-tx"),
             create_order(&two, "u-race-tx"),
             add_item(&one, "sku-1", 1, 10),
             add_item(&two, "sku-1", 1, 10),
-            process_payment(&one, 10, "tx-race-taken"),
+            process_payment(&one, 10, transaction_id),
         ])
         .await;
+    assert_eq!(outcome.applied, 5, "{outcome:?}");
+    two
+}
+
+#[tokio::test]
+async fn a_transaction_id_taken_on_another_order_is_rejected() {
+    let stage = ApplyStage::new();
+    let two = two_orders_the_first_paid(&stage, "tx-race-taken").await;
     // Both orders are known; the taken id is read all the same (the batch
     // pays), and rejects it.
     let outcome = stage
@@ -188,16 +196,7 @@ async fn a_transaction_id_taken_on_another_order_is_rejected() {
 #[tokio::test]
 async fn a_taken_transaction_id_is_the_rejection_on_a_known_order_as_on_a_read_one() {
     let stage = ApplyStage::new();
-    let (one, two) = (new_id(), new_id());
-    stage
-        .apply(&[
-            create_order(&one, "u-race-tx-amount"),
-            create_order(&two, "u-race-tx-amount"),
-            add_item(&one, "sku-1", 1, 10),
-            add_item(&two, "sku-1", 1, 10),
-            process_payment(&one, 10, "tx-race-amount"),
-        ])
-        .await;
+    let two = two_orders_the_first_paid(&stage, "tx-race-amount").await;
     // Taken and the wrong amount: the taken id is the answer (as when the
     // order is read), though no row is written that its key would refuse.
     let known = process_payment(&two, 99, "tx-race-amount");
