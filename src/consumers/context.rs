@@ -25,8 +25,7 @@ use crate::processor::{OffsetStore, OrderCache};
 /// `consumer_offsets`, and logs and shows rebalances.
 pub struct CommandConsumerContext {
     offsets: OffsetStore,
-    /// What the batches know of the partitions' orders: dropped for the
-    /// partitions that move.
+    /// What the batches know of the orders: forgotten where partitions move.
     cache: OrderCache,
     metrics: Arc<Metrics>,
     errors: kafka::ErrorLog,
@@ -174,7 +173,7 @@ impl ConsumerContext for CommandConsumerContext {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 // Written by another instance until now, perhaps.
-                self.forget(tpl);
+                forget(&self.cache, tpl);
                 // Under cooperative assignment every member is called on
                 // every rebalance, most with nothing new: no query then
                 // (librdkafka holds this member's partitions paused until
@@ -234,7 +233,7 @@ impl ConsumerContext for CommandConsumerContext {
                 );
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                self.forget(tpl);
+                forget(&self.cache, tpl);
                 *self.revoked_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
                 let lost = consumer.assignment_lost();
                 let unassigned = if cooperative {
@@ -267,20 +266,6 @@ impl ConsumerContext for CommandConsumerContext {
 }
 
 impl CommandConsumerContext {
-    /// Drops what the cache knows of the orders of `moved`.
-    fn forget(&self, moved: &TopicPartitionList) {
-        let mut by_topic: std::collections::HashMap<String, Vec<i32>> = Default::default();
-        for e in moved.elements() {
-            by_topic
-                .entry(e.topic().to_owned())
-                .or_default()
-                .push(e.partition());
-        }
-        for (topic, partitions) in by_topic {
-            self.cache.forget(&topic, &partitions);
-        }
-    }
-
     /// Sets each partition of `assigned` that has a position in the
     /// database to it; returns those partitions, described. Runs inside
     /// librdkafka's rebalance callback, so the query blocks, bounded by
@@ -327,7 +312,7 @@ impl CommandConsumerContext {
         self.metrics.set_membership(
             &self.topic,
             Membership {
-                member_id: member_id(consumer),
+                member_id: kafka::member_id(consumer),
                 instance_id: self.instance_id.clone(),
                 partitions,
             },
@@ -336,26 +321,9 @@ impl CommandConsumerContext {
     }
 }
 
-/// The member id the group coordinator gave `consumer` (empty before it
-/// joined).
-fn member_id<C: rdkafka::consumer::ConsumerContext>(
-    consumer: &rdkafka::consumer::BaseConsumer<C>,
-) -> String {
-    use rdkafka::bindings;
-    use rdkafka::consumer::Consumer as _;
-    // SAFETY: the client pointer is valid while `consumer` lives;
-    // rd_kafka_memberid returns a string librdkafka allocated (or null),
-    // which is copied and then given back with rd_kafka_mem_free.
-    unsafe {
-        let client = consumer.client().native_ptr();
-        let id = bindings::rd_kafka_memberid(client);
-        if id.is_null() {
-            return String::new();
-        }
-        let owned = std::ffi::CStr::from_ptr(id).to_string_lossy().into_owned();
-        bindings::rd_kafka_mem_free(client, id.cast());
-        owned
-    }
+/// Drops what `cache` knows of the orders of `tpl`'s partitions.
+fn forget(cache: &OrderCache, tpl: &TopicPartitionList) {
+    cache.forget(tpl.elements().iter().map(|e| (e.topic(), e.partition())));
 }
 
 fn describe(tpl: &TopicPartitionList) -> String {

@@ -198,6 +198,28 @@ pub fn headers_of<'a>(
     headers
 }
 
+/// The member id the group coordinator gave `consumer` (empty before it
+/// joined).
+pub fn member_id<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &rdkafka::consumer::BaseConsumer<C>,
+) -> String {
+    use rdkafka::bindings;
+    use rdkafka::consumer::Consumer as _;
+    // SAFETY: the client pointer is valid while `consumer` lives;
+    // rd_kafka_memberid returns a string librdkafka allocated (or null),
+    // which is copied and then given back with rd_kafka_mem_free.
+    unsafe {
+        let client = consumer.client().native_ptr();
+        let id = bindings::rd_kafka_memberid(client);
+        if id.is_null() {
+            return String::new();
+        }
+        let owned = std::ffi::CStr::from_ptr(id).to_string_lossy().into_owned();
+        bindings::rd_kafka_mem_free(client, id.cast());
+        owned
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

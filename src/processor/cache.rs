@@ -12,14 +12,13 @@
 //! applied again from fresh, row-locked reads. A command id missing here
 //! is caught by `processed_commands`' primary key the same way.
 //!
-//! Bounded: each map keeps the entries written in the last
+//! Bounded (see [`Recent`]): each map keeps the entries written in the last
 //! [`ORDERS`] (or [`COMMANDS`]) insertions (two generations, the older one
 //! dropped when the newer is full), a command id for at most
 //! [`COMMAND_TTL`] and the retention. A partition's entries are dropped
 //! when it is assigned or revoked.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ use chrono::Utc;
 
 use uuid::Uuid;
 
+use super::recent::Recent;
 use crate::db::models::ProcessedFingerprint;
 use crate::domain::{Command, OrderState};
 
@@ -113,20 +113,22 @@ impl OrderCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Drops what is known of `partitions` of `topic` (assigned or revoked:
-    /// another instance may write their orders).
-    pub fn forget(&self, topic: &str, partitions: &[i32]) {
-        let mut inner = self.lock();
-        for &partition in partitions {
-            let id = PartitionId {
+    /// Drops what is known of the `moved` partitions, (topic, partition)
+    /// (assigned or revoked: another instance may write their orders).
+    pub fn forget<'a>(&self, moved: impl IntoIterator<Item = (&'a str, i32)>) {
+        let moved: HashSet<PartitionId> = moved
+            .into_iter()
+            .map(|(topic, partition)| PartitionId {
                 topic: Arc::from(topic),
                 partition,
-            };
-            *inner.generations.entry(id).or_default() += 1;
+            })
+            .collect();
+        let mut inner = self.lock();
+        for id in &moved {
+            *inner.generations.entry(id.clone()).or_default() += 1;
         }
-        let moved = |p: &PartitionId| &*p.topic == topic && partitions.contains(&p.partition);
-        inner.orders.retain(|_, (p, _)| !moved(p));
-        inner.commands.retain(|_, (p, _)| !moved(p));
+        inner.orders.retain(|_, (p, _)| !moved.contains(p));
+        inner.commands.retain(|_, (p, _)| !moved.contains(p));
     }
 
     /// Drops what is known of the orders `commands` name (written outside
@@ -200,79 +202,9 @@ impl OrderCache {
     }
 }
 
-/// A map of the entries written most recently: two generations of at most
-/// half the capacity each; a full newer generation replaces the older.
-struct Recent<K, V> {
-    newer: HashMap<K, V>,
-    older: HashMap<K, V>,
-    half: usize,
-}
-
-impl<K: Eq + Hash, V> Recent<K, V> {
-    fn new(capacity: usize) -> Self {
-        let half = capacity / 2;
-        Self {
-            newer: HashMap::with_capacity(half),
-            older: HashMap::with_capacity(half),
-            half,
-        }
-    }
-
-    fn get(&self, key: &K) -> Option<&V> {
-        self.newer.get(key).or_else(|| self.older.get(key))
-    }
-
-    fn insert(&mut self, key: K, value: V) {
-        if self.half == 0 {
-            return;
-        }
-        self.older.remove(&key);
-        if self.newer.len() >= self.half && !self.newer.contains_key(&key) {
-            // The older generation's table, emptied, takes the new
-            // entries: the tables keep their memory, none is allocated
-            // again (a table grown anew each time fragmented the heap: a
-            // 3,000,000-command run peaked at 141 MB RSS, 111 MB so).
-            std::mem::swap(&mut self.newer, &mut self.older);
-            self.newer.clear();
-        }
-        self.newer.insert(key, value);
-    }
-
-    fn remove(&mut self, key: &K) {
-        self.newer.remove(key);
-        self.older.remove(key);
-    }
-
-    fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.newer.retain(&mut keep);
-        self.older.retain(&mut keep);
-    }
-
-    fn len(&self) -> usize {
-        self.newer.len() + self.older.len()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keeps_at_most_its_capacity_and_the_newest_entries() {
-        let mut recent = Recent::new(4);
-        for i in 0..10 {
-            recent.insert(i, i);
-            assert!(recent.len() <= 4, "{} after {i}", recent.len());
-        }
-        assert_eq!(recent.get(&9), Some(&9));
-        assert_eq!(recent.get(&8), Some(&8));
-        assert_eq!(recent.get(&0), None);
-        // Written again, an older entry is kept as a new one.
-        recent.insert(7, 70);
-        recent.insert(10, 10);
-        recent.insert(11, 11);
-        assert_eq!(recent.get(&7), Some(&70));
-    }
 
     fn p(partition: i32) -> PartitionId {
         PartitionId {
@@ -295,7 +227,7 @@ mod tests {
         let read = cache.known(&[], &[p(0), p(1)]);
         cache.remember(&read, [(a, p(0), state(1)), (b, p(1), state(1))], []);
         assert_eq!(cache.len(), (2, 0));
-        cache.forget("t", &[1]);
+        cache.forget([("t", 1)]);
         assert_eq!(cache.len(), (1, 0));
         assert!(cache.lock().orders.get(&a).is_some());
         // A batch that read before the forget remembers nothing of the

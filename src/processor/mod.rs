@@ -34,6 +34,7 @@ mod load;
 mod offsets;
 mod outcomes;
 mod probe;
+mod recent;
 mod writes;
 
 pub use cache::{OrderCache, PartitionId};
