@@ -7,7 +7,8 @@
 //! lifecycles, reads every event back, checks count and content against the
 //! plan, and measures: commands per second from the first send to the last
 //! event, latency from send to event visible, the service's peak RSS, and
-//! where the time went (its stage histograms, [`stages`]).
+//! where the time went (its stage histograms, [`stages`]) and what it
+//! wrote into PostgreSQL, rows and index entries per command ([`tables`]).
 //! Runs: a burst with batching, the same with `BATCH_SIZE=1`, a steady
 //! rate for latency under normal load, and pairs of bursts with and
 //! without HTTP clients reading orders throughout (reads must leave
@@ -22,6 +23,7 @@ mod reads;
 mod report;
 mod service;
 mod stages;
+mod tables;
 mod verify;
 
 use anyhow::Context;
@@ -161,5 +163,9 @@ async fn run_phase(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<phase::
     if !result.stages.is_empty() {
         eprintln!("    stages: {}", report::stages_line(&result));
     }
+    eprintln!(
+        "    storage: {}",
+        tables::line(&result.tables, result.commands)
+    );
     Ok(result)
 }

@@ -18,6 +18,7 @@ use super::measure::{percentile, rss_mb, timeline, window_rates};
 use super::reads::{ReadLoad, Reads};
 use super::service::{Topics, free_local_addr, start_service, stop};
 use super::stages::{self, StageFigures};
+use super::tables::{self, TableWrites};
 use super::verify::{verify, verify_rows};
 use crate::cli::BenchArgs;
 use crate::db::{ScratchDatabase, scratch};
@@ -72,6 +73,8 @@ pub struct PhaseResult {
     /// Orders the batches decided on from the service's cache and read
     /// from the database, and batches applied again from fresh reads.
     pub cache: (u64, u64, u64),
+    /// What the run wrote, table by table (PostgreSQL's statistics).
+    pub tables: Vec<TableWrites>,
 }
 
 /// Events in the windows whose rates are compared for decay.
@@ -240,6 +243,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
 
     verify(&workload, &received)?;
     verify_rows(database.url(), &workload)?;
+    let tables = tables::read(database.url())?;
 
     let last = received.iter().map(|r| r.at).max().unwrap_or(started);
     let seconds = last.duration_since(started).as_secs_f64();
@@ -271,6 +275,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         stages,
         transactions,
         cache,
+        tables,
     })
 }
 

@@ -115,6 +115,18 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "\nWhat PostgreSQL wrote (`pg_stat_user_tables`; rows +inserted/~updated per command):\n"
+    );
+    for r in results.iter().filter(|r| !r.tables.is_empty()) {
+        let _ = writeln!(
+            out,
+            "- {}: {}",
+            r.name,
+            super::tables::line(&r.tables, r.commands)
+        );
+    }
     let batched = results.iter().find(|r| r.name == "burst");
     let single = results.iter().find(|r| r.batch_size == 1);
     if let (Some(b), Some(s)) = (batched, single) {

@@ -1,0 +1,163 @@
+//! What a run asked of PostgreSQL's storage, from its statistics
+//! (`pg_stat_user_tables`) once the service has stopped: rows inserted and
+//! updated per command, the share of updates that were HOT (the new row
+//! version on the old one's page, no index touched) and the index entries
+//! written per command — an insert, or an update that is not HOT, writes
+//! one entry into each of its table's indexes. Partial indexes are counted
+//! apart: they take an entry only for rows that match their condition,
+//! which the statistics do not count.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+/// One table's writes over a run.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct TableWrites {
+    #[diesel(sql_type = Text)]
+    pub table: String,
+    #[diesel(sql_type = BigInt)]
+    pub inserted: i64,
+    #[diesel(sql_type = BigInt)]
+    pub updated: i64,
+    #[diesel(sql_type = BigInt)]
+    pub hot_updated: i64,
+    /// Its indexes without a condition.
+    #[diesel(sql_type = BigInt)]
+    pub indexes: i64,
+    /// Its partial indexes.
+    #[diesel(sql_type = BigInt)]
+    pub partial: i64,
+}
+
+impl TableWrites {
+    /// Entries written into its indexes without a condition: one per index
+    /// for each insert and each update that was not HOT.
+    pub fn index_entries(&self) -> i64 {
+        (self.inserted + self.updated - self.hot_updated) * self.indexes
+    }
+}
+
+/// The database's writes per table, read once every other session of it has
+/// ended (a backend sends its last counts as it exits; PostgreSQL 15 and
+/// later also flush an idle backend's at least every 10 s).
+pub(super) fn read(database_url: &str) -> anyhow::Result<Vec<TableWrites>> {
+    let mut conn =
+        PgConnection::establish(database_url).context("connecting for the statistics")?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        #[derive(QueryableByName)]
+        struct Others {
+            #[diesel(sql_type = BigInt)]
+            count: i64,
+        }
+        let others: Others = diesel::sql_query(
+            "SELECT count(*) AS count FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .get_result(&mut conn)?;
+        if others.count == 0 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    diesel::sql_query(
+        "SELECT s.relname::text AS table, s.n_tup_ins AS inserted, s.n_tup_upd AS updated, \
+                s.n_tup_hot_upd AS hot_updated, \
+                (SELECT count(*) FROM pg_index i \
+                 WHERE i.indrelid = s.relid AND i.indpred IS NULL) AS indexes, \
+                (SELECT count(*) FROM pg_index i \
+                 WHERE i.indrelid = s.relid AND i.indpred IS NOT NULL) AS partial \
+         FROM pg_stat_user_tables s \
+         WHERE s.n_tup_ins + s.n_tup_upd > 0 \
+         ORDER BY s.relname",
+    )
+    .load(&mut conn)
+    .context("reading pg_stat_user_tables")
+}
+
+/// One line: per command, rows inserted and updated, entries into the
+/// indexes without a condition, and the share of updates that were HOT;
+/// then each table's part.
+pub fn line(tables: &[TableWrites], commands: usize) -> String {
+    let per = |n: i64| n as f64 / commands.max(1) as f64;
+    let inserted: i64 = tables.iter().map(|t| t.inserted).sum();
+    let updated: i64 = tables.iter().map(|t| t.updated).sum();
+    let hot: i64 = tables.iter().map(|t| t.hot_updated).sum();
+    let entries: i64 = tables.iter().map(TableWrites::index_entries).sum();
+    let parts: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            let partial = match t.partial {
+                0 => String::new(),
+                n => format!(" + {n} partial"),
+            };
+            format!(
+                "{} +{:.2}/~{:.2} ({}% HOT, {} indexes{partial})",
+                t.table,
+                per(t.inserted),
+                per(t.updated),
+                hot_percent(t.hot_updated, t.updated),
+                t.indexes
+            )
+        })
+        .collect();
+    format!(
+        "per command {:.2} rows inserted, {:.2} updated ({}% HOT), {:.2} index entries (partial indexes apart); {}",
+        per(inserted),
+        per(updated),
+        hot_percent(hot, updated),
+        per(entries),
+        parts.join(", ")
+    )
+}
+
+fn hot_percent(hot: i64, updated: i64) -> i64 {
+    if updated == 0 {
+        0
+    } else {
+        (100 * hot + updated / 2) / updated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str, inserted: i64, updated: i64, hot: i64, indexes: i64) -> TableWrites {
+        TableWrites {
+            table: name.into(),
+            inserted,
+            updated,
+            hot_updated: hot,
+            indexes,
+            partial: 0,
+        }
+    }
+
+    #[test]
+    fn an_update_that_is_not_hot_writes_into_every_index_as_an_insert_does() {
+        assert_eq!(
+            table("orders", 10, 40, 30, 2).index_entries(),
+            (10 + 10) * 2
+        );
+        assert_eq!(table("outbox", 50, 0, 0, 2).index_entries(), 100);
+    }
+
+    #[test]
+    fn the_line_counts_per_command() {
+        let outbox = TableWrites {
+            partial: 1,
+            ..table("outbox", 50, 0, 0, 1)
+        };
+        let tables = [table("orders", 10, 40, 30, 2), outbox];
+        assert_eq!(
+            line(&tables, 50),
+            "per command 1.20 rows inserted, 0.80 updated (75% HOT), 1.80 index entries \
+             (partial indexes apart); orders +0.20/~0.80 (75% HOT, 2 indexes), \
+             outbox +1.00/~0.00 (0% HOT, 1 indexes + 1 partial)"
+        );
+    }
+}
