@@ -163,9 +163,11 @@ async fn run_phase(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<phase::
     if !result.stages.is_empty() {
         eprintln!("    stages: {}", report::stages_line(&result));
     }
-    eprintln!(
-        "    storage: {}",
-        tables::line(&result.tables, result.commands)
-    );
+    if !result.tables.is_empty() {
+        eprintln!(
+            "    storage: {}",
+            tables::line(&result.tables, result.commands)
+        );
+    }
     Ok(result)
 }

@@ -115,11 +115,14 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "\nWhat PostgreSQL wrote (`pg_stat_user_tables`; rows +inserted/~updated per command):\n"
-    );
-    for r in results.iter().filter(|r| !r.tables.is_empty()) {
+    let stored: Vec<&PhaseResult> = results.iter().filter(|r| !r.tables.is_empty()).collect();
+    if !stored.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nWhat PostgreSQL wrote (`pg_stat_user_tables`; rows +inserted/~updated per command):\n"
+        );
+    }
+    for r in stored {
         let _ = writeln!(
             out,
             "- {}: {}",

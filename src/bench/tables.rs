@@ -5,7 +5,9 @@
 //! written per command — an insert, or an update that is not HOT, writes
 //! one entry into each of its table's indexes. Partial indexes are counted
 //! apart: they take an entry only for rows that match their condition,
-//! which the statistics do not count.
+//! which the statistics do not count. These are estimates from the counts:
+//! rows of a batch that was rolled back count too (the run prints the
+//! batches applied again), and so do the warm-up order's five commands.
 
 use std::time::{Duration, Instant};
 
@@ -40,9 +42,10 @@ impl TableWrites {
     }
 }
 
-/// The database's writes per table, read once every other session of it has
-/// ended (a backend sends its last counts as it exits; PostgreSQL 15 and
-/// later also flush an idle backend's at least every 10 s).
+/// The database's writes per table, read once every other client session
+/// of it has ended (PostgreSQL 15 and later: a backend sends its last
+/// counts to shared memory before it leaves `pg_stat_activity`);
+/// refused if one is still open after 15 s, rather than read short.
 pub(super) fn read(database_url: &str) -> anyhow::Result<Vec<TableWrites>> {
     let mut conn =
         PgConnection::establish(database_url).context("connecting for the statistics")?;
@@ -55,12 +58,18 @@ pub(super) fn read(database_url: &str) -> anyhow::Result<Vec<TableWrites>> {
         }
         let others: Others = diesel::sql_query(
             "SELECT count(*) AS count FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+               AND backend_type = 'client backend'",
         )
         .get_result(&mut conn)?;
-        if others.count == 0 || Instant::now() > deadline {
+        if others.count == 0 {
             break;
         }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{} sessions of the service still open after 15 s",
+            others.count
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     diesel::sql_query(
