@@ -243,13 +243,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
 
     verify(&workload, &received)?;
     verify_rows(database.url(), &workload)?;
-    let url = database.url().to_owned();
-    let tables = tokio::task::spawn_blocking(move || tables::read(&url))
-        .await?
-        .unwrap_or_else(|e| {
-            eprintln!("    (no storage figures: {e:#})");
-            Vec::new()
-        });
+    let tables = tables::read_after_run(database.url()).await;
 
     let last = received.iter().map(|r| r.at).max().unwrap_or(started);
     let seconds = last.duration_since(started).as_secs_f64();

@@ -46,7 +46,7 @@ impl TableWrites {
 /// of it has ended (PostgreSQL 15 and later: a backend sends its last
 /// counts to shared memory before it leaves `pg_stat_activity`);
 /// refused if one is still open after 15 s, rather than read short.
-pub(super) fn read(database_url: &str) -> anyhow::Result<Vec<TableWrites>> {
+fn read(database_url: &str) -> anyhow::Result<Vec<TableWrites>> {
     let mut conn =
         PgConnection::establish(database_url).context("connecting for the statistics")?;
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -85,6 +85,20 @@ pub(super) fn read(database_url: &str) -> anyhow::Result<Vec<TableWrites>> {
     )
     .load(&mut conn)
     .context("reading pg_stat_user_tables")
+}
+
+/// [`read`] off the runtime's threads. A read that fails is said, and
+/// leaves the run's other figures standing: no figures, not a failed run.
+pub(super) async fn read_after_run(database_url: &str) -> Vec<TableWrites> {
+    let url = database_url.to_owned();
+    let read = tokio::task::spawn_blocking(move || read(&url))
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|result| result);
+    read.unwrap_or_else(|e| {
+        eprintln!("    (no storage figures: {e:#})");
+        Vec::new()
+    })
 }
 
 /// One line: per command, rows inserted and updated, entries into the
