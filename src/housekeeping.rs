@@ -1,6 +1,8 @@
 //! `Housekeeper`: on a timer, measures the outbox backlog (rows and age of
-//! the oldest unpublished one) into the metrics, and purges published
-//! outbox rows and `processed_commands` rows older than `RETENTION_SECS`, a
+//! the oldest unpublished one) into the metrics, makes the outbox's
+//! partitions ahead of its ids and drops those published and older than
+//! `RETENTION_SECS`, and purges the other expired rows (`processed_commands`,
+//! idempotency keys, conflict answers, the outbox's default partition), a
 //! small batch per statement so no purge holds locks or floods the WAL.
 //! It also compares the command topic's partition count with the one
 //! recorded in the database, and says loudly when the topic was grown.
@@ -11,8 +13,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::config::HousekeepingSettings;
+use crate::db::models::outbox_partition::LongHolders;
 use crate::db::models::{
-    CommandTopic, IdempotencyClaim, LeaseView, NewProcessedCommand, OutboxMessage, RelayLease,
+    CommandIdConflict, CommandTopic, IdempotencyClaim, LeaseView, NewProcessedCommand,
+    OutboxMessage, OutboxPartition, RelayLease,
 };
 use crate::db::{Database, DbError};
 use crate::metrics::{Metrics, TableLabels};
@@ -60,8 +64,14 @@ pub struct Housekeeper {
     retention: Duration,
     interval: Duration,
     batch_size: i64,
+    partition_ids: i64,
+    /// Who held a lock on the outbox, and since when (across rounds).
+    holders: Arc<std::sync::Mutex<LongHolders>>,
     commands_topic: String,
 }
+
+/// How many partitions' worth of ids are made ahead of the next id.
+const PARTITIONS_AHEAD: i64 = 2;
 
 /// How often a changed partition count is logged again while it lasts.
 const PARTITION_CHANGE_LOG_EVERY: Duration = Duration::from_secs(600);
@@ -83,6 +93,8 @@ impl Housekeeper {
             retention: settings.retention(),
             interval: settings.interval(),
             batch_size: i64::from(settings.purge_batch_size),
+            partition_ids: settings.outbox_partition_ids,
+            holders: Arc::default(),
             commands_topic: commands_topic.to_owned(),
         }
     }
@@ -95,6 +107,7 @@ impl Housekeeper {
                 Err(e) => tracing::warn!(error = %e, "cannot measure the outbox backlog"),
             }
             self.check_partition_count(&mut said).await;
+            self.keep_partitions().await;
             if let Err(e) = self.purge(&mut shutdown).await {
                 tracing::warn!(error = %e, "retention purge failed, will retry");
             }
@@ -153,6 +166,55 @@ impl Housekeeper {
         }
     }
 
+    /// Makes the outbox's partitions ahead of its ids, then drops, lowest
+    /// first, those published and expired. A partition that cannot be made
+    /// or dropped now (its lock is busy) is tried again next round: rows
+    /// that find no partition go to the default one meanwhile.
+    async fn keep_partitions(&self) {
+        let Ok(retention) = chrono::Duration::from_std(self.retention) else {
+            return;
+        };
+        let before = Utc::now() - retention;
+        let ids = self.partition_ids;
+        let holders = self.holders.clone();
+        let kept = self
+            .db
+            .run(move |conn| {
+                let mut holders = holders.lock().unwrap_or_else(|e| e.into_inner());
+                OutboxPartition::maintain(conn, ids, PARTITIONS_AHEAD, before, &mut holders)
+                    .map_err(DbError::from)
+            })
+            .await;
+        let kept = match kept {
+            Ok(kept) => kept,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the outbox's partitions");
+                return;
+            }
+        };
+        self.metrics.outbox_partitions.set(kept.partitions as i64);
+        if kept.held_up {
+            tracing::warn!(
+                "a long transaction holds a lock on the outbox: its partitions are neither \
+                 made nor dropped while it runs (rows past them go to outbox_part_default)"
+            );
+        }
+        if let Some(e) = kept.failed {
+            tracing::warn!(error = %e, "cannot make or drop an outbox partition now, will retry");
+        }
+        let purged = self.metrics.purged.get_or_create(&TableLabels {
+            table: "outbox".to_owned(),
+        });
+        for (name, rows) in kept.dropped {
+            tracing::info!(
+                partition = name,
+                rows,
+                "dropped an expired outbox partition"
+            );
+            purged.inc_by(rows.max(0) as u64);
+        }
+    }
+
     /// Deletes expired rows batch by batch until none is left (or shutdown).
     async fn purge(&self, shutdown: &mut Shutdown) -> Result<(), DbError> {
         let Ok(retention) = chrono::Duration::from_std(self.retention) else {
@@ -173,6 +235,13 @@ impl Housekeeper {
             before,
             shutdown,
             IdempotencyClaim::purge,
+        )
+        .await?;
+        self.purge_table(
+            "command_id_conflicts",
+            before,
+            shutdown,
+            CommandIdConflict::purge,
         )
         .await
     }

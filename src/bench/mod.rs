@@ -163,11 +163,12 @@ async fn run_phase(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<phase::
     if !result.stages.is_empty() {
         eprintln!("    stages: {}", report::stages_line(&result));
     }
-    if !result.tables.is_empty() {
+    if !result.tables.writes.is_empty() {
         eprintln!(
             "    storage: {}",
-            tables::line(&result.tables, result.commands)
+            tables::line(&result.tables.writes, result.commands)
         );
+        eprintln!("    sizes: {}", tables::sizes_line(&result.tables.sizes));
     }
     Ok(result)
 }

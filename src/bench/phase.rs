@@ -18,7 +18,7 @@ use super::measure::{percentile, rss_mb, timeline, window_rates};
 use super::reads::{ReadLoad, Reads};
 use super::service::{Topics, free_local_addr, start_service, stop};
 use super::stages::{self, StageFigures};
-use super::tables::{self, TableWrites};
+use super::tables::{self, Storage};
 use super::verify::{verify, verify_rows};
 use crate::cli::BenchArgs;
 use crate::db::{ScratchDatabase, scratch};
@@ -74,7 +74,7 @@ pub struct PhaseResult {
     /// from the database, and batches applied again from fresh reads.
     pub cache: (u64, u64, u64),
     /// What the run wrote, table by table (PostgreSQL's statistics).
-    pub tables: Vec<TableWrites>,
+    pub tables: Storage,
 }
 
 /// Events in the windows whose rates are compared for decay.

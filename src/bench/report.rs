@@ -115,7 +115,10 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
             );
         }
     }
-    let stored: Vec<&PhaseResult> = results.iter().filter(|r| !r.tables.is_empty()).collect();
+    let stored: Vec<&PhaseResult> = results
+        .iter()
+        .filter(|r| !r.tables.writes.is_empty())
+        .collect();
     if !stored.is_empty() {
         let _ = writeln!(
             out,
@@ -127,7 +130,7 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
             out,
             "- {}: {}",
             r.name,
-            super::tables::line(&r.tables, r.commands)
+            super::tables::line(&r.tables.writes, r.commands)
         );
     }
     let batched = results.iter().find(|r| r.name == "burst");

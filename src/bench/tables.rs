@@ -8,6 +8,10 @@
 //! which the statistics do not count. These are estimates from the counts:
 //! rows of a batch that was rolled back count too (the run prints the
 //! batches applied again), and so do the warm-up order's five commands.
+//! The outbox's partitions count as one table; a partition dropped by
+//! retention during the run takes its counts with it. Also each table's
+//! size on disk at the end (its partitions summed), to see what expiry
+//! leaves.
 
 use std::time::{Duration, Instant};
 
@@ -42,11 +46,31 @@ impl TableWrites {
     }
 }
 
-/// The database's writes per table, read once every other client session
+/// One table's size at the end of a run (the outbox: its partitions').
+#[derive(Debug, Clone, QueryableByName)]
+pub struct TableSize {
+    #[diesel(sql_type = Text)]
+    pub table: String,
+    #[diesel(sql_type = BigInt)]
+    pub parts: i64,
+    #[diesel(sql_type = BigInt)]
+    pub table_bytes: i64,
+    #[diesel(sql_type = BigInt)]
+    pub index_bytes: i64,
+}
+
+/// What a run left in the database.
+#[derive(Debug, Clone, Default)]
+pub struct Storage {
+    pub writes: Vec<TableWrites>,
+    pub sizes: Vec<TableSize>,
+}
+
+/// The database's writes and sizes per table, read once every other client session
 /// of it has ended (PostgreSQL 15 and later: a backend sends its last
 /// counts to shared memory before it leaves `pg_stat_activity`);
 /// refused if one is still open after 15 s, rather than read short.
-fn read(database_url: &str) -> anyhow::Result<Vec<TableWrites>> {
+fn read(database_url: &str) -> anyhow::Result<Storage> {
     let mut conn =
         PgConnection::establish(database_url).context("connecting for the statistics")?;
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -72,24 +96,37 @@ fn read(database_url: &str) -> anyhow::Result<Vec<TableWrites>> {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    diesel::sql_query(
-        "SELECT s.relname::text AS table, s.n_tup_ins AS inserted, s.n_tup_upd AS updated, \
-                s.n_tup_hot_upd AS hot_updated, \
-                (SELECT count(*) FROM pg_index i \
-                 WHERE i.indrelid = s.relid AND i.indpred IS NULL) AS indexes, \
-                (SELECT count(*) FROM pg_index i \
-                 WHERE i.indrelid = s.relid AND i.indpred IS NOT NULL) AS partial \
-         FROM pg_stat_user_tables s \
-         WHERE s.n_tup_ins + s.n_tup_upd > 0 \
-         ORDER BY s.relname",
-    )
+    const TABLE: &str =
+        "CASE WHEN c.relname LIKE 'outbox\\_part\\_%' THEN 'outbox' ELSE c.relname::text END";
+    let writes = diesel::sql_query(format!(
+        "SELECT {TABLE} AS table, sum(s.n_tup_ins)::bigint AS inserted, \
+                sum(s.n_tup_upd)::bigint AS updated, sum(s.n_tup_hot_upd)::bigint AS hot_updated, \
+                max((SELECT count(*) FROM pg_index i \
+                     WHERE i.indrelid = s.relid AND i.indpred IS NULL)) AS indexes, \
+                max((SELECT count(*) FROM pg_index i \
+                     WHERE i.indrelid = s.relid AND i.indpred IS NOT NULL)) AS partial \
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid \
+         GROUP BY 1 HAVING sum(s.n_tup_ins + s.n_tup_upd) > 0 \
+         ORDER BY 1"
+    ))
     .load(&mut conn)
-    .context("reading pg_stat_user_tables")
+    .context("reading pg_stat_user_tables")?;
+    let sizes = diesel::sql_query(format!(
+        "SELECT {TABLE} AS table, count(*) AS parts, \
+                sum(pg_table_size(c.oid))::bigint AS table_bytes, \
+                sum(pg_indexes_size(c.oid))::bigint AS index_bytes \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind = 'r' \
+         GROUP BY 1 ORDER BY 3 DESC"
+    ))
+    .load(&mut conn)
+    .context("reading the tables' sizes")?;
+    Ok(Storage { writes, sizes })
 }
 
 /// [`read`] off the runtime's threads. A read that fails is said, and
 /// leaves the run's other figures standing: no figures, not a failed run.
-pub(super) async fn read_after_run(database_url: &str) -> Vec<TableWrites> {
+pub(super) async fn read_after_run(database_url: &str) -> Storage {
     let url = database_url.to_owned();
     let read = tokio::task::spawn_blocking(move || read(&url))
         .await
@@ -97,8 +134,31 @@ pub(super) async fn read_after_run(database_url: &str) -> Vec<TableWrites> {
         .and_then(|result| result);
     read.unwrap_or_else(|e| {
         eprintln!("    (no storage figures: {e:#})");
-        Vec::new()
+        Storage::default()
     })
+}
+
+/// One line: each table of at least a megabyte, its size and its indexes'
+/// (and the outbox's partitions).
+pub fn sizes_line(sizes: &[TableSize]) -> String {
+    let mb = |bytes: i64| bytes as f64 / (1024.0 * 1024.0);
+    let parts: Vec<String> = sizes
+        .iter()
+        .filter(|t| t.table_bytes + t.index_bytes >= 1024 * 1024)
+        .map(|t| {
+            let partitions = match t.parts {
+                1 => String::new(),
+                n => format!(" in {n} partitions"),
+            };
+            format!(
+                "{} {:.1} MB + {:.1} MB indexes{partitions}",
+                t.table,
+                mb(t.table_bytes),
+                mb(t.index_bytes)
+            )
+        })
+        .collect();
+    parts.join(", ")
 }
 
 /// One line: per command, rows inserted and updated, entries into the

@@ -71,6 +71,7 @@ impl ServeSettings {
                 retention_secs: 7 * 24 * 3600,
                 housekeeping_interval_ms: 200,
                 purge_batch_size: 1000,
+                outbox_partition_ids: 4_000_000,
             },
             readiness: ReadinessSettings {
                 ready_max_outbox_age_secs: 60,

@@ -27,6 +27,15 @@ pub struct HousekeepingSettings {
     /// WAL bursts short).
     #[arg(long, env = "PURGE_BATCH_SIZE", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub purge_batch_size: u32,
+
+    /// Ids per outbox partition. The housekeeper keeps two partitions' worth
+    /// of ids made ahead of the sequence, and drops a partition once every
+    /// id in it is published and its last row is older than RETENTION_SECS:
+    /// an event is kept that long and until its partition is full. The
+    /// outbox holds about RETENTION_SECS × rate ÷ this many partitions:
+    /// keep that in the hundreds at most.
+    #[arg(long, env = "OUTBOX_PARTITION_IDS", default_value_t = 4_000_000, value_parser = clap::value_parser!(i64).range(1..=1_000_000_000_000))]
+    pub outbox_partition_ids: i64,
 }
 
 impl HousekeepingSettings {
@@ -42,6 +51,7 @@ impl HousekeepingSettings {
         env.set("RETENTION_SECS", self.retention_secs);
         env.set("HOUSEKEEPING_INTERVAL_MS", self.housekeeping_interval_ms);
         env.set("PURGE_BATCH_SIZE", self.purge_batch_size);
+        env.set("OUTBOX_PARTITION_IDS", self.outbox_partition_ids);
     }
 }
 

@@ -253,6 +253,7 @@ mod tests {
         s.housekeeping.retention_secs = 30;
         s.housekeeping.housekeeping_interval_ms = 31;
         s.housekeeping.purge_batch_size = 32;
+        s.housekeeping.outbox_partition_ids = 35;
         s.readiness.ready_max_outbox_age_secs = 33;
         s.readiness.ready_max_outbox_backlog = 34;
         s.http.api_tokens = Some(Secret::new("write:0123456789abcdef"));

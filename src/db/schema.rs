@@ -1,6 +1,13 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    command_id_conflicts (event_id) {
+        event_id -> Uuid,
+        answered_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     command_topics (topic) {
         #[max_length = 249]
         topic -> Varchar,
@@ -148,6 +155,7 @@ diesel::joinable!(order_status_history -> orders (order_id));
 diesel::joinable!(payments -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    command_id_conflicts,
     command_topics,
     consumer_offsets,
     idempotency_keys,

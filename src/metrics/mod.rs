@@ -50,6 +50,8 @@ pub struct Metrics {
     pub events_published: Counter,
     pub outbox_backlog: Gauge,
     pub outbox_oldest_age_seconds: Gauge<f64, AtomicU64>,
+    /// The outbox's range partitions, as the housekeeper last counted them.
+    pub outbox_partitions: Gauge,
     pub relay: RelayMetrics,
     pub apply: ApplyMetrics,
     /// Where commands' time goes, stage by stage.
@@ -165,6 +167,12 @@ impl Metrics {
             "Age of the oldest unpublished outbox row (0 when none)",
             outbox_oldest_age_seconds.clone(),
         );
+        let outbox_partitions = Gauge::default();
+        registry.register(
+            "outbox_partitions",
+            "Range partitions of the outbox (the default one apart)",
+            outbox_partitions.clone(),
+        );
         let relay = RelayMetrics::default();
         relay.register(&mut registry);
         let apply = ApplyMetrics::default();
@@ -261,6 +269,7 @@ impl Metrics {
             events_published,
             outbox_backlog,
             outbox_oldest_age_seconds,
+            outbox_partitions,
             relay,
             apply,
             stages,

@@ -98,12 +98,14 @@ pub(super) type Alone = Result<(BatchOutcome, Vec<OutboxMessage>), DbError>;
 /// statement instead of at the commit, so a refusal comes up inside the
 /// savepoint that tried the command. The transaction takes its id first,
 /// as every outbox writer must (the relay reads a lock on `outbox` without
-/// one as "anyone may commit").
+/// one as "anyone may commit"). The outbox's partitions are not locked:
+/// their schema is the outbox's, and one the housekeeper drops is never
+/// written again.
 fn hold_schema(conn: &mut PgConnection) -> QueryResult<()> {
     OutboxMessage::take_transaction_id(conn)?;
     diesel::sql_query(
         "LOCK TABLE orders, order_items, payments, order_status_history, \
-         processed_commands, outbox IN ROW EXCLUSIVE MODE",
+         processed_commands, command_id_conflicts, ONLY outbox IN ROW EXCLUSIVE MODE",
     )
     .execute(conn)?;
     diesel::sql_query("SET CONSTRAINTS ALL IMMEDIATE")

@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 use super::BatchOutcome;
 use super::cache::Known;
-use crate::db::models::{ConsumerOffset, NewProcessedCommand, OutboxMessage, ProcessedFingerprint};
+use crate::db::models::{
+    CommandIdConflict, ConsumerOffset, NewProcessedCommand, OutboxMessage, ProcessedFingerprint,
+};
 use crate::domain::{
     self, Change, Command, CommandBody, Facts, OrderState, Rejection, RejectionCode,
 };
@@ -171,10 +173,10 @@ pub(super) fn apply(
             }
         }
         if !conflicts.is_empty() {
-            let answered = OutboxMessage::existing_event_ids(conn, &conflicts)?;
-            writes
-                .outbox
-                .retain(|row| !answered.contains(&row.event_id));
+            let claimed = CommandIdConflict::claim(conn, &conflicts)?;
+            writes.outbox.retain(|row| {
+                !conflicts.contains(&row.event_id) || claimed.contains(&row.event_id)
+            });
         }
         let events = write(conn, &orders, writes, offsets, Utc::now())??;
         Ok(Applied {

@@ -22,6 +22,7 @@ mod interleaving;
 mod lifecycle;
 mod one_batch;
 mod openapi;
+mod outbox_partitions;
 mod oversized;
 mod positions;
 mod quarantine;

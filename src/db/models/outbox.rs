@@ -55,20 +55,6 @@ pub struct Visible {
 }
 
 impl OutboxMessage {
-    /// Which of `event_ids` the outbox holds (written before, not purged yet).
-    pub fn existing_event_ids(
-        conn: &mut PgConnection,
-        event_ids: &std::collections::HashSet<Uuid>,
-    ) -> QueryResult<std::collections::HashSet<Uuid>> {
-        let ids: Vec<Uuid> = event_ids.iter().copied().collect();
-        Ok(outbox::table
-            .filter(outbox::event_id.eq_any(ids))
-            .select(outbox::event_id)
-            .load::<Uuid>(conn)?
-            .into_iter()
-            .collect())
-    }
-
     /// In one statement (one snapshot): the visible ids from `from` to
     /// `through` (at most `limit` of them, the lowest), and those in the
     /// ranges `firsts[i]..=lasts[i]` below `from`; in id order.
@@ -89,7 +75,8 @@ impl OutboxMessage {
                         UNION ALL \
                         (SELECT o.id FROM unnest($3::bigint[], $5::bigint[]) AS g(first, last), \
                            LATERAL (SELECT id FROM outbox \
-                                    WHERE id BETWEEN g.first AND g.last AND id < $1) o)) v \
+                                    WHERE id BETWEEN g.first AND g.last AND id < $1 \
+                                      AND id >= $6) o)) v \
                       ORDER BY id) AS ids \
              FROM (SELECT pg_current_snapshot() AS snap) s",
         )
@@ -98,6 +85,9 @@ impl OutboxMessage {
         .bind::<Array<BigInt>, _>(firsts)
         .bind::<BigInt, _>(limit)
         .bind::<Array<BigInt>, _>(lasts)
+        // The lowest gap's first id, a constant for the planner: only the
+        // partitions from it to `from` are planned and locked for the gaps.
+        .bind::<BigInt, _>(firsts.iter().copied().min().unwrap_or(from))
         .get_result(conn)
     }
 
@@ -175,17 +165,19 @@ impl OutboxMessage {
             .get_result(conn)
     }
 
-    /// Deletes published rows (at or below the watermark) written before
-    /// `before`, among the `limit` oldest rows: reading a bounded head keeps
-    /// every purge statement cheap, also when nothing has expired.
+    /// Deletes the default partition's published rows (at or below the
+    /// watermark) written before `before`, among its `limit` oldest rows:
+    /// reading a bounded head keeps every purge statement cheap, also when
+    /// nothing has expired. The range partitions are dropped whole instead
+    /// (see [`OutboxPartition`](super::OutboxPartition)).
     pub fn purge_published(
         conn: &mut PgConnection,
         before: DateTime<Utc>,
         limit: i64,
     ) -> QueryResult<usize> {
         diesel::sql_query(
-            "WITH head AS (SELECT id, created_at FROM outbox ORDER BY id LIMIT $2) \
-             DELETE FROM outbox WHERE id IN \
+            "WITH head AS (SELECT id, created_at FROM outbox_part_default ORDER BY id LIMIT $2) \
+             DELETE FROM outbox_part_default WHERE id IN \
                (SELECT id FROM head \
                 WHERE created_at < $1 \
                   AND id <= (SELECT published_through FROM outbox_relay))",
