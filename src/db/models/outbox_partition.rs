@@ -3,15 +3,19 @@
 //! published and expired. `outbox_part_default` takes the rows no range
 //! covers (made too late) and is purged row by row.
 //!
-//! Making a partition takes the default partition's ACCESS EXCLUSIVE lock
-//! (the outbox itself only SHARE UPDATE EXCLUSIVE: writers go on), dropping
-//! one the outbox's. Waiting for either would hold up every statement
-//! queued behind it, so the DDL gives up after [`DDL_LOCK_TIMEOUT_MS`], is
-//! not tried at all while a long transaction holds a lock on the outbox
-//! ([`LongHolders`]), and one instance at a time does it.
+//! Locks: a partition is made as a table of its own, then attached, which
+//! takes the outbox's SHARE UPDATE EXCLUSIVE lock (writers go on) and the
+//! default partition's ACCESS EXCLUSIVE one; the default partition's rows
+//! are checked against the new range beforehand, under a constraint
+//! validated without blocking writers, so the attach does not scan them.
+//! Dropping a partition takes the outbox's ACCESS EXCLUSIVE lock (and the
+//! default partition's, and its own). Each statement waits at most
+//! [`DDL_LOCK_TIMEOUT_MS`] for a lock, none is tried while a long
+//! transaction holds a lock on the outbox ([`LongHolders`]), and one
+//! instance at a time does this.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+mod holders;
+mod plan;
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
@@ -19,20 +23,22 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 
-/// How long the DDL waits for a lock.
+pub use holders::LongHolders;
+use plan::next_partitions;
+
+/// How long each DDL statement waits for a lock.
 const DDL_LOCK_TIMEOUT_MS: u32 = 200;
 
-/// How long making a partition may hold its locks: checking the default
-/// partition's rows against the new range is a scan of them.
+/// How long a DDL statement may hold its locks once it has them.
 const DDL_STATEMENT_TIMEOUT_MS: u32 = 1_000;
-
-/// A transaction seen holding a lock on the outbox for this long is a long
-/// one (a report, a dump, a session left open in `psql`).
-const LONG_TRANSACTION: Duration = Duration::from_secs(1);
 
 /// The advisory lock one instance's housekeeper holds while it makes or
 /// drops partitions.
 const PARTITIONS_LOCK: i64 = 0x6f72_6465_725f_7074;
+
+/// The name of the constraint by which the default partition refuses the
+/// range of the partition being made (`outbox_part_default_not_<from>`).
+const GUARD_PREFIX: &str = "outbox_part_default_not_";
 
 /// One range partition of the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -55,7 +61,9 @@ pub struct Layout {
     /// The next id the sequence hands out.
     #[diesel(sql_type = BigInt)]
     pub next_id: i64,
-    /// The highest id in the default partition, if any.
+    /// The lowest and highest ids in the default partition, if any.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub default_min: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub default_max: Option<i64>,
     /// Every id at or below it has been published.
@@ -76,37 +84,6 @@ pub struct Maintained {
     pub failed: Option<diesel::result::Error>,
 }
 
-/// The transactions holding a lock on the outbox (or a partition), by
-/// virtual transaction id, and since when they were seen: one still there
-/// [`LONG_TRANSACTION`] after it was first seen is a long one. Read from
-/// `pg_locks`, which shows every role's sessions (`pg_stat_activity` hides
-/// other roles' transaction start).
-#[derive(Debug, Default)]
-pub struct LongHolders {
-    seen: HashMap<String, Instant>,
-}
-
-impl LongHolders {
-    /// Notes the holders now; whether one of them is a long one.
-    fn update(&mut self, holders: Vec<String>, now: Instant) -> bool {
-        let mut seen = HashMap::with_capacity(holders.len());
-        for holder in holders {
-            let since = self.seen.get(&holder).copied().unwrap_or(now);
-            seen.insert(holder, since);
-        }
-        self.seen = seen;
-        self.seen
-            .values()
-            .any(|since| now.duration_since(*since) >= LONG_TRANSACTION)
-    }
-}
-
-#[derive(QueryableByName)]
-struct Holder {
-    #[diesel(sql_type = Text)]
-    vxid: String,
-}
-
 impl OutboxPartition {
     /// The range partitions this service made, lowest first (the default
     /// one, and any table an operator attached, apart).
@@ -124,11 +101,12 @@ impl OutboxPartition {
         .load(conn)
     }
 
-    /// The sequence's next id, the default partition's top, the watermark.
+    /// The sequence's next id, the default partition's ids, the watermark.
     pub fn layout(conn: &mut PgConnection) -> QueryResult<Layout> {
         diesel::sql_query(
             "SELECT (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END \
                      FROM outbox_id_seq) AS next_id, \
+                    (SELECT min(id) FROM outbox_part_default) AS default_min, \
                     (SELECT max(id) FROM outbox_part_default) AS default_max, \
                     (SELECT published_through FROM outbox_relay) AS published_through",
         )
@@ -148,29 +126,10 @@ impl OutboxPartition {
         before: DateTime<Utc>,
         holders: &mut LongHolders,
     ) -> QueryResult<Maintained> {
-        let partitions = Self::list(conn)?;
-        let layout = Self::layout(conn)?;
-        let make = next_partitions(&partitions, &layout, ids, ahead);
-        let mut done = Maintained {
-            partitions: partitions.len(),
-            ..Maintained::default()
-        };
-        let now: Vec<Holder> = diesel::sql_query(
-            "SELECT DISTINCT l.virtualtransaction AS vxid FROM pg_locks l \
-             WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid() \
-               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-               AND (l.relation = 'outbox'::regclass OR l.relation IN \
-                    (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'outbox'::regclass))",
-        )
-        .load(conn)?;
-        if holders.update(now.into_iter().map(|h| h.vxid).collect(), Instant::now()) {
+        let mut done = Maintained::default();
+        if holders.busy(conn)? {
+            done.partitions = Self::list(conn)?.len();
             done.held_up = true;
-            return Ok(done);
-        }
-        let expiring = partitions
-            .first()
-            .is_some_and(|p| p.to - 1 <= layout.published_through);
-        if make.is_empty() && !expiring {
             return Ok(done);
         }
         let mine: bool = diesel::select(
@@ -180,9 +139,10 @@ impl OutboxPartition {
         )
         .get_result(conn)?;
         if !mine {
+            done.partitions = Self::list(conn)?.len();
             return Ok(done);
         }
-        let result = Self::make_and_drop(conn, &partitions, &layout, make, ids, before, &mut done);
+        let result = Self::make_and_drop(conn, ids, ahead, before, &mut done);
         diesel::select(
             sql::<Bool>("pg_advisory_unlock(")
                 .bind::<BigInt, _>(PARTITIONS_LOCK)
@@ -192,23 +152,26 @@ impl OutboxPartition {
         result.map(|()| done)
     }
 
+    /// [`maintain`](Self::maintain)'s work, under the advisory lock.
     fn make_and_drop(
         conn: &mut PgConnection,
-        partitions: &[OutboxPartition],
-        layout: &Layout,
-        make: Vec<i64>,
         ids: i64,
+        ahead: i64,
         before: DateTime<Utc>,
         done: &mut Maintained,
     ) -> QueryResult<()> {
-        for from in make {
+        Self::drop_guards(conn)?;
+        let partitions = Self::list(conn)?;
+        let layout = Self::layout(conn)?;
+        done.partitions = partitions.len();
+        for from in next_partitions(&partitions, &layout, ids, ahead) {
             if let Err(e) = Self::create(conn, from, ids) {
                 done.failed = Some(e);
                 break;
             }
             done.partitions += 1;
         }
-        for partition in partitions {
+        for partition in &partitions {
             match partition.drop_expired(conn, layout.published_through, before) {
                 Ok(Some(rows)) => {
                     done.partitions -= 1;
@@ -224,24 +187,63 @@ impl OutboxPartition {
         Ok(())
     }
 
-    /// Makes the partition `[from, from + ids)`, named after `from`: a
-    /// table of its own first, with a CHECK that spares the attach its
-    /// scan, then attached. Fails if the default partition holds a row in
-    /// that range (made too late: the next round starts above it).
+    /// Makes the partition `[from, from + ids)`, named after `from`. First
+    /// the default partition promises to hold no row of that range: a
+    /// constraint added unchecked (a moment's lock), then validated, which
+    /// reads its rows without blocking writers (and fails if one is in the
+    /// range: made too late, the next round starts above it). Then the
+    /// partition is made and attached, which the constraint spares a scan
+    /// of the default partition; the constraint goes (in any case: left,
+    /// it would refuse the range's rows in the default partition).
     fn create(conn: &mut PgConnection, from: i64, ids: i64) -> QueryResult<()> {
         let to = from.saturating_add(ids);
         let name = format!("outbox_part_{from:019}");
-        conn.transaction(|conn| {
+        let guard = format!("{GUARD_PREFIX}{from:019}");
+        let made = ddl(
+            conn,
+            &format!(
+                "ALTER TABLE outbox_part_default ADD CONSTRAINT \"{guard}\" \
+                 CHECK (id < {from} OR id >= {to}) NOT VALID"
+            ),
+        )
+        .and_then(|()| {
             conn.batch_execute(&format!(
-                "SET LOCAL lock_timeout = {DDL_LOCK_TIMEOUT_MS}; \
-                 SET LOCAL statement_timeout = {DDL_STATEMENT_TIMEOUT_MS}; \
-                 CREATE TABLE \"{name}\" (LIKE outbox); \
-                 ALTER TABLE \"{name}\" ADD CONSTRAINT \"{name}_range\" \
-                   CHECK (id >= {from} AND id < {to}); \
-                 ALTER TABLE outbox ATTACH PARTITION \"{name}\" FOR VALUES FROM ({from}) TO ({to}); \
-                 ALTER TABLE \"{name}\" DROP CONSTRAINT \"{name}_range\""
+                "ALTER TABLE outbox_part_default VALIDATE CONSTRAINT \"{guard}\""
             ))
         })
+        .and_then(|()| {
+            ddl(
+                conn,
+                &format!(
+                    "CREATE TABLE \"{name}\" (LIKE outbox); \
+                     ALTER TABLE outbox ATTACH PARTITION \"{name}\" \
+                     FOR VALUES FROM ({from}) TO ({to})"
+                ),
+            )
+        });
+        let dropped = ddl(
+            conn,
+            &format!("ALTER TABLE outbox_part_default DROP CONSTRAINT IF EXISTS \"{guard}\""),
+        );
+        made.and(dropped)
+    }
+
+    /// Drops the constraints [`create`](Self::create) left on the default
+    /// partition (it could not drop one, or stopped half-way).
+    fn drop_guards(conn: &mut PgConnection) -> QueryResult<()> {
+        let guards: Vec<String> = diesel::select(sql::<diesel::sql_types::Array<Text>>(&format!(
+            "ARRAY(SELECT conname::text FROM pg_constraint \
+                   WHERE conrelid = 'outbox_part_default'::regclass \
+                     AND conname ~ '^{GUARD_PREFIX}[0-9]{{19}}$')"
+        )))
+        .get_result(conn)?;
+        for guard in guards {
+            ddl(
+                conn,
+                &format!("ALTER TABLE outbox_part_default DROP CONSTRAINT IF EXISTS \"{guard}\""),
+            )?;
+        }
+        Ok(())
     }
 
     /// Drops this partition if every id in it is at or below
@@ -270,124 +272,27 @@ impl OutboxPartition {
         if !expired {
             return Ok(None);
         }
-        let rows: i64 =
+        // Counted for the metrics, however long that takes (a large
+        // partition from before the outbox was partitioned): nothing else
+        // uses it.
+        let rows: i64 = conn.transaction(|conn| {
+            conn.batch_execute("SET LOCAL statement_timeout = 0")?;
             diesel::select(sql::<BigInt>(&format!("(SELECT count(*) FROM \"{name}\")")))
-                .get_result(conn)?;
-        conn.transaction(|conn| {
-            conn.batch_execute(&format!(
-                "SET LOCAL lock_timeout = {DDL_LOCK_TIMEOUT_MS}; DROP TABLE \"{name}\""
-            ))
+                .get_result(conn)
         })?;
+        ddl(conn, &format!("DROP TABLE \"{name}\""))?;
         Ok(Some(rows))
     }
 }
 
-/// Where the next partitions go, given the range partitions (lowest
-/// first), the layout and the ids per partition: the lower bounds of those
-/// to make so that `ahead` partitions' worth of ids are covered past the
-/// next id. Above every id the default partition holds, and, when the
-/// sequence has run past the ranges, a hundredth of a partition past the
-/// next id (room for the ids drawn while the partition is made; should one
-/// land in the range first, making it fails and the next round goes
-/// above it).
-fn next_partitions(
-    partitions: &[OutboxPartition],
-    layout: &Layout,
-    ids: i64,
-    ahead: i64,
-) -> Vec<i64> {
-    let top = partitions.last().map(|p| p.to);
-    let behind = top.is_none_or(|top| top < layout.next_id);
-    let mut from = match top {
-        Some(top) if !behind => top,
-        _ => layout
-            .next_id
-            .saturating_add(ids / 100)
-            .max(top.unwrap_or(i64::MIN)),
-    };
-    if let Some(default_max) = layout.default_max {
-        from = from.max(default_max.saturating_add(1));
-    }
-    let covered_from = if behind { from } else { layout.next_id };
-    let until = covered_from.saturating_add(ids.saturating_mul(ahead));
-    let mut made = Vec::new();
-    while from < until && from > 0 {
-        made.push(from);
-        from = from.saturating_add(ids);
-    }
-    made
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn part(from: i64, to: i64) -> OutboxPartition {
-        OutboxPartition {
-            name: format!("outbox_part_{from:019}"),
-            from: Some(from),
-            to,
-        }
-    }
-
-    fn layout(next_id: i64, default_max: Option<i64>) -> Layout {
-        Layout {
-            next_id,
-            default_max,
-            published_through: 0,
-        }
-    }
-
-    #[test]
-    fn partitions_follow_the_last_one_while_it_covers_the_next_id() {
-        let parts = [part(1, 101), part(101, 201)];
-        assert_eq!(
-            next_partitions(&parts, &layout(150, None), 100, 2),
-            [201, 301]
-        );
-        // Two partitions' worth past the next id is covered already.
-        assert!(next_partitions(&parts, &layout(1, None), 100, 2).is_empty());
-    }
-
-    #[test]
-    fn a_sequence_past_the_ranges_starts_above_it_and_the_default_rows() {
-        let parts = [part(1, 1001)];
-        // Fell behind: the next id is past the last range.
-        assert_eq!(
-            next_partitions(&parts, &layout(5000, None), 1000, 2),
-            [5010, 6010]
-        );
-        // The default partition holds rows above that room.
-        assert_eq!(
-            next_partitions(&parts, &layout(5000, Some(5500)), 1000, 2),
-            [5501, 6501]
-        );
-        // No range at all (only the default partition), small partitions.
-        assert_eq!(next_partitions(&[], &layout(1, None), 4, 2), [1, 5]);
-    }
-
-    #[test]
-    fn the_legacy_partition_counts_as_a_range() {
-        let legacy = OutboxPartition {
-            name: "outbox_part_legacy".into(),
-            from: None,
-            to: 1,
-        };
-        assert_eq!(next_partitions(&[legacy], &layout(1, None), 10, 2), [1, 11]);
-    }
-
-    #[test]
-    fn a_holder_is_long_once_seen_for_a_second() {
-        let mut holders = LongHolders::default();
-        let start = Instant::now();
-        assert!(!holders.update(vec!["3/7".into()], start));
-        assert!(!holders.update(
-            vec!["3/7".into(), "4/1".into()],
-            start + LONG_TRANSACTION / 2
-        ));
-        assert!(holders.update(vec!["3/7".into()], start + LONG_TRANSACTION));
-        // Gone and back (another transaction of that id): seen anew.
-        assert!(!holders.update(vec![], start + LONG_TRANSACTION * 2));
-        assert!(!holders.update(vec!["3/7".into()], start + LONG_TRANSACTION * 3));
-    }
+/// Runs `statements` in a transaction whose statements wait at most
+/// [`DDL_LOCK_TIMEOUT_MS`] for a lock and hold them at most
+/// [`DDL_STATEMENT_TIMEOUT_MS`].
+fn ddl(conn: &mut PgConnection, statements: &str) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        conn.batch_execute(&format!(
+            "SET LOCAL lock_timeout = {DDL_LOCK_TIMEOUT_MS}; \
+             SET LOCAL statement_timeout = {DDL_STATEMENT_TIMEOUT_MS}; {statements}"
+        ))
+    })
 }
