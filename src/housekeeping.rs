@@ -195,8 +195,9 @@ impl Housekeeper {
         self.metrics.outbox_partitions.set(kept.partitions as i64);
         if kept.held_up {
             tracing::warn!(
-                "a long transaction holds a lock on the outbox: its partitions are neither \
-                 made nor dropped while it runs (rows past them go to outbox_part_default)"
+                "a transaction of another role, or a long one, holds a lock on the outbox: \
+                 its partitions are neither made nor dropped while it does (rows past them \
+                 go to outbox_part_default)"
             );
         }
         if let Some(e) = kept.failed {

@@ -78,7 +78,8 @@ pub struct Maintained {
     pub partitions: usize,
     /// Those dropped, with their rows.
     pub dropped: Vec<(String, i64)>,
-    /// Nothing was tried: a long transaction holds a lock on the outbox.
+    /// Nothing was tried: a transaction of another role, or a long one,
+    /// holds a lock on the outbox.
     pub held_up: bool,
     /// What stopped the work short (a lock not had in time, say).
     pub failed: Option<diesel::result::Error>,
@@ -116,9 +117,9 @@ impl OutboxPartition {
     /// Makes the partitions `ahead` partitions' worth of ids past the next
     /// id needs ([`next_partitions`]), then drops, lowest first, those
     /// published and with their last row written before `before`; stops at
-    /// the first that fails. Tries neither while a long transaction holds
-    /// a lock on the outbox (`holders`), or while another instance is at
-    /// it.
+    /// the first that fails. Tries neither while a transaction of another
+    /// role, or a long one, holds a lock on the outbox (`holders`), or
+    /// while another instance is at it.
     pub fn maintain(
         conn: &mut PgConnection,
         ids: i64,
