@@ -130,3 +130,60 @@ async fn expired_rows_are_purged_in_the_background() {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
 }
+
+/// Each table purged row by row loses its rows written before the cut,
+/// oldest first and `limit` per statement, and keeps the younger ones.
+#[test]
+fn the_row_by_row_purges_take_the_oldest_rows_before_the_cut() {
+    use order_service::db::models::{CommandIdConflict, IdempotencyClaim, NewProcessedCommand};
+    let admin = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let database = order_service::db::ScratchDatabase::migrated(&admin, "order_service_test")
+        .expect("a scratch database");
+    let mut conn =
+        <diesel::PgConnection as diesel::Connection>::establish(database.url()).expect("connect");
+    conn.batch_execute(
+        "INSERT INTO processed_commands (command_id, order_id, outcome, processed_at) \
+           SELECT gen_random_uuid(), gen_random_uuid(), 'applied', now() - g * interval '1 hour' \
+           FROM generate_series(0, 3) g; \
+         INSERT INTO idempotency_keys (principal, key, order_id, body_hash, claimed_at) \
+           SELECT 'p', gen_random_uuid(), gen_random_uuid(), 1, now() - g * interval '1 hour' \
+           FROM generate_series(0, 3) g; \
+         INSERT INTO command_id_conflicts (event_id, answered_at) \
+           SELECT gen_random_uuid(), now() - g * interval '1 hour' FROM generate_series(0, 3) g",
+    )
+    .expect("rows of four ages");
+    let cut = chrono::Utc::now() - chrono::Duration::minutes(30);
+    type Purge = fn(
+        &mut diesel::PgConnection,
+        chrono::DateTime<chrono::Utc>,
+        i64,
+    ) -> diesel::QueryResult<usize>;
+    let purges: [(&str, Purge); 3] = [
+        ("processed_commands", NewProcessedCommand::purge),
+        ("idempotency_keys", IdempotencyClaim::purge),
+        ("command_id_conflicts", CommandIdConflict::purge),
+    ];
+    for (table, purge) in purges {
+        assert_eq!(
+            purge(&mut conn, cut, 2).expect(table),
+            2,
+            "{table}: two per statement"
+        );
+        assert_eq!(
+            purge(&mut conn, cut, 2).expect(table),
+            1,
+            "{table}: the third old row"
+        );
+        assert_eq!(
+            purge(&mut conn, cut, 2).expect(table),
+            0,
+            "{table}: nothing old left"
+        );
+        assert_eq!(
+            count(&mut conn, &format!("SELECT count(*) FROM {table}")),
+            1,
+            "{table}: the young row stays"
+        );
+    }
+}

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz};
 use uuid::Uuid;
 
 use crate::db::schema::command_id_conflicts;
@@ -38,13 +37,13 @@ impl CommandIdConflict {
 
     /// Deletes up to `limit` claims made before `before`.
     pub fn purge(conn: &mut PgConnection, before: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
-        diesel::sql_query(
-            "DELETE FROM command_id_conflicts WHERE event_id IN \
-             (SELECT event_id FROM command_id_conflicts WHERE answered_at < $1 \
-              ORDER BY answered_at LIMIT $2)",
+        super::expiry::purge_oldest(
+            conn,
+            "command_id_conflicts",
+            "event_id",
+            "answered_at",
+            before,
+            limit,
         )
-        .bind::<Timestamptz, _>(before)
-        .bind::<BigInt, _>(limit)
-        .execute(conn)
     }
 }

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz};
 use uuid::Uuid;
 
 use crate::db::schema::idempotency_keys;
@@ -68,13 +67,13 @@ impl IdempotencyClaim {
 
     /// Deletes up to `limit` keys claimed before `before`.
     pub fn purge(conn: &mut PgConnection, before: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
-        diesel::sql_query(
-            "DELETE FROM idempotency_keys WHERE (principal, key) IN \
-             (SELECT principal, key FROM idempotency_keys WHERE claimed_at < $1 \
-              ORDER BY claimed_at LIMIT $2)",
+        super::expiry::purge_oldest(
+            conn,
+            "idempotency_keys",
+            "principal, key",
+            "claimed_at",
+            before,
+            limit,
         )
-        .bind::<Timestamptz, _>(before)
-        .bind::<BigInt, _>(limit)
-        .execute(conn)
     }
 }

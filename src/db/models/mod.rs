@@ -4,6 +4,7 @@
 pub mod command_id_conflict;
 pub mod command_topic;
 pub mod consumer_offset;
+mod expiry;
 pub mod idempotency_key;
 pub mod order;
 pub mod order_item;

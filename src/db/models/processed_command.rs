@@ -107,14 +107,14 @@ impl NewProcessedCommand {
     /// A command delivered again after its row is gone would be applied
     /// again: retention must outlast any redelivery (the command topic's).
     pub fn purge(conn: &mut PgConnection, before: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
-        diesel::sql_query(
-            "DELETE FROM processed_commands WHERE command_id IN \
-             (SELECT command_id FROM processed_commands WHERE processed_at < $1 \
-              ORDER BY processed_at LIMIT $2)",
+        super::expiry::purge_oldest(
+            conn,
+            "processed_commands",
+            "command_id",
+            "processed_at",
+            before,
+            limit,
         )
-        .bind::<Timestamptz, _>(before)
-        .bind::<BigInt, _>(limit)
-        .execute(conn)
     }
 
     /// Adds the insert of `rows` to `one` (see `NewOrder::add_to`).
