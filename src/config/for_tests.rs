@@ -55,6 +55,7 @@ impl ServeSettings {
                 poll_ms: 200,
                 lease_secs: 10,
                 transactional_id: None,
+                producers: 2,
             },
             http: HttpSettings {
                 http_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -37,6 +37,13 @@ pub struct RelaySettings {
     /// on every instance of the deployment.
     #[arg(long, env = "RELAY_TRANSACTIONAL_ID")]
     pub transactional_id: Option<String>,
+
+    /// Transactional producers the publisher takes in turn, one round's
+    /// transaction each (the ids after the first are the transactional id
+    /// with `-1`, `-2`, …): the broker finishes a committed transaction
+    /// after answering its commit, and the same id waits for it.
+    #[arg(long, env = "RELAY_PRODUCERS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub producers: u32,
 }
 
 impl RelaySettings {
@@ -53,5 +60,6 @@ impl RelaySettings {
         env.set("RELAY_POLL_MS", self.poll_ms);
         env.set("PUBLISHER_LEASE_SECS", self.lease_secs);
         env.set_some("RELAY_TRANSACTIONAL_ID", self.transactional_id.as_ref());
+        env.set("RELAY_PRODUCERS", self.producers);
     }
 }

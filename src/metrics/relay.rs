@@ -19,6 +19,9 @@ pub struct RelayMetrics {
     pub publishing: Gauge,
     /// The lease generation of this instance's term (0 when it has none).
     pub generation: Gauge,
+    /// Transactional producers taking turns in this instance's term (0
+    /// when it has none).
+    pub producers: Gauge,
     /// Terms this instance started.
     pub terms: Counter,
     /// Kafka transactions the relay committed (each costs the brokers a
@@ -45,6 +48,11 @@ impl RelayMetrics {
             "relay_lease_generation",
             "Lease generation of this instance's publisher term (0: none)",
             self.generation.clone(),
+        );
+        registry.register(
+            "relay_producers",
+            "Transactional producers taking turns in this instance's publisher term (0: none)",
+            self.producers.clone(),
         );
         registry.register(
             "relay_terms",

@@ -8,13 +8,13 @@ use super::cursor::Cursor;
 use super::hold::Holds;
 use super::lease::Lease;
 use super::progress;
-use super::publisher::Publisher;
+use super::publisher::Publishers;
 use crate::db::DbError;
 
 /// A term of the publisher role and where it stands.
 pub(super) struct Term {
     pub(super) lease: Lease,
-    pub(super) publisher: Publisher,
+    pub(super) publisher: Publishers,
     pub(super) cursor: Cursor,
     pub(super) transactional_id: String,
     pub(super) holds: Holds,
@@ -102,6 +102,7 @@ impl OutboxRelay {
                     holder = %self.holder,
                     generation,
                     transactional_id,
+                    producers = publisher.len(),
                     next = cursor.next,
                     gaps = cursor.gaps.len(),
                     saved_watermark = lease.claimed.published_through,
@@ -109,6 +110,7 @@ impl OutboxRelay {
                 );
                 self.metrics.relay.publishing.set(1);
                 self.metrics.relay.generation.set(generation);
+                self.metrics.relay.producers.set(publisher.len() as i64);
                 self.metrics.relay.terms.inc();
                 Some(Term {
                     lease,
@@ -130,7 +132,7 @@ impl OutboxRelay {
     /// With the lease won: earlier releases' relays ended, the producer
     /// that fences every earlier one, the position Kafka committed last.
     /// Each step gets at most half the lease, and 5 s.
-    async fn start(&self, lease: &Lease) -> Result<(Publisher, Cursor, String), String> {
+    async fn start(&self, lease: &Lease) -> Result<(Publishers, Cursor, String), String> {
         match self.guard_old_relays(true).await {
             Ok(true) => {}
             Ok(false) => return Err("an earlier release's relay holds its lock".into()),
@@ -142,9 +144,15 @@ impl OutboxRelay {
             .unwrap_or_else(|| lease.claimed.transactional_id.clone());
         // Bounded whatever the lease: a shutdown waits for a start.
         let step = (self.lease / 2).min(Duration::from_secs(5));
-        let publisher = Publisher::start(&self.connection, &transactional_id, step, self.lease)
-            .await
-            .map_err(|e| format!("transactional producer: {e}"))?;
+        let publisher = Publishers::start(
+            &self.connection,
+            &transactional_id,
+            self.producers,
+            step,
+            self.lease,
+        )
+        .await
+        .map_err(|e| format!("transactional producer: {e}"))?;
         let (connection, topic, key) = (
             self.connection.clone(),
             self.progress_topic.clone(),
@@ -188,6 +196,7 @@ impl OutboxRelay {
         };
         self.metrics.relay.publishing.set(0);
         self.metrics.relay.generation.set(0);
+        self.metrics.relay.producers.set(0);
         self.metrics.relay.held_orders.set(0);
         if graceful {
             let watermark = term.cursor.watermark(None);

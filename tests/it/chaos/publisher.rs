@@ -1,8 +1,8 @@
 //! The publisher role under faults, read as a consumer of `order-events`
 //! with `isolation.level=read_committed` sees it: a paused holder is
 //! replaced within seconds and stays deposed when it wakes; a producer
-//! fenced by another with the relay's transactional id gives up its term
-//! and publishing resumes by itself; records the broker refuses abort
+//! fenced by another with one of the relay's transactional ids gives up
+//! its term and publishing resumes by itself; records the broker refuses abort
 //! their round, which goes again whole, and end no term. In every case
 //! each event arrives once, in order per order.
 
@@ -13,10 +13,11 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use order_service::loadgen::Workload;
 use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, Producer};
 
 use super::process::{SHUTDOWN_BOUND, ServiceProcess};
-use super::{audit, distinct, full_scale, seeded_rng};
+use super::{audit, distinct, full_scale, seeded_rng, use_mock_cluster};
 use crate::helpers::{create_order, new_id, spawn_app_with, spawn_env_with, test_client_config};
 
 #[derive(QueryableByName, Debug, Clone, PartialEq)]
@@ -137,19 +138,33 @@ async fn a_fenced_producer_gives_up_its_term_and_publishing_resumes() {
     app.send_all(before).await;
     app.events(before.len()).await;
 
-    // Another producer under the relay's transactional id: its
-    // init_transactions fences the relay's producer, which fails fatally
-    // at its next transaction.
+    // Another producer under each of the relay's transactional ids in
+    // turn (it takes two in turns): its init_transactions fences the
+    // relay's producer with that id, which fails fatally at its next
+    // transaction; the term ends and the next one fences the intruder.
     let tid = holder(&mut conn).transactional_id;
-    let intruder: BaseProducer = test_client_config(&app.settings.kafka.connection)
-        .set("transactional.id", &tid)
-        .create()
-        .expect("intruder");
-    intruder
-        .init_transactions(Duration::from_secs(30))
-        .expect("init_transactions");
-
-    app.send_all(after).await;
+    let (middle, after) = after.split_at(after.len() / 2);
+    for (terms, (id, batch)) in [(tid.clone(), middle), (format!("{tid}-1"), after)]
+        .into_iter()
+        .enumerate()
+    {
+        let intruder: BaseProducer = test_client_config(&app.settings.kafka.connection)
+            .set("transactional.id", &id)
+            .create()
+            .expect("intruder");
+        intruder
+            .init_transactions(Duration::from_secs(30))
+            .expect("init_transactions");
+        // Two at a time: many rounds, each producer's turn comes.
+        app.send_paced(batch, 2, Duration::from_millis(100)).await;
+        let want = format!("order_service_relay_terms_total {}\n", terms + 2);
+        let metrics = app.metrics_with(&[want.as_str()]).await;
+        assert_eq!(
+            metric(&metrics, "order_service_relay_terms_total"),
+            terms as u64 + 2,
+            "fencing {id} ends the term: {metrics}"
+        );
+    }
     let _ = app
         .events_until(Duration::from_secs(60), |received| {
             distinct(received) >= commands.len()
@@ -158,14 +173,62 @@ async fn a_fenced_producer_gives_up_its_term_and_publishing_resumes() {
     let result = audit(&workload, &app.received, 1, &mut conn);
     println!("fenced: {result}");
     assert!(result.is_clean(), "{result}");
-    // The fenced term ended and a new one began.
-    let metrics = app
-        .metrics_with(&["order_service_relay_terms_total 2\n"])
+}
+
+/// A cluster that lets the relay use its first transactional id and not
+/// the second (an ACL on the exact id, from before there were two): the
+/// relay publishes with the first alone, and every event arrives once.
+/// (librdkafka's mock cluster: it refuses the id when told, from outside.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_second_transactional_id_leaves_the_relay_its_first() {
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let mut rng = seeded_rng("refused-id");
+    let mock = MockCluster::new(3).expect("mock cluster");
+    let workload = Workload::lifecycles(20, 4, &mut rng);
+    let commands = workload.interleaved(&mut rng);
+    let mut app = spawn_app_with(|s| use_mock_cluster(&mock, s)).await;
+    let (before, after) = commands.split_at(commands.len() / 2);
+    app.send_all(before).await;
+    app.events(before.len()).await;
+
+    // Every client has its producer id now. From here each start of a
+    // term is answered: the first id granted, the second refused. The
+    // lease's generation is raised under the relay (as a takeover does):
+    // its renewal fails, its term ends, and it takes the role again.
+    let answers: Vec<RDKafkaRespErr> = (0..10)
+        .flat_map(|_| {
+            [
+                RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR,
+                RDKafkaRespErr::RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            ]
+        })
+        .collect();
+    mock.request_errors(RDKafkaApiKey::InitProducerId, &answers);
+    diesel::sql_query("UPDATE outbox_relay SET generation = generation + 1")
+        .execute(&mut app.db())
+        .expect("raise the generation");
+    app.metrics_with(&["order_service_relay_terms_total 2\n"])
         .await;
+
+    app.send_all(after).await;
+    let _ = app
+        .events_until(Duration::from_secs(60), |received| {
+            distinct(received) >= commands.len()
+        })
+        .await;
+    let result = audit(&workload, &app.received, 1, &mut app.db());
+    println!("refused id: {result}");
+    assert!(result.is_clean_on_the_mock_cluster(), "{result}");
+    let metrics = app.metrics().await;
     assert_eq!(
         metric(&metrics, "order_service_relay_terms_total"),
         2,
-        "{metrics}"
+        "the deposed term ended and one term followed: {metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "order_service_relay_producers"),
+        1,
+        "the second term publishes with the first id alone: {metrics}"
     );
 }
 
