@@ -244,7 +244,7 @@ mod tests {
         s.relay.batch_size = 21;
         s.relay.poll_ms = 22;
         s.relay.lease_secs = 23;
-        s.relay.producers = 7;
+        s.relay.producers = 3;
         s.http.http_addr = std::net::SocketAddr::from(([10, 0, 0, 1], 24));
         s.http.request_timeout_ms = 25;
         s.http.header_read_timeout_ms = 26;

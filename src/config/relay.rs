@@ -40,9 +40,10 @@ pub struct RelaySettings {
 
     /// Transactional producers the publisher takes in turn, one round's
     /// transaction each (the ids after the first are the transactional id
-    /// with `-1`, `-2`, …): the broker finishes a committed transaction
-    /// after answering its commit, and the same id waits for it.
-    #[arg(long, env = "RELAY_PRODUCERS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
+    /// with `-1`, `-2`, `-3`; all four are fenced at every term start): the
+    /// broker finishes a committed transaction after answering its commit,
+    /// and the same id waits for it.
+    #[arg(long, env = "RELAY_PRODUCERS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=4))]
     pub producers: u32,
 }
 

@@ -6,12 +6,14 @@
 //! once, in order per order, across crashes, pauses and takeovers.
 //!
 //! One instance publishes at a time: the holder of a lease in
-//! `outbox_relay` (see [`lease`]). A new holder creates a transactional
-//! producer under the deployment's fixed `transactional.id`, whose
-//! `init_transactions` fences every earlier producer (a paused or cut-off
-//! holder can add nothing after it lost the role, and its open transaction
-//! is aborted), then reads its position back from the progress topic
-//! (`KAFKA_RELAY_TOPIC`, [`progress`]) and resumes from there.
+//! `outbox_relay` (see [`lease`]). A new holder creates transactional
+//! producers under the deployment's fixed `transactional.id` and the ids
+//! after it ([`publisher`]), whose `init_transactions` fence every earlier
+//! producer (a paused or cut-off holder can add nothing after it lost the
+//! role, and its open transaction is aborted), then reads its position back
+//! from the progress topic (`KAFKA_RELAY_TOPIC`, [`progress`]) and resumes
+//! from there. Its rounds take the producers in turn, one transaction open
+//! at a time.
 //!
 //! Rows come two ways: handed over in process right after their
 //! transaction committed ([`crate::handover`]), and read from the table (at

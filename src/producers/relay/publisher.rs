@@ -8,11 +8,13 @@
 //! open at a time: Kafka's coordinator writes a committed transaction's
 //! markers after it answered the commit, and refuses the same
 //! transactional id a new transaction until it is done
-//! (`CONCURRENT_TRANSACTIONS`, which librdkafka retries 20 ms later). The
-//! next round's producer finished its last transaction rounds ago.
+//! (`CONCURRENT_TRANSACTIONS`, which librdkafka retries 20 ms later). With
+//! two, the next round's producer finished its last transaction a round
+//! ago. Every term start fences [`FENCED_IDS`] ids, however many it uses.
 
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -54,6 +56,11 @@ fn classify(error: KafkaError) -> TxnError {
     }
 }
 
+/// Transactional ids fenced at every term start, whatever
+/// `RELAY_PRODUCERS` says (its highest value): a holder that used more
+/// producers than this one, before a change of the setting, is fenced too.
+pub(super) const FENCED_IDS: usize = 4;
+
 /// The transactional id of the producer at `index` of a term:
 /// `transactional_id` itself first (the one every release fences), then
 /// `transactional_id-1`, `-2`, …
@@ -72,13 +79,14 @@ pub(super) struct Publishers {
 }
 
 impl Publishers {
-    /// Starts `count` producers under `transactional_id` and the ids after
-    /// it ([`transactional_id_at`]), one after the other, fencing every
-    /// earlier producer with those ids. The first must start; one after it
-    /// whose id the cluster refuses (an ACL on the first id only) is left
-    /// out with a warning: the deployment's principal cannot have used it
-    /// either. Anything else failing fails the start: every id must be
-    /// fenced.
+    /// Fences every earlier producer under `transactional_id` and the
+    /// [`FENCED_IDS`] ids after it ([`transactional_id_at`]), the first
+    /// alone, then the others at once, all within `init_timeout`; keeps
+    /// the first `count` producers. The first must start; an id after it
+    /// that the cluster refuses (an ACL on the first id only) is left out,
+    /// with a warning when it would have been used: the deployment's
+    /// principal cannot have used it either. Anything else failing fails
+    /// the start: every id must be fenced.
     pub(super) async fn start(
         connection: &KafkaConnection,
         transactional_id: &str,
@@ -86,28 +94,47 @@ impl Publishers {
         init_timeout: Duration,
         txn_timeout: Duration,
     ) -> Result<Self, TxnError> {
+        let deadline = std::time::Instant::now() + init_timeout;
+        let first =
+            Publisher::start(connection, transactional_id, init_timeout, txn_timeout).await?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let others = join_all((1..FENCED_IDS).map(|index| async move {
+            let id = transactional_id_at(transactional_id, index);
+            let started = Publisher::start(connection, &id, left, txn_timeout).await;
+            (index, id, started)
+        }))
+        .await;
         let mut publishers = Self {
-            publishers: Vec::with_capacity(count),
+            publishers: vec![first],
             turn: 0,
         };
-        for index in 0..count.max(1) {
-            let id = transactional_id_at(transactional_id, index);
-            match Publisher::start(connection, &id, init_timeout, txn_timeout).await {
-                Ok(publisher) => publishers.publishers.push(publisher),
+        let mut spare = Vec::new();
+        let mut failure = None;
+        for (index, id, started) in others {
+            match started {
+                Ok(publisher) if index < count => publishers.publishers.push(publisher),
+                Ok(publisher) => spare.push(publisher),
                 Err(TxnError::Fatal(e) | TxnError::Abort(e))
-                    if index > 0
-                        && e.rdkafka_error_code()
-                            == Some(RDKafkaErrorCode::TransactionalIdAuthorizationFailed) =>
+                    if e.rdkafka_error_code()
+                        == Some(RDKafkaErrorCode::TransactionalIdAuthorizationFailed) =>
                 {
-                    tracing::warn!(transactional_id = %id, error = %e, "the relay may not use this transactional id (an ACL on the first only?); it publishes without it");
+                    if index < count {
+                        tracing::warn!(transactional_id = %id, error = %e, "the relay may not use this transactional id (an ACL on the first only?); it publishes without it");
+                    } else {
+                        tracing::debug!(transactional_id = %id, "transactional id refused; not used");
+                    }
                 }
-                Err(e) => {
-                    publishers.close().await;
-                    return Err(e);
-                }
+                Err(e) => failure = failure.or(Some(e)),
             }
         }
-        Ok(publishers)
+        join_all(spare.into_iter().map(Publisher::close)).await;
+        match failure {
+            Some(failure) => {
+                publishers.close().await;
+                Err(failure)
+            }
+            None => Ok(publishers),
+        }
     }
 
     /// How many producers take turns.
@@ -145,9 +172,7 @@ impl Publishers {
 
     /// Ends every producer.
     pub(super) async fn close(self) {
-        for publisher in self.publishers {
-            publisher.close().await;
-        }
+        join_all(self.publishers.into_iter().map(Publisher::close)).await;
     }
 
     fn current(&self) -> &Publisher {
@@ -204,9 +229,10 @@ impl Publisher {
     /// tried again while `timeout` lasts.
     async fn commit(&self, timeout: Duration) -> Result<(), TxnError> {
         self.blocking(move |p| {
-            settle(p, std::time::Instant::now() + timeout);
+            let deadline = std::time::Instant::now() + timeout;
+            settle(p, deadline);
             retried(
-                timeout,
+                deadline.saturating_duration_since(std::time::Instant::now()),
                 |left| p.commit_transaction(left),
                 |e| !e.txn_requires_abort(),
             )

@@ -183,7 +183,7 @@ impl OutboxRelay {
             self.abort(term, &rows, Vec::new(), None).await?;
             return Err(RoundError::Expired);
         }
-        match term.publisher.commit(txn_call_timeout(&term.lease)).await {
+        match term.publishers.commit(txn_call_timeout(&term.lease)).await {
             Ok(()) => {
                 term.committed = true;
                 self.metrics.relay.committed_rounds.inc();
@@ -209,7 +209,7 @@ impl OutboxRelay {
         term: &mut Term,
         rows: Vec<OutboxMessage>,
     ) -> Result<(Vec<Sent>, Result<DeliveryFuture, KafkaError>), RoundError> {
-        term.publisher.begin().map_err(|e| match e {
+        term.publishers.begin().map_err(|e| match e {
             TxnError::Fatal(e) | TxnError::Abort(e) => RoundError::Fatal(e),
         })?;
         let mut sent = Vec::with_capacity(rows.len());
@@ -228,7 +228,7 @@ impl OutboxRelay {
                 continue;
             }
             match term
-                .publisher
+                .publishers
                 .send(record(&self.topic, &row, &row.order_id.to_string()))
             {
                 Ok(delivery) => sent.push((row.id, row.order_id, delivery)),
@@ -268,7 +268,7 @@ impl OutboxRelay {
             .partition(0)
             .key(term.transactional_id.as_str())
             .payload(position.as_slice());
-        match term.publisher.send(progress) {
+        match term.publishers.send(progress) {
             Ok(progress) => Ok((sent, Ok(progress))),
             // The transaction failed meanwhile: the round is aborted.
             Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::State) => Ok((sent, Err(e))),
@@ -300,7 +300,7 @@ impl OutboxRelay {
         for (id, _) in rows {
             term.cursor.retry(*id);
         }
-        if let Err(e) = term.publisher.abort(txn_call_timeout(&term.lease)).await {
+        if let Err(e) = term.publishers.abort(txn_call_timeout(&term.lease)).await {
             return Err(match e {
                 TxnError::Fatal(e) | TxnError::Abort(e) => RoundError::Fatal(e),
             });

@@ -1,4 +1,4 @@
-//! A term of the publisher role: taken (the lease, a producer that fences
+//! A term of the publisher role: taken (the lease, producers that fence
 //! every earlier one, the position Kafka committed last), renewed, ended.
 
 use std::time::Duration;
@@ -14,7 +14,7 @@ use crate::db::DbError;
 /// A term of the publisher role and where it stands.
 pub(super) struct Term {
     pub(super) lease: Lease,
-    pub(super) publisher: Publishers,
+    pub(super) publishers: Publishers,
     pub(super) cursor: Cursor,
     pub(super) transactional_id: String,
     pub(super) holds: Holds,
@@ -63,8 +63,8 @@ impl OutboxRelay {
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
-    /// Takes the role when it is free: the lease, then a producer that
-    /// fences every earlier one, then the position Kafka committed last.
+    /// Takes the role when it is free: the lease, then producers that
+    /// fence every earlier one, then the position Kafka committed last.
     pub(super) async fn start_term(&self) -> Option<Term> {
         if let Err(e) = self.guard_old_relays(false).await {
             tracing::warn!(error = %e, "outbox relay cannot connect, will retry");
@@ -114,7 +114,7 @@ impl OutboxRelay {
                 self.metrics.relay.terms.inc();
                 Some(Term {
                     lease,
-                    publisher,
+                    publishers: publisher,
                     cursor,
                     transactional_id,
                     holds: Holds::default(),
@@ -129,8 +129,8 @@ impl OutboxRelay {
         }
     }
 
-    /// With the lease won: earlier releases' relays ended, the producer
-    /// that fences every earlier one, the position Kafka committed last.
+    /// With the lease won: earlier releases' relays ended, the producers
+    /// that fence every earlier one, the position Kafka committed last.
     /// Each step gets at most half the lease, and 5 s.
     async fn start(&self, lease: &Lease) -> Result<(Publishers, Cursor, String), String> {
         match self.guard_old_relays(true).await {
@@ -189,7 +189,7 @@ impl OutboxRelay {
 
     /// Ends a term: at shutdown the watermark is saved and the lease given
     /// up (the next holder need not wait for it); otherwise the reason is
-    /// logged. The producer goes with the term.
+    /// logged. The producers go with the term.
     pub(super) async fn end_term(&self, term: Option<Term>, reason: &str, graceful: bool) {
         let Some(mut term) = term else {
             return;
@@ -217,6 +217,6 @@ impl OutboxRelay {
             // no-op when another already took it).
             let _ = term.lease.release().await;
         }
-        term.publisher.close().await;
+        term.publishers.close().await;
     }
 }

@@ -14,6 +14,7 @@ mod postgres;
 pub mod process;
 mod publisher;
 mod rebalance;
+mod relay_ids;
 mod rolling;
 mod steady;
 mod upgrade;

@@ -13,24 +13,23 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use order_service::loadgen::Workload;
 use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, Producer};
 
 use super::process::{SHUTDOWN_BOUND, ServiceProcess};
-use super::{audit, distinct, full_scale, seeded_rng, use_mock_cluster};
+use super::{audit, distinct, full_scale, seeded_rng};
 use crate::helpers::{create_order, new_id, spawn_app_with, spawn_env_with, test_client_config};
 
 #[derive(QueryableByName, Debug, Clone, PartialEq)]
-struct Holder {
+pub(super) struct Holder {
     #[diesel(sql_type = Nullable<Text>)]
     holder: Option<String>,
     #[diesel(sql_type = BigInt)]
     generation: i64,
     #[diesel(sql_type = Text)]
-    transactional_id: String,
+    pub(super) transactional_id: String,
 }
 
-fn holder(conn: &mut PgConnection) -> Holder {
+pub(super) fn holder(conn: &mut PgConnection) -> Holder {
     diesel::sql_query("SELECT holder, generation, transactional_id FROM outbox_relay")
         .get_result(conn)
         .expect("read the lease")
@@ -175,65 +174,8 @@ async fn a_fenced_producer_gives_up_its_term_and_publishing_resumes() {
     assert!(result.is_clean(), "{result}");
 }
 
-/// A cluster that lets the relay use its first transactional id and not
-/// the second (an ACL on the exact id, from before there were two): the
-/// relay publishes with the first alone, and every event arrives once.
-/// (librdkafka's mock cluster: it refuses the id when told, from outside.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_second_transactional_id_leaves_the_relay_its_first() {
-    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-    let mut rng = seeded_rng("refused-id");
-    let mock = MockCluster::new(3).expect("mock cluster");
-    let workload = Workload::lifecycles(20, 4, &mut rng);
-    let commands = workload.interleaved(&mut rng);
-    let mut app = spawn_app_with(|s| use_mock_cluster(&mock, s)).await;
-    let (before, after) = commands.split_at(commands.len() / 2);
-    app.send_all(before).await;
-    app.events(before.len()).await;
-
-    // Every client has its producer id now. From here each start of a
-    // term is answered: the first id granted, the second refused. The
-    // lease's generation is raised under the relay (as a takeover does):
-    // its renewal fails, its term ends, and it takes the role again.
-    let answers: Vec<RDKafkaRespErr> = (0..10)
-        .flat_map(|_| {
-            [
-                RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR,
-                RDKafkaRespErr::RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-            ]
-        })
-        .collect();
-    mock.request_errors(RDKafkaApiKey::InitProducerId, &answers);
-    diesel::sql_query("UPDATE outbox_relay SET generation = generation + 1")
-        .execute(&mut app.db())
-        .expect("raise the generation");
-    app.metrics_with(&["order_service_relay_terms_total 2\n"])
-        .await;
-
-    app.send_all(after).await;
-    let _ = app
-        .events_until(Duration::from_secs(60), |received| {
-            distinct(received) >= commands.len()
-        })
-        .await;
-    let result = audit(&workload, &app.received, 1, &mut app.db());
-    println!("refused id: {result}");
-    assert!(result.is_clean_on_the_mock_cluster(), "{result}");
-    let metrics = app.metrics().await;
-    assert_eq!(
-        metric(&metrics, "order_service_relay_terms_total"),
-        2,
-        "the deposed term ended and one term followed: {metrics}"
-    );
-    assert_eq!(
-        metric(&metrics, "order_service_relay_producers"),
-        1,
-        "the second term publishes with the first id alone: {metrics}"
-    );
-}
-
 /// The value of the unlabelled metric `name`, 0 when absent.
-fn metric(metrics: &str, name: &str) -> u64 {
+pub(super) fn metric(metrics: &str, name: &str) -> u64 {
     metrics
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
