@@ -11,7 +11,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use super::publisher::{holder, metric};
 use super::{audit, distinct, seeded_rng, use_mock_cluster};
-use crate::helpers::{spawn_app_with, test_client_config};
+use crate::helpers::{TestApp, spawn_app_with, test_client_config};
 
 /// A cluster that lets the relay use its first transactional id and not
 /// the second (an ACL on the exact id, from before there were two): the
@@ -31,9 +31,7 @@ async fn a_refused_second_transactional_id_leaves_the_relay_its_first() {
     app.events(before.len()).await;
 
     // Every client has its producer id now. From here each start of a
-    // term is answered: the first id granted, the others refused. The
-    // lease's generation is raised under the relay (as a takeover does):
-    // its renewal fails, its term ends, and it takes the role again.
+    // term is answered: the first id granted, the others refused.
     // (A term start asks for the first id alone, then for the three after
     // it at once.)
     let refused = RDKafkaRespErr::RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
@@ -48,11 +46,7 @@ async fn a_refused_second_transactional_id_leaves_the_relay_its_first() {
         })
         .collect();
     mock.request_errors(RDKafkaApiKey::InitProducerId, &answers);
-    diesel::sql_query("UPDATE outbox_relay SET generation = generation + 1")
-        .execute(&mut app.db())
-        .expect("raise the generation");
-    app.metrics_with(&["order_service_relay_terms_total 2\n"])
-        .await;
+    new_term(&app).await;
 
     app.send_all(after).await;
     let _ = app
@@ -115,13 +109,7 @@ async fn a_new_term_fences_every_id_an_earlier_holder_may_have_used() {
         .flush(Duration::from_secs(30))
         .expect("the record is written");
 
-    // A new term: the lease's generation raised under the relay.
-    diesel::sql_query("UPDATE outbox_relay SET generation = generation + 1")
-        .execute(&mut app.db())
-        .expect("raise the generation");
-    let metrics = app
-        .metrics_with(&["order_service_relay_terms_total 2\n"])
-        .await;
+    let metrics = new_term(&app).await;
     assert_eq!(
         metric(&metrics, "order_service_relay_terms_total"),
         2,
@@ -142,4 +130,15 @@ async fn a_new_term_fences_every_id_an_earlier_holder_may_have_used() {
     let result = audit(&workload, &app.received, 1, &mut app.db());
     println!("fence all: {result}");
     assert!(result.is_clean(), "{result}");
+}
+
+/// Raises the lease's generation under the relay (as a takeover does):
+/// its renewal fails, its term ends, and it takes the role again. Returns
+/// the metrics once the second term started.
+async fn new_term(app: &TestApp) -> String {
+    diesel::sql_query("UPDATE outbox_relay SET generation = generation + 1")
+        .execute(&mut app.db())
+        .expect("raise the generation");
+    app.metrics_with(&["order_service_relay_terms_total 2\n"])
+        .await
 }
