@@ -34,7 +34,7 @@ pub use http::{ApiTokens, ApiTokensError, HttpSettings, Scope};
 pub use intake::IntakeSettings;
 pub(crate) use kafka::read_properties;
 pub use kafka::{KafkaConfigError, KafkaConnection, KafkaSettings};
-pub use relay::RelaySettings;
+pub use relay::{MAX_RELAY_PRODUCERS, RelaySettings};
 pub use secret::Secret;
 pub use topics::TopicSettings;
 

@@ -8,6 +8,10 @@ use clap::Args;
 
 use super::env::Env;
 
+/// Most producers the relay may take in turn (`RELAY_PRODUCERS`); every
+/// term start fences this many transactional ids.
+pub const MAX_RELAY_PRODUCERS: u32 = 4;
+
 #[derive(Debug, Clone, Args)]
 pub struct RelaySettings {
     /// Most outbox rows the relay reads from the table per round, and so
@@ -43,7 +47,7 @@ pub struct RelaySettings {
     /// with `-1`, `-2`, `-3`; all four are fenced at every term start): the
     /// broker finishes a committed transaction after answering its commit,
     /// and the same id waits for it.
-    #[arg(long, env = "RELAY_PRODUCERS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=4))]
+    #[arg(id = "relay_producers", long = "relay-producers", env = "RELAY_PRODUCERS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=MAX_RELAY_PRODUCERS as i64))]
     pub producers: u32,
 }
 

@@ -19,7 +19,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::config::KafkaConnection;
+use crate::config::{KafkaConnection, MAX_RELAY_PRODUCERS};
 use crate::kafka;
 
 /// What a failed transactional call leaves.
@@ -59,12 +59,12 @@ fn classify(error: KafkaError) -> TxnError {
 /// Transactional ids fenced at every term start, whatever
 /// `RELAY_PRODUCERS` says (its highest value): a holder that used more
 /// producers than this one, before a change of the setting, is fenced too.
-pub(super) const FENCED_IDS: usize = 4;
+const FENCED_IDS: usize = MAX_RELAY_PRODUCERS as usize;
 
 /// The transactional id of the producer at `index` of a term:
 /// `transactional_id` itself first (the one every release fences), then
 /// `transactional_id-1`, `-2`, …
-pub(super) fn transactional_id_at(transactional_id: &str, index: usize) -> String {
+fn transactional_id_at(transactional_id: &str, index: usize) -> String {
     match index {
         0 => transactional_id.to_owned(),
         n => format!("{transactional_id}-{n}"),
