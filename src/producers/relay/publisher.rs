@@ -79,10 +79,11 @@ pub(super) struct Publishers {
 }
 
 impl Publishers {
-    /// Fences every earlier producer under `transactional_id` and the
-    /// [`FENCED_IDS`] ids after it ([`transactional_id_at`]), the first
-    /// alone, then the others at once, all within `init_timeout`; keeps
-    /// the first `count` producers. The first must start; an id after it
+    /// Fences every earlier producer under the [`FENCED_IDS`] ids
+    /// `transactional_id`, `transactional_id-1`, … ([`transactional_id_at`]),
+    /// the first alone, then the others at once, each phase within
+    /// `init_timeout` (each id's producer is a client of its own, as slow
+    /// to start as the first); keeps the first `count` producers. The first must start; an id after it
     /// that the cluster refuses (an ACL on the first id only) is left out,
     /// with a warning when it would have been used: the deployment's
     /// principal cannot have used it either. Anything else failing fails
@@ -94,13 +95,11 @@ impl Publishers {
         init_timeout: Duration,
         txn_timeout: Duration,
     ) -> Result<Self, TxnError> {
-        let deadline = std::time::Instant::now() + init_timeout;
         let first =
             Publisher::start(connection, transactional_id, init_timeout, txn_timeout).await?;
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
         let others = join_all((1..FENCED_IDS).map(|index| async move {
             let id = transactional_id_at(transactional_id, index);
-            let started = Publisher::start(connection, &id, left, txn_timeout).await;
+            let started = Publisher::start(connection, &id, init_timeout, txn_timeout).await;
             (index, id, started)
         }))
         .await;
@@ -124,7 +123,10 @@ impl Publishers {
                         tracing::debug!(transactional_id = %id, "transactional id refused; not used");
                     }
                 }
-                Err(e) => failure = failure.or(Some(e)),
+                Err(e) => {
+                    tracing::warn!(transactional_id = %id, error = %e, "the relay could not fence this transactional id; its term does not start");
+                    failure = failure.or(Some(e));
+                }
             }
         }
         join_all(spare.into_iter().map(Publisher::close)).await;

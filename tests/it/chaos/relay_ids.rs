@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use order_service::loadgen::Workload;
+use rdkafka::error::KafkaError;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -47,6 +48,8 @@ async fn a_refused_second_transactional_id_leaves_the_relay_its_first() {
         .collect();
     mock.request_errors(RDKafkaApiKey::InitProducerId, &answers);
     new_term(&app).await;
+    // Nothing else on the mock cluster is to be refused.
+    mock.clear_request_errors(RDKafkaApiKey::InitProducerId);
 
     app.send_all(after).await;
     let _ = app
@@ -89,6 +92,9 @@ async fn a_new_term_fences_every_id_an_earlier_holder_may_have_used() {
     let tid = holder(&mut app.db()).transactional_id;
     let stale: BaseProducer = test_client_config(&app.settings.kafka.connection)
         .set("transactional.id", format!("{tid}-3"))
+        // The broker would abort it after a minute by itself: only a fence
+        // ends it within the test.
+        .set("transaction.timeout.ms", "600000")
         .create()
         .expect("stale producer");
     stale
@@ -109,16 +115,11 @@ async fn a_new_term_fences_every_id_an_earlier_holder_may_have_used() {
         .flush(Duration::from_secs(30))
         .expect("the record is written");
 
-    let metrics = new_term(&app).await;
-    assert_eq!(
-        metric(&metrics, "order_service_relay_terms_total"),
-        2,
-        "{metrics}"
-    );
+    new_term(&app).await;
     let committed = stale.commit_transaction(Duration::from_secs(30));
     assert!(
-        committed.is_err(),
-        "the new term fenced {tid}-3: the earlier holder cannot commit"
+        matches!(&committed, Err(KafkaError::Transaction(e)) if e.is_fatal()),
+        "the new term fenced {tid}-3, the earlier holder cannot commit: {committed:?}"
     );
 
     app.send_all(after).await;
@@ -133,12 +134,18 @@ async fn a_new_term_fences_every_id_an_earlier_holder_may_have_used() {
 }
 
 /// Raises the lease's generation under the relay (as a takeover does):
-/// its renewal fails, its term ends, and it takes the role again. Returns
-/// the metrics once the second term started.
-async fn new_term(app: &TestApp) -> String {
+/// its renewal fails, its term ends, and it takes the role again; returns
+/// once the second term started.
+async fn new_term(app: &TestApp) {
     diesel::sql_query("UPDATE outbox_relay SET generation = generation + 1")
         .execute(&mut app.db())
         .expect("raise the generation");
-    app.metrics_with(&["order_service_relay_terms_total 2\n"])
-        .await
+    let metrics = app
+        .metrics_with(&["order_service_relay_terms_total 2\n"])
+        .await;
+    assert_eq!(
+        metric(&metrics, "order_service_relay_terms_total"),
+        2,
+        "a new term started: {metrics}"
+    );
 }
