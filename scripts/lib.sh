@@ -69,6 +69,24 @@ ensure_postgres() {
     return 1
 }
 
+# PostgreSQL's pg_stat_statements loaded (a restart the first time: it
+# must be in shared_preload_libraries) and its view in database postgres.
+ensure_pg_stat_statements() {
+    ensure_postgres
+    local loaded version
+    loaded=$(psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SHOW shared_preload_libraries')
+    if [[ "$loaded" != *pg_stat_statements* ]]; then
+        version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+        log "loading pg_stat_statements into PostgreSQL $version (a restart)"
+        as_root sh -c "echo \"shared_preload_libraries = 'pg_stat_statements'\" \
+            >> '/etc/postgresql/$version/main/conf.d/order-service.conf'"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+        for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+    fi
+    psql -h 127.0.0.1 -U postgres -d postgres -q -c 'SET client_min_messages = warning' \
+        -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
+}
+
 # ensure_service_database NAME: the service's own login role,
 # `order_service`, owning database NAME and everything in it
 # (deploy/postgres-setup.sh, which compose runs too), its password made

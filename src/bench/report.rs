@@ -157,6 +157,20 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
                 c["lanes_commands_per_second"],
                 c["clients"]
             );
+            if let Some(replayed) = c.get("replayed_commands_per_second") {
+                let _ = writeln!(
+                    out,
+                    "The service's own statements, as PostgreSQL logged them in a burst, replayed \
+                     by one client in commit order: {replayed} commands/s ({} commands in {} s; \
+                     PostgreSQL's time planning and executing them, as pg_stat_statements timed \
+                     it (no commits), {} s: {} commands/s; the burst that sent them ran at {} commands/s).",
+                    c["replayed_commands"],
+                    c["replay_seconds"],
+                    c["server_seconds"],
+                    c["server_commands_per_second"],
+                    c["run_commands_per_second"]
+                );
+            }
         }
         None => {
             let _ = writeln!(

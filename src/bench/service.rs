@@ -49,6 +49,9 @@ pub(super) fn start_service(
     Command::new(std::env::current_exe().context("locating this binary")?)
         .arg("serve")
         .envs(settings.env())
+        // Names its sessions for PostgreSQL's log: `scripts/pg-ceiling`
+        // replays what they sent, and not the bench's own reads.
+        .env("PGAPPNAME", "order-service")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
