@@ -77,8 +77,8 @@ ensure_pg_stat_statements() {
     loaded=$(psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SHOW shared_preload_libraries')
     if [[ "$loaded" != *pg_stat_statements* ]]; then
         version="$(ls /etc/postgresql | sort -V | tail -n 1)"
-        log "loading pg_stat_statements into PostgreSQL $version (a restart)"
-        as_root sh -c "echo \"shared_preload_libraries = 'pg_stat_statements'\" \
+        log "loading pg_stat_statements into PostgreSQL $version (a restart; it stays loaded)"
+        as_root sh -c "echo \"shared_preload_libraries = '${loaded:+$loaded,}pg_stat_statements'\" \
             >> '/etc/postgresql/$version/main/conf.d/order-service.conf'"
         as_root pg_ctlcluster --skip-systemctl-redirect "$version" main restart
         for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
