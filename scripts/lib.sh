@@ -76,7 +76,8 @@ ensure_pg_stat_statements() {
     local loaded version
     loaded=$(psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SHOW shared_preload_libraries')
     if [[ "$loaded" != *pg_stat_statements* ]]; then
-        version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+        version=$(psql -h 127.0.0.1 -U postgres -d postgres -tAc \
+            "SELECT current_setting('server_version_num')::int / 10000")
         log "loading pg_stat_statements into PostgreSQL $version (a restart; it stays loaded)"
         as_root sh -c "echo \"shared_preload_libraries = '${loaded:+$loaded,}pg_stat_statements'\" \
             >> '/etc/postgresql/$version/main/conf.d/order-service.conf'"

@@ -41,7 +41,8 @@ def entries(path):
     """(pid, application, database, level, message) per log entry, a
     message's later lines (a statement's or a value's newlines) joined."""
     current = None
-    with open(path, encoding="utf-8", errors="replace") as log:
+    # Lines end at "\n" only: a value may hold a carriage return.
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as log:
         for line in log:
             line = line.rstrip("\n")
             match = PREFIX.match(line)
@@ -100,6 +101,12 @@ def is_setting(text):
     )
 
 
+def literal(statement):
+    """The statement's text with its values written in."""
+    values = statement["values"]
+    return PARAM.sub(lambda m: values.get(int(m.group(1)), m.group(0)), statement["text"])
+
+
 def render(statement, prepared, out):
     """Writes one statement; returns the lines it took."""
     text, values = statement["text"].rstrip().rstrip(";"), statement["values"]
@@ -111,7 +118,7 @@ def render(statement, prepared, out):
         arguments = ", ".join(values[n] for n in sorted(values))
         lines.append(f"EXECUTE {prepared[text]}({arguments});" if values else f"EXECUTE {prepared[text]};")
     else:
-        lines.append(PARAM.sub(lambda m: values.get(int(m.group(1)), m.group(0)), text) + ";")
+        lines.append(literal(statement).rstrip().rstrip(";") + ";")
     chunk = "\n".join(lines) + "\n"
     out.write(chunk)
     return chunk.count("\n")
@@ -142,7 +149,7 @@ def write(log_path, database, out_path):
             statement = {"name": None, "text": message[len("statement: ") :], "values": {}}
         else:
             match = EXECUTE.match(message)
-            if not match:
+            if not match or message.startswith("execute fetch from"):
                 continue
             name = match.group(1)
             statement = {"name": None if name == "<unnamed>" else name, "text": match.group(2), "values": {}}
@@ -154,6 +161,8 @@ def write(log_path, database, out_path):
         if session["open"] is None:
             if word in ("BEGIN", "START"):
                 session["open"] = [statement]
+            elif "set_config('application_name'" in statement["text"]:
+                pass  # the session's name: nothing to PostgreSQL's work
             elif is_setting(statement["text"]):
                 session["settings"].append((index, statement))
             else:
@@ -172,18 +181,27 @@ def write(log_path, database, out_path):
     with open(out_path, "w", encoding="utf-8") as out:
         out.write("\\set ON_ERROR_STOP off\n")
         line = 2
-        current = None
+        # What the client's own settings are: whose, and as which texts.
+        current, current_texts, written_upto = None, None, -1
         for end, pid, unit in units:
+            settings = [(at, setting) for at, setting in sessions[pid]["settings"] if at < end]
+            texts = [literal(setting) for _, setting in settings]
             if pid != current:
                 # The one client takes on this session's own settings (the
                 # relay's `synchronous_commit = off` holds for its commits
-                # only), as they stood then.
-                current = pid
-                out.write("RESET ALL;\n")
-                line += 1
-                for at, setting in sessions[pid]["settings"]:
-                    if at < end:
+                # only), as they stood then; nothing when they are the
+                # same as the last session's.
+                if texts != current_texts:
+                    out.write("RESET ALL;\n")
+                    line += 1
+                    for _, setting in settings:
                         line += render(setting, prepared, out)
+            else:
+                # The same session: what it set since its last transaction.
+                for at, setting in settings:
+                    if at > written_upto:
+                        line += render(setting, prepared, out)
+            current, current_texts, written_upto = pid, texts, end
             for statement in unit:
                 taken = render(statement, prepared, out)
                 if statement["failed"]:
