@@ -87,7 +87,8 @@ pub struct Maintained {
 
 impl OutboxPartition {
     /// The range partitions this service made, lowest first (the default
-    /// one, and any table an operator attached, apart).
+    /// one, and any table an operator attached, apart). One dropped while
+    /// this reads (its bounds then read as nothing) is left out.
     pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<OutboxPartition>> {
         diesel::sql_query(
             "SELECT c.relname::text AS name, \
@@ -97,6 +98,7 @@ impl OutboxPartition {
                   LATERAL pg_get_expr(c.relpartbound, c.oid) AS b \
              WHERE i.inhparent = 'outbox'::regclass \
                AND c.relname ~ '^outbox_part_(legacy|[0-9]{19})$' \
+               AND b IS NOT NULL \
              ORDER BY 3",
         )
         .load(conn)

@@ -19,7 +19,10 @@ pub(super) fn next_partitions(
     ahead: i64,
 ) -> Vec<i64> {
     let top = partitions.last().map(|p| p.to);
-    let behind = top.is_none_or(|top| top < layout.next_id);
+    // A range ends before its `to`: one ending at the next id does not
+    // cover it, and a partition made from there would meet the ids drawn
+    // meanwhile.
+    let behind = top.is_none_or(|top| top <= layout.next_id);
     let mut from = match top {
         Some(top) if !behind => top,
         _ => {
@@ -109,6 +112,24 @@ mod tests {
             from: None,
             to: 1,
         };
-        assert_eq!(next_partitions(&[legacy], &layout(1, None), 10, 2), [1, 11]);
+        assert_eq!(
+            next_partitions(std::slice::from_ref(&legacy), &layout(1, None), 10, 2),
+            [1, 11]
+        );
+        // It ends at the next id, so it does not cover it: the first range
+        // starts above, with room (a hundredth of a partition).
+        assert_eq!(
+            next_partitions(&[legacy], &layout(1, None), 1000, 2),
+            [11, 1011]
+        );
+    }
+
+    #[test]
+    fn a_range_ending_at_the_next_id_does_not_cover_it() {
+        let parts = [part(1, 1001)];
+        assert_eq!(
+            next_partitions(&parts, &layout(1001, None), 1000, 2),
+            [1011, 2011]
+        );
     }
 }
