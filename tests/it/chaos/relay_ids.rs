@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use order_service::loadgen::Workload;
+use order_service::proto::OrderCommand;
 use rdkafka::error::KafkaError;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use super::publisher::{holder, metric};
-use super::{audit, distinct, seeded_rng, use_mock_cluster};
+use super::{Audit, audit, distinct, seeded_rng, use_mock_cluster};
 use crate::helpers::{TestApp, spawn_app_with, test_client_config};
 
 /// A cluster that lets the relay use its first transactional id and not
@@ -51,13 +52,7 @@ async fn a_refused_second_transactional_id_leaves_the_relay_its_first() {
     // Nothing else on the mock cluster is to be refused.
     mock.clear_request_errors(RDKafkaApiKey::InitProducerId);
 
-    app.send_all(after).await;
-    let _ = app
-        .events_until(Duration::from_secs(60), |received| {
-            distinct(received) >= commands.len()
-        })
-        .await;
-    let result = audit(&workload, &app.received, 1, &mut app.db());
+    let result = send_the_rest_and_audit(&mut app, &workload, after, commands.len()).await;
     println!("refused id: {result}");
     assert!(result.is_clean_on_the_mock_cluster(), "{result}");
     let metrics = app.metrics().await;
@@ -122,15 +117,26 @@ async fn a_new_term_fences_every_id_an_earlier_holder_may_have_used() {
         "the new term fenced {tid}-3, the earlier holder cannot commit: {committed:?}"
     );
 
-    app.send_all(after).await;
-    let _ = app
-        .events_until(Duration::from_secs(60), |received| {
-            distinct(received) >= commands.len()
-        })
-        .await;
-    let result = audit(&workload, &app.received, 1, &mut app.db());
+    let result = send_the_rest_and_audit(&mut app, &workload, after, commands.len()).await;
     println!("fence all: {result}");
     assert!(result.is_clean(), "{result}");
+}
+
+/// Sends `rest` of the workload's commands, waits (a minute at most) until
+/// `total` distinct events arrived, and audits them, one fault injected.
+async fn send_the_rest_and_audit(
+    app: &mut TestApp,
+    workload: &Workload,
+    rest: &[OrderCommand],
+    total: usize,
+) -> Audit {
+    app.send_all(rest).await;
+    let _ = app
+        .events_until(Duration::from_secs(60), |received| {
+            distinct(received) >= total
+        })
+        .await;
+    audit(workload, &app.received, 1, &mut app.db())
 }
 
 /// Raises the lease's generation under the relay (as a takeover does):
