@@ -5,13 +5,15 @@ use super::{Layout, OutboxPartition};
 /// Where the next partitions go, given the range partitions (lowest
 /// first), the layout and the ids per partition: the lower bounds of those
 /// to make so that `ahead` partitions' worth of ids are covered past the
-/// next id. Above every id the default partition holds, and, when the
-/// sequence has run past the ranges, some room past the next id: for the
-/// ids drawn while the partition is made, which the default partition
-/// refuses in its range meanwhile (a hundredth of a partition, and a tenth
-/// of the default partition's span of ids for the time its rows are
-/// checked). Should an id land in the range first, making it fails and the
-/// next round goes above it.
+/// next id. Above every id the default partition holds, and at least some
+/// room past the next id: for the ids drawn while the partition is made,
+/// which the default partition refuses in its range meanwhile (a
+/// hundredth of a partition, and a tenth of the default partition's span
+/// of ids for the time its rows are checked; none below 100 ids a
+/// partition). A last range that ends within that room (or before) is
+/// not followed: the next one starts past the room, and the ids between
+/// go to the default partition. Should an id land in the range first,
+/// making it fails and the next round goes above it.
 pub(super) fn next_partitions(
     partitions: &[OutboxPartition],
     layout: &Layout,
@@ -19,23 +21,20 @@ pub(super) fn next_partitions(
     ahead: i64,
 ) -> Vec<i64> {
     let top = partitions.last().map(|p| p.to);
-    // A range ends before its `to`: one ending at the next id does not
-    // cover it, and a partition made from there would meet the ids drawn
-    // meanwhile.
-    let behind = top.is_none_or(|top| top <= layout.next_id);
+    let span = match (layout.default_min, layout.default_max) {
+        (Some(min), Some(max)) => max.saturating_sub(min),
+        _ => 0,
+    };
+    let start = layout
+        .next_id
+        .saturating_add(ids / 100)
+        .saturating_add(span / 10);
+    // A range ends before its `to`: one ending at the room's end or below
+    // would be followed by a partition meeting the ids drawn meanwhile.
+    let behind = top.is_none_or(|top| top <= start);
     let mut from = match top {
         Some(top) if !behind => top,
-        _ => {
-            let span = match (layout.default_min, layout.default_max) {
-                (Some(min), Some(max)) => max.saturating_sub(min),
-                _ => 0,
-            };
-            layout
-                .next_id
-                .saturating_add(ids / 100)
-                .saturating_add(span / 10)
-                .max(top.unwrap_or(i64::MIN))
-        }
+        _ => start,
     };
     if let Some(default_max) = layout.default_max {
         from = from.max(default_max.saturating_add(1));
@@ -130,6 +129,16 @@ mod tests {
         assert_eq!(
             next_partitions(&parts, &layout(1001, None), 1000, 2),
             [1011, 2011]
+        );
+        // Nor one ending within the room past it.
+        assert_eq!(
+            next_partitions(&parts, &layout(995, None), 1000, 2),
+            [1005, 2005]
+        );
+        // Past the room, it is followed.
+        assert_eq!(
+            next_partitions(&parts, &layout(990, None), 1000, 2),
+            [1001, 2001]
         );
     }
 }
