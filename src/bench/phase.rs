@@ -67,6 +67,8 @@ pub struct PhaseResult {
     pub reads: Reads,
     /// Where the commands' time went, from the service's metrics.
     pub stages: Vec<StageFigures>,
+    /// Where the relay's committed rounds' time went, part by part.
+    pub round_parts: Vec<StageFigures>,
     /// The service's batches (database transactions) and the relay's
     /// Kafka transactions, warm-up included.
     pub transactions: (u64, u64),
@@ -219,6 +221,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         String::new()
     });
     let stages = stages::figures(&metrics);
+    let round_parts = stages::round_parts(&metrics);
     let transactions = (
         stages::count(&metrics, "order_service_batch_size_count"),
         stages::count(&metrics, "order_service_relay_committed_rounds_total"),
@@ -273,6 +276,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         timeline,
         reads,
         stages,
+        round_parts,
         transactions,
         cache,
         tables,

@@ -21,11 +21,17 @@ pub fn stages_line(r: &PhaseResult) -> String {
         .iter()
         .map(|s| format!("{} p50 {:.1} / p99 {:.1} ms", s.stage, s.p50_ms, s.p99_ms))
         .collect();
+    let parts: Vec<String> = r
+        .round_parts
+        .iter()
+        .map(|s| format!("{} p50 {:.1} / p99 {:.1} ms", s.stage, s.p50_ms, s.p99_ms))
+        .collect();
     format!(
-        "{}; {} batches, {} Kafka transactions of the relay; orders decided on from the cache {}, read {}, batches applied again {}",
+        "{}; {} batches, {} Kafka transactions of the relay (a round: {}); orders decided on from the cache {}, read {}, batches applied again {}",
         stages.join(", "),
         r.transactions.0,
         r.transactions.1,
+        parts.join(", "),
         r.cache.0,
         r.cache.1,
         r.cache.2
@@ -88,42 +94,7 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
             100.0 * r.last_window_rate / r.first_window_rate.max(1e-9)
         );
     }
-    let staged: Vec<&PhaseResult> = results.iter().filter(|r| !r.stages.is_empty()).collect();
-    if let Some(first) = staged.first() {
-        let _ = writeln!(
-            out,
-            "\nWhere the time went (the service's `order_service_command_stage_seconds`, p50 / p99 ms per command):\n"
-        );
-        let header: Vec<&str> = first.stages.iter().map(|s| s.stage.as_str()).collect();
-        let _ = writeln!(
-            out,
-            "| run | {} | batches | relay transactions | orders from the cache / read | batches applied again |",
-            header.join(" | ")
-        );
-        let _ = writeln!(
-            out,
-            "|---|{}---:|---:|---:|---:|",
-            "---:|".repeat(header.len())
-        );
-        for r in staged {
-            let cells: Vec<String> = r
-                .stages
-                .iter()
-                .map(|s| format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms))
-                .collect();
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} / {} | {} |",
-                r.name,
-                cells.join(" | "),
-                r.transactions.0,
-                r.transactions.1,
-                r.cache.0,
-                r.cache.1,
-                r.cache.2
-            );
-        }
-    }
+    super::stages::markdown(&mut out, results);
     let stored: Vec<&PhaseResult> = results
         .iter()
         .filter(|r| !r.tables.writes.is_empty())

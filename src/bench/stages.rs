@@ -1,18 +1,25 @@
-//! The service's stage histograms (`order_service_command_stage_seconds`),
-//! read from its `/metrics` at the end of a run: where the commands' time
-//! went, stage by stage.
+//! The service's stage histograms (`order_service_command_stage_seconds`)
+//! and its relay's round parts (`order_service_relay_round_seconds`), read
+//! from its `/metrics` at the end of a run: where the commands' time went,
+//! stage by stage, and the relay's rounds part by part.
 
 use std::net::SocketAddr;
+
+use std::fmt::Write as _;
 
 use anyhow::Context;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::Request;
 use hyper::body::Bytes;
 
-const HISTOGRAM: &str = "order_service_command_stage_seconds_bucket";
-const ORDER: [&str; 5] = ["delivered", "queued", "applied", "handed_over", "published"];
+use super::phase::PhaseResult;
 
-/// One stage's figures.
+const STAGES: &str = "order_service_command_stage_seconds_bucket";
+const STAGE_ORDER: &[&str] = &["delivered", "queued", "applied", "handed_over", "published"];
+const ROUNDS: &str = "order_service_relay_round_seconds_bucket";
+const ROUND_ORDER: &[&str] = &["read", "answered", "committed"];
+
+/// One stage's (or round part's) figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageFigures {
     pub stage: String,
@@ -32,15 +39,27 @@ pub(super) async fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
-/// Each stage's count, p50 and p99, from the histogram's buckets in
-/// `metrics` (interpolated within a bucket, as Prometheus'
-/// `histogram_quantile` does), in the order the stages appear.
+/// Each stage's count, p50 and p99 per command, in the order a command
+/// passes them.
 pub fn figures(metrics: &str) -> Vec<StageFigures> {
+    histogram(metrics, STAGES, "stage", STAGE_ORDER)
+}
+
+/// Each part's count, p50 and p99 per committed relay round, in the order
+/// a round passes them.
+pub fn round_parts(metrics: &str) -> Vec<StageFigures> {
+    histogram(metrics, ROUNDS, "part", ROUND_ORDER)
+}
+
+/// Each `key` label's count, p50 and p99, from the `buckets` lines in
+/// `metrics` (interpolated within a bucket, as Prometheus'
+/// `histogram_quantile` does), in `order`, any other after them.
+fn histogram(metrics: &str, buckets: &str, key: &str, order: &[&str]) -> Vec<StageFigures> {
     // stage → (upper bound, cumulative count), in the text's order.
     let mut stages: Vec<(String, Vec<(f64, u64)>)> = Vec::new();
-    for line in metrics.lines().filter(|l| l.starts_with(HISTOGRAM)) {
+    for line in metrics.lines().filter(|l| l.starts_with(buckets)) {
         let (Some(stage), Some(le), Some(count)) = (
-            label(line, "stage"),
+            label(line, key),
             label(line, "le"),
             line.rsplit(' ').next().and_then(|c| c.parse::<u64>().ok()),
         ) else {
@@ -56,8 +75,7 @@ pub fn figures(metrics: &str) -> Vec<StageFigures> {
             None => stages.push((stage.to_owned(), vec![(le, count)])),
         }
     }
-    // In the order a command passes them; any other after them.
-    stages.sort_by_key(|(name, _)| ORDER.iter().position(|s| s == name).unwrap_or(ORDER.len()));
+    stages.sort_by_key(|(name, _)| order.iter().position(|s| s == name).unwrap_or(order.len()));
     stages
         .into_iter()
         .map(|(stage, buckets)| {
@@ -129,6 +147,68 @@ fn quantile(buckets: &[(f64, u64)], q: f64) -> f64 {
     below.0
 }
 
+/// The stages' table and the relay rounds' table of `results`, in Markdown.
+pub(super) fn markdown(out: &mut String, results: &[PhaseResult]) {
+    let staged: Vec<&PhaseResult> = results.iter().filter(|r| !r.stages.is_empty()).collect();
+    if let Some(first) = staged.first() {
+        let _ = writeln!(
+            out,
+            "\nWhere the time went (the service's `order_service_command_stage_seconds`, p50 / p99 ms per command):\n"
+        );
+        let header: Vec<&str> = first.stages.iter().map(|s| s.stage.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "| run | {} | batches | relay transactions | orders from the cache / read | batches applied again |",
+            header.join(" | ")
+        );
+        let _ = writeln!(
+            out,
+            "|---|{}---:|---:|---:|---:|",
+            "---:|".repeat(header.len())
+        );
+        for r in staged {
+            let cells: Vec<String> = r
+                .stages
+                .iter()
+                .map(|s| format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} / {} | {} |",
+                r.name,
+                cells.join(" | "),
+                r.transactions.0,
+                r.transactions.1,
+                r.cache.0,
+                r.cache.1,
+                r.cache.2
+            );
+        }
+    }
+    let rounds: Vec<&PhaseResult> = results
+        .iter()
+        .filter(|r| !r.round_parts.is_empty())
+        .collect();
+    if let Some(first) = rounds.first() {
+        let header: Vec<&str> = first.round_parts.iter().map(|s| s.stage.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "\nThe relay's committed rounds, part by part (`order_service_relay_round_seconds`, p50 / p99 ms per round):\n\n| run | rounds | {} |\n|---|---:|{}",
+            header.join(" | "),
+            "---:|".repeat(header.len())
+        );
+        for r in rounds {
+            let cells: Vec<String> = r
+                .round_parts
+                .iter()
+                .map(|s| format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms))
+                .collect();
+            let rounds = r.round_parts.first().map_or(0, |s| s.commands);
+            let _ = writeln!(out, "| {} | {} | {} |", r.name, rounds, cells.join(" | "));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +223,27 @@ mod tests {
         assert_eq!(sum(metrics, orders, "source=\"cache\""), 7);
         assert_eq!(sum(metrics, orders, ""), 10);
         assert_eq!(sum(metrics, "order_service_absent_total", ""), 0);
+    }
+
+    #[test]
+    fn round_parts_are_read_apart_from_the_stages() {
+        let text = "\
+order_service_relay_round_seconds_bucket{le=\"0.001\",part=\"committed\"} 4
+order_service_relay_round_seconds_bucket{le=\"+Inf\",part=\"committed\"} 4
+order_service_command_stage_seconds_bucket{le=\"0.001\",stage=\"queued\"} 9
+order_service_command_stage_seconds_bucket{le=\"+Inf\",stage=\"queued\"} 9
+order_service_relay_round_seconds_bucket{le=\"0.002\",part=\"read\"} 4
+order_service_relay_round_seconds_bucket{le=\"+Inf\",part=\"read\"} 4
+";
+        let parts = round_parts(text);
+        let names: Vec<&str> = parts.iter().map(|f| f.stage.as_str()).collect();
+        // In the order a round passes them, no stage among them.
+        assert_eq!(names, ["read", "committed"]);
+        assert_eq!(parts[0].commands, 4);
+        assert!((parts[0].p50_ms - 1.0).abs() < 1e-9, "{parts:?}");
+        let stages = figures(text);
+        assert_eq!(stages.len(), 1);
+        assert_eq!(stages[0].stage, "queued");
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod topic;
 
 pub use apply::{ApplyMetrics, LaneWait, ReappliedLabels, SourceLabels};
 pub use labels::*;
-pub use relay::RelayMetrics;
+pub use relay::{RelayMetrics, RoundPart};
 pub use stages::{Stage, StageMetrics};
 pub use topic::{PartitionCount, TopicMetrics};
 

@@ -1,11 +1,30 @@
-//! The relay's publisher role: who holds it, this instance's term, and the
-//! rounds Kafka refused.
+//! The relay's publisher role: who holds it, this instance's term, the
+//! rounds Kafka refused, and where a round's time goes.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+/// The parts of a relay round, one after the other.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum RoundPart {
+    /// Reading which ids are visible, and the rows not in hand.
+    read,
+    /// Opening the Kafka transaction, sending its records and waiting for
+    /// every answer.
+    answered,
+    /// Committing the Kafka transaction.
+    committed,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RoundPartLabels {
+    pub part: RoundPart,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HolderLabels {
@@ -13,7 +32,6 @@ pub struct HolderLabels {
     pub holder: String,
 }
 
-#[derive(Default)]
 pub struct RelayMetrics {
     /// 1 while this instance holds the publisher role.
     pub publishing: Gauge,
@@ -35,6 +53,28 @@ pub struct RelayMetrics {
     /// The lease's holder as the database says (any instance reports it).
     holder: Family<HolderLabels, Gauge>,
     last_holder: std::sync::Mutex<Option<String>>,
+    /// Each part of the rounds that committed.
+    round_seconds: Family<RoundPartLabels, Histogram>,
+}
+
+impl Default for RelayMetrics {
+    fn default() -> Self {
+        Self {
+            publishing: Gauge::default(),
+            generation: Gauge::default(),
+            producers: Gauge::default(),
+            terms: Counter::default(),
+            committed_rounds: Counter::default(),
+            aborted_rounds: Counter::default(),
+            held_orders: Gauge::default(),
+            holder: Family::default(),
+            last_holder: std::sync::Mutex::default(),
+            // 0.1 ms to 3.3 s, each bucket 1.5 times the one before.
+            round_seconds: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0001, 1.5, 26))
+            }),
+        }
+    }
 }
 
 impl RelayMetrics {
@@ -79,6 +119,18 @@ impl RelayMetrics {
             "The instance holding the publisher lease, as the database says",
             self.holder.clone(),
         );
+        registry.register(
+            "relay_round_seconds",
+            "Time each part of a committed relay round took: read, answered, committed",
+            self.round_seconds.clone(),
+        );
+    }
+
+    /// Counts the time one part of a committed round took.
+    pub fn observe_round(&self, part: RoundPart, seconds: f64) {
+        self.round_seconds
+            .get_or_create(&RoundPartLabels { part })
+            .observe(seconds);
     }
 
     /// Records the lease's holder as read from the database.

@@ -117,6 +117,15 @@ async fn probes_answer_and_metrics_follow_the_commands() {
         assert_eq!(delta(name), count, "{name}");
     }
     assert!(delta("order_service_batch_size_count") >= 1.0);
+    // Each committed round times each of its parts once (no round runs
+    // once every event is out: a round with nothing to send opens no
+    // transaction).
+    let rounds = delta("order_service_relay_committed_rounds_total");
+    assert!(rounds >= 1.0);
+    for part in ["read", "answered", "committed"] {
+        let name = format!(r#"order_service_relay_round_seconds_count{{part="{part}"}}"#);
+        assert_eq!(delta(&name), rounds, "{name}");
+    }
     assert!(delta("order_service_batch_apply_seconds_count") >= 1.0);
     assert!(after.contains("order_service_outbox_backlog "));
     assert!(after.contains("order_service_outbox_oldest_unpublished_age_seconds "));

@@ -20,6 +20,7 @@ use super::{OutboxRelay, RoundError};
 use crate::db::models::OutboxMessage;
 use crate::events;
 use crate::kafka;
+use crate::metrics::RoundPart;
 
 /// Longest a commit or an abort may take (and never past the term): with
 /// the brokers gone a round fails within it, and a shutdown waits no
@@ -41,6 +42,7 @@ impl OutboxRelay {
         term: &mut Term,
         handed: Vec<OutboxMessage>,
     ) -> Result<bool, RoundError> {
+        let started = Instant::now();
         let cursor = &term.cursor;
         let mut in_hand: HashMap<i64, OutboxMessage> = handed
             .into_iter()
@@ -101,6 +103,7 @@ impl OutboxRelay {
                 .map(|row| (row.id, row))
                 .collect()
         };
+        let read = started.elapsed();
         term.cursor
             .observe(from, top, &visible.ids, xmin, visible.horizon);
         let rows: Vec<OutboxMessage> = visible
@@ -130,6 +133,7 @@ impl OutboxRelay {
         }
         // Committed even when every row was refused locally: the position
         // alone is valid, and no transaction stays open.
+        let sending = Instant::now();
         let (sent, progress) = self.send_round(term, rows)?;
         let (progress, mut failure) = match progress {
             Ok(progress) => (Some(progress), None),
@@ -183,8 +187,13 @@ impl OutboxRelay {
             self.abort(term, &rows, Vec::new(), None).await?;
             return Err(RoundError::Expired);
         }
+        let committing = Instant::now();
         match term.publishers.commit(txn_call_timeout(&term.lease)).await {
             Ok(()) => {
+                let relay = &self.metrics.relay;
+                relay.observe_round(RoundPart::read, read.as_secs_f64());
+                relay.observe_round(RoundPart::answered, (committing - sending).as_secs_f64());
+                relay.observe_round(RoundPart::committed, committing.elapsed().as_secs_f64());
                 term.committed = true;
                 self.metrics.relay.committed_rounds.inc();
                 self.metrics.events_published.inc_by(rows.len() as u64);
