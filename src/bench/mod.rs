@@ -10,7 +10,8 @@
 //! where the time went (its stage histograms, [`stages`]) and what it
 //! wrote into PostgreSQL, rows and index entries per command ([`tables`]).
 //! Runs: a burst with batching, the same with `BATCH_SIZE=1`, a steady
-//! rate for latency under normal load, and pairs of bursts with and
+//! rate for latency under normal load, a light one for the latency with
+//! the machine mostly idle, and pairs of bursts with and
 //! without HTTP clients reading orders throughout (reads must leave
 //! command throughput at ≥ 80% of its rate without them). The service inherits the bench's
 //! environment (`RUST_LOG`, `APPLY_CONCURRENCY`, `KAFKA_FETCH_WAIT_MAX_MS`,
@@ -83,6 +84,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             args.batch_size,
             Load::Steady {
                 rate: args.steady_rate,
+                seconds: args.steady_seconds,
+            },
+        ));
+    }
+    if args.light_rate > 0 {
+        phases.push(spec(
+            "light rate",
+            args.batch_size,
+            Load::Steady {
+                rate: args.light_rate,
                 seconds: args.steady_seconds,
             },
         ));

@@ -218,7 +218,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000)]
     pub steady_rate: u32,
 
-    /// Length of the steady-rate run, in seconds.
+    /// Commands per second of a light steady run, as long as the steady
+    /// one (0 skips it): the latency with the machine mostly idle, what
+    /// the design costs before the cores are shared out.
+    #[arg(long, default_value_t = 100)]
+    pub light_rate: u32,
+
+    /// Length of the steady-rate runs, in seconds.
     #[arg(long, default_value_t = 20)]
     pub steady_seconds: u64,
 
