@@ -14,24 +14,19 @@ pub fn one_line(r: &PhaseResult) -> String {
     )
 }
 
-/// Each stage's p50 and p99, in the stages' order.
+/// Each stage's p50 and p99, in the stages' order, and the relay round's
+/// parts.
 pub fn stages_line(r: &PhaseResult) -> String {
-    let stages: Vec<String> = r
-        .stages
-        .iter()
-        .map(|s| format!("{} p50 {:.1} / p99 {:.1} ms", s.stage, s.p50_ms, s.p99_ms))
-        .collect();
-    let parts: Vec<String> = r
-        .round_parts
-        .iter()
-        .map(|s| format!("{} p50 {:.1} / p99 {:.1} ms", s.stage, s.p50_ms, s.p99_ms))
-        .collect();
+    let parts = if r.round_parts.is_empty() {
+        String::new()
+    } else {
+        format!(" (a round: {})", super::stages::labelled(&r.round_parts))
+    };
     format!(
-        "{}; {} batches, {} Kafka transactions of the relay (a round: {}); orders decided on from the cache {}, read {}, batches applied again {}",
-        stages.join(", "),
+        "{}; {} batches, {} Kafka transactions of the relay{parts}; orders decided on from the cache {}, read {}, batches applied again {}",
+        super::stages::labelled(&r.stages),
         r.transactions.0,
         r.transactions.1,
-        parts.join(", "),
         r.cache.0,
         r.cache.1,
         r.cache.2

@@ -22,8 +22,10 @@ const ROUND_ORDER: &[&str] = &["read", "answered", "committed"];
 /// One stage's (or round part's) figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageFigures {
-    pub stage: String,
-    pub commands: u64,
+    /// The stage or the part.
+    pub name: String,
+    /// Commands (a stage) or rounds (a part) counted.
+    pub count: u64,
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
@@ -81,8 +83,8 @@ fn histogram(metrics: &str, buckets: &str, key: &str, order: &[&str]) -> Vec<Sta
         .map(|(stage, buckets)| {
             let commands = buckets.last().map_or(0, |(_, c)| *c);
             StageFigures {
-                stage,
-                commands,
+                name: stage,
+                count: commands,
                 p50_ms: quantile(&buckets, 0.50) * 1e3,
                 p99_ms: quantile(&buckets, 0.99) * 1e3,
             }
@@ -155,7 +157,7 @@ pub(super) fn markdown(out: &mut String, results: &[PhaseResult]) {
             out,
             "\nWhere the time went (the service's `order_service_command_stage_seconds`, p50 / p99 ms per command):\n"
         );
-        let header: Vec<&str> = first.stages.iter().map(|s| s.stage.as_str()).collect();
+        let header: Vec<&str> = first.stages.iter().map(|s| s.name.as_str()).collect();
         let _ = writeln!(
             out,
             "| run | {} | batches | relay transactions | orders from the cache / read | batches applied again |",
@@ -167,16 +169,11 @@ pub(super) fn markdown(out: &mut String, results: &[PhaseResult]) {
             "---:|".repeat(header.len())
         );
         for r in staged {
-            let cells: Vec<String> = r
-                .stages
-                .iter()
-                .map(|s| format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms))
-                .collect();
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} / {} | {} |",
                 r.name,
-                cells.join(" | "),
+                cells(&r.stages),
                 r.transactions.0,
                 r.transactions.1,
                 r.cache.0,
@@ -190,23 +187,42 @@ pub(super) fn markdown(out: &mut String, results: &[PhaseResult]) {
         .filter(|r| !r.round_parts.is_empty())
         .collect();
     if let Some(first) = rounds.first() {
-        let header: Vec<&str> = first.round_parts.iter().map(|s| s.stage.as_str()).collect();
+        let header: Vec<&str> = first.round_parts.iter().map(|s| s.name.as_str()).collect();
         let _ = writeln!(
             out,
-            "\nThe relay's committed rounds, part by part (`order_service_relay_round_seconds`, p50 / p99 ms per round):\n\n| run | rounds | {} |\n|---|---:|{}",
+            "\nThe relay's committed rounds, part by part (`order_service_relay_round_seconds`, p50 / p99 ms per round, the run's warm-up order included):\n\n| run | rounds | {} |\n|---|---:|{}",
             header.join(" | "),
             "---:|".repeat(header.len())
         );
         for r in rounds {
-            let cells: Vec<String> = r
-                .round_parts
-                .iter()
-                .map(|s| format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms))
-                .collect();
-            let rounds = r.round_parts.first().map_or(0, |s| s.commands);
-            let _ = writeln!(out, "| {} | {} | {} |", r.name, rounds, cells.join(" | "));
+            let rounds = r.round_parts.first().map_or(0, |s| s.count);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                r.name,
+                rounds,
+                cells(&r.round_parts)
+            );
         }
     }
+}
+
+/// `name p50 … / p99 … ms` for each of `figures`, comma-separated.
+pub(super) fn labelled(figures: &[StageFigures]) -> String {
+    let labelled: Vec<String> = figures
+        .iter()
+        .map(|s| format!("{} p50 {:.1} / p99 {:.1} ms", s.name, s.p50_ms, s.p99_ms))
+        .collect();
+    labelled.join(", ")
+}
+
+/// `p50 / p99` for each of `figures`, as Markdown table cells.
+fn cells(figures: &[StageFigures]) -> String {
+    let cells: Vec<String> = figures
+        .iter()
+        .map(|s| format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms))
+        .collect();
+    cells.join(" | ")
 }
 
 #[cfg(test)]
@@ -236,14 +252,14 @@ order_service_relay_round_seconds_bucket{le=\"0.002\",part=\"read\"} 4
 order_service_relay_round_seconds_bucket{le=\"+Inf\",part=\"read\"} 4
 ";
         let parts = round_parts(text);
-        let names: Vec<&str> = parts.iter().map(|f| f.stage.as_str()).collect();
+        let names: Vec<&str> = parts.iter().map(|f| f.name.as_str()).collect();
         // In the order a round passes them, no stage among them.
         assert_eq!(names, ["read", "committed"]);
-        assert_eq!(parts[0].commands, 4);
+        assert_eq!(parts[0].count, 4);
         assert!((parts[0].p50_ms - 1.0).abs() < 1e-9, "{parts:?}");
         let stages = figures(text);
         assert_eq!(stages.len(), 1);
-        assert_eq!(stages[0].stage, "queued");
+        assert_eq!(stages[0].name, "queued");
     }
 
     #[test]
@@ -260,14 +276,14 @@ order_service_command_stage_seconds_bucket{le=\"+Inf\",stage=\"queued\"} 100
 ";
         let figures = figures(text);
         // In the order a command passes them, not the text's.
-        let names: Vec<&str> = figures.iter().map(|f| f.stage.as_str()).collect();
+        let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["queued", "applied"]);
-        assert_eq!(figures[0].commands, 100);
+        assert_eq!(figures[0].count, 100);
         // 50 of 100 at or under 1 ms: the median is the bucket's top.
         assert!((figures[0].p50_ms - 1.0).abs() < 1e-9, "{figures:?}");
         // The 99th lies 9/10 into the 2-4 ms bucket.
         assert!((figures[0].p99_ms - 3.8).abs() < 1e-9, "{figures:?}");
-        assert_eq!(figures[1].commands, 0);
+        assert_eq!(figures[1].count, 0);
         assert_eq!(figures[1].p99_ms, 0.0);
     }
 }

@@ -17,7 +17,8 @@ pub enum RoundPart {
     /// Opening the Kafka transaction, sending its records and waiting for
     /// every answer.
     answered,
-    /// Committing the Kafka transaction.
+    /// Committing the Kafka transaction (waiting first for librdkafka to
+    /// count every answered record as done).
     committed,
 }
 
@@ -69,9 +70,10 @@ impl Default for RelayMetrics {
             held_orders: Gauge::default(),
             holder: Family::default(),
             last_holder: std::sync::Mutex::default(),
-            // 0.1 ms to 3.3 s, each bucket 1.5 times the one before.
+            // 0.1 ms to 5.7 s (a commit may take 5), each bucket 1.5
+            // times the one before.
             round_seconds: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.0001, 1.5, 26))
+                Histogram::new(exponential_buckets(0.0001, 1.5, 28))
             }),
         }
     }

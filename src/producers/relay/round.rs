@@ -172,6 +172,7 @@ impl OutboxRelay {
             }
             rows.extend(row);
         }
+        let answered = sending.elapsed();
         // Waiting for the answers may have taken seconds (records stuck
         // behind a refused batch time out): the term is renewed before it
         // commits or aborts, so a slow round does not end it.
@@ -192,7 +193,7 @@ impl OutboxRelay {
             Ok(()) => {
                 let relay = &self.metrics.relay;
                 relay.observe_round(RoundPart::read, read.as_secs_f64());
-                relay.observe_round(RoundPart::answered, (committing - sending).as_secs_f64());
+                relay.observe_round(RoundPart::answered, answered.as_secs_f64());
                 relay.observe_round(RoundPart::committed, committing.elapsed().as_secs_f64());
                 term.committed = true;
                 self.metrics.relay.committed_rounds.inc();
