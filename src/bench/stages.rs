@@ -242,27 +242,6 @@ mod tests {
     }
 
     #[test]
-    fn round_parts_are_read_apart_from_the_stages() {
-        let text = "\
-order_service_relay_round_seconds_bucket{le=\"0.001\",part=\"committed\"} 4
-order_service_relay_round_seconds_bucket{le=\"+Inf\",part=\"committed\"} 4
-order_service_command_stage_seconds_bucket{le=\"0.001\",stage=\"queued\"} 9
-order_service_command_stage_seconds_bucket{le=\"+Inf\",stage=\"queued\"} 9
-order_service_relay_round_seconds_bucket{le=\"0.002\",part=\"read\"} 4
-order_service_relay_round_seconds_bucket{le=\"+Inf\",part=\"read\"} 4
-";
-        let parts = round_parts(text);
-        let names: Vec<&str> = parts.iter().map(|f| f.name.as_str()).collect();
-        // In the order a round passes them, no stage among them.
-        assert_eq!(names, ["read", "committed"]);
-        assert_eq!(parts[0].count, 4);
-        assert!((parts[0].p50_ms - 1.0).abs() < 1e-9, "{parts:?}");
-        let stages = figures(text);
-        assert_eq!(stages.len(), 1);
-        assert_eq!(stages[0].name, "queued");
-    }
-
-    #[test]
     fn quantiles_are_read_from_cumulative_buckets() {
         let text = "\
 # TYPE order_service_command_stage_seconds histogram
@@ -273,11 +252,18 @@ order_service_command_stage_seconds_bucket{le=\"0.001\",stage=\"queued\"} 50
 order_service_command_stage_seconds_bucket{le=\"0.002\",stage=\"queued\"} 90
 order_service_command_stage_seconds_bucket{le=\"0.004\",stage=\"queued\"} 100
 order_service_command_stage_seconds_bucket{le=\"+Inf\",stage=\"queued\"} 100
+order_service_relay_round_seconds_bucket{le=\"0.001\",part=\"committed\"} 4
+order_service_relay_round_seconds_bucket{le=\"+Inf\",part=\"committed\"} 4
+order_service_relay_round_seconds_bucket{le=\"0.002\",part=\"read\"} 4
+order_service_relay_round_seconds_bucket{le=\"+Inf\",part=\"read\"} 4
 ";
+        let names = |figures: &[StageFigures]| -> Vec<String> {
+            figures.iter().map(|f| f.name.clone()).collect()
+        };
         let figures = figures(text);
-        // In the order a command passes them, not the text's.
-        let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["queued", "applied"]);
+        // In the order a command passes them, not the text's; no round
+        // part among them.
+        assert_eq!(names(&figures), ["queued", "applied"]);
         assert_eq!(figures[0].count, 100);
         // 50 of 100 at or under 1 ms: the median is the bucket's top.
         assert!((figures[0].p50_ms - 1.0).abs() < 1e-9, "{figures:?}");
@@ -285,5 +271,10 @@ order_service_command_stage_seconds_bucket{le=\"+Inf\",stage=\"queued\"} 100
         assert!((figures[0].p99_ms - 3.8).abs() < 1e-9, "{figures:?}");
         assert_eq!(figures[1].count, 0);
         assert_eq!(figures[1].p99_ms, 0.0);
+        // The rounds' parts apart, in the order a round passes them.
+        let parts = round_parts(text);
+        assert_eq!(names(&parts), ["read", "committed"]);
+        assert_eq!(parts[0].count, 4);
+        assert!((parts[0].p50_ms - 1.0).abs() < 1e-9, "{parts:?}");
     }
 }
