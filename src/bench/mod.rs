@@ -17,7 +17,9 @@
 //! environment (`RUST_LOG`, `APPLY_CONCURRENCY`, `KAFKA_FETCH_WAIT_MAX_MS`,
 //! …), so its settings can be varied from run to run.
 
+mod cpu;
 mod events;
+mod load;
 mod measure;
 mod phase;
 mod reads;
@@ -30,7 +32,8 @@ mod verify;
 use anyhow::Context;
 
 use crate::cli::BenchArgs;
-use phase::{Load, PhaseSpec};
+use load::Load;
+use phase::PhaseSpec;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -174,6 +177,7 @@ async fn run_phase(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<phase::
     if !result.stages.is_empty() {
         eprintln!("    stages: {}", report::stages_line(&result));
     }
+    eprintln!("    cpu: {}", cpu::line(&result.cpu, result.commands));
     if !result.tables.writes.is_empty() {
         eprintln!(
             "    storage: {}",

@@ -1,19 +1,16 @@
 //! One benchmark run: fresh database (a `ScratchDatabase`) and topics, the
 //! service as a child process, load in, events out, checks and figures.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
-use prost::Message as _;
-use rdkafka::error::KafkaError;
-use rdkafka::producer::FutureProducer;
-use rdkafka::types::RDKafkaErrorCode;
+use anyhow::{Context, ensure};
 use uuid::Uuid;
 
+use super::cpu::{self, CpuUse};
 use super::events::{Received, read_events};
+use super::load::{Load, produce};
 use super::measure::{percentile, rss_mb, timeline, window_rates};
 use super::reads::{ReadLoad, Reads};
 use super::service::{Topics, free_local_addr, start_service, stop};
@@ -24,14 +21,6 @@ use crate::cli::BenchArgs;
 use crate::db::{ScratchDatabase, scratch};
 use crate::kafka;
 use crate::loadgen::Workload;
-use crate::proto::OrderCommand;
-
-pub enum Load {
-    /// Every command at once, as fast as the producer takes them.
-    Burst { orders: usize },
-    /// `rate` commands per second for `seconds`.
-    Steady { rate: u32, seconds: u64 },
-}
 
 pub struct PhaseSpec {
     pub name: &'static str,
@@ -75,6 +64,8 @@ pub struct PhaseResult {
     /// Orders the batches decided on from the service's cache and read
     /// from the database, and batches applied again from fresh reads.
     pub cache: (u64, u64, u64),
+    /// CPU by process from the first command sent to the last event read.
+    pub cpu: CpuUse,
     /// What the run wrote, table by table (PostgreSQL's statistics).
     pub tables: Storage,
 }
@@ -194,6 +185,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         .await
         .context("the service did not answer the warm-up order within 60 s")??;
 
+    let cpu_start = cpu::snapshot(pid);
     let started = Instant::now();
     let read_load = (spec.readers > 0).then(|| {
         let orders = workload.orders.iter().map(|o| o.order_id).collect();
@@ -216,6 +208,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         .into_iter()
         .filter(|r| sent.contains_key(&r.command_id))
         .collect();
+    let cpu = cpu::between(&cpu_start, &cpu::snapshot(pid));
     let metrics = stages::scrape(http_addr).await.unwrap_or_else(|e| {
         eprintln!("    (no stage figures: {e:#})");
         String::new()
@@ -279,72 +272,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         round_parts,
         transactions,
         cache,
+        cpu,
         tables,
     })
-}
-
-/// Publishes the commands; returns when each was enqueued, by command_id.
-async fn produce(
-    args: &BenchArgs,
-    topic: &str,
-    commands: &[OrderCommand],
-    load: &Load,
-) -> anyhow::Result<HashMap<String, Instant>> {
-    // Steady load measures latency: a command should leave when it is sent.
-    let linger = match load {
-        Load::Burst { .. } => "5",
-        Load::Steady { .. } => "0",
-    };
-    let producer: FutureProducer = kafka::client_config(&args.kafka)?
-        .set("linger.ms", linger)
-        .set("queue.buffering.max.messages", "1000000")
-        .create()
-        .context("creating the producer")?;
-    let mut sent = HashMap::with_capacity(commands.len());
-    let mut pending = std::collections::VecDeque::new();
-    let pace = match load {
-        Load::Burst { .. } => None,
-        Load::Steady { rate, .. } => Some(Duration::from_secs_f64(1.0 / f64::from(*rate))),
-    };
-    let started = Instant::now();
-    for (index, command) in commands.iter().enumerate() {
-        if let Some(pace) = pace {
-            let due = started + pace * index as u32;
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                tokio::time::sleep(wait).await;
-            }
-        }
-        let payload = command.encode_to_vec();
-        loop {
-            match producer.send_result(kafka::command_record(topic, command, &payload, None)) {
-                Ok(delivery) => {
-                    sent.insert(command.command_id.clone(), Instant::now());
-                    pending.push_back(delivery);
-                    break;
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                    match pending.pop_front() {
-                        Some(oldest) => check_delivery(oldest.await)?,
-                        None => tokio::time::sleep(Duration::from_millis(1)).await,
-                    }
-                }
-                Err((e, _)) => return Err(e).context("publishing a command"),
-            }
-        }
-    }
-    for delivery in pending {
-        check_delivery(delivery.await)?;
-    }
-    Ok(sent)
-}
-
-/// `E` is the future's cancellation, which means the producer went away.
-fn check_delivery<E>(
-    result: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, E>,
-) -> anyhow::Result<()> {
-    match result {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err((e, _))) => Err(e).context("a command was not delivered"),
-        Err(_) => bail!("a delivery was cancelled"),
-    }
 }

@@ -90,6 +90,7 @@ pub fn markdown(results: &[PhaseResult], ceiling: Option<&serde_json::Value>) ->
         );
     }
     super::stages::markdown(&mut out, results);
+    super::cpu::markdown(&mut out, results);
     let stored: Vec<&PhaseResult> = results
         .iter()
         .filter(|r| !r.tables.writes.is_empty())
