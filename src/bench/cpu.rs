@@ -1,11 +1,14 @@
 //! CPU time by process over a run, from /proc: the broker, PostgreSQL, the
-//! service and the bench itself (load generator and reader). On a machine
-//! that runs them all, it shows whether a run was short of cores and who
-//! took them.
+//! service and the bench itself (load generator and reader, and HTTP
+//! readers when a run has them). On a machine that runs them all, it shows
+//! whether a run was short of cores and who took them.
 //!
-//! PostgreSQL counts its processes alive at both ends of the run, and the
-//! backends that ended within it (the postmaster's reaped children). The
-//! broker is the process running `kafka.Kafka`.
+//! PostgreSQL is the postmaster of the run's database and its children,
+//! those alive at both ends of the run and those that ended within it (the
+//! postmaster's reaped children, less what they had used before the run).
+//! The broker is the process `BENCH_BROKER_PID` names (`scripts/bench`
+//! sets it), else every process running `kafka.Kafka`. Other work of the
+//! same PostgreSQL or broker counts too: the figures are the machine's.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -14,6 +17,51 @@ use super::phase::PhaseResult;
 
 /// The groups, in the order they are printed.
 pub const GROUPS: [&str; 4] = ["broker", "PostgreSQL", "service", "bench"];
+
+/// The processes whose CPU is counted, besides the bench's own.
+#[derive(Debug, Clone, Copy)]
+pub struct Watched {
+    pub service: u32,
+    /// The run's PostgreSQL (its postmaster); `None` leaves it out.
+    pub postmaster: Option<u32>,
+    /// The broker; `None`: every process running `kafka.Kafka`.
+    pub broker: Option<u32>,
+}
+
+impl Watched {
+    /// The service's pid, the postmaster serving `database_url` and the
+    /// broker named by `BENCH_BROKER_PID`.
+    pub fn find(service: u32, database_url: &str) -> Self {
+        let postmaster = backend_pid(database_url).and_then(|backend| {
+            let stat = std::fs::read_to_string(format!("/proc/{backend}/stat")).ok()?;
+            // The fields after the name: state, then the parent's pid.
+            parse_stat(&stat)?.1.get(1)?.parse().ok()
+        });
+        let broker = std::env::var("BENCH_BROKER_PID")
+            .ok()
+            .and_then(|pid| pid.parse().ok());
+        Self {
+            service,
+            postmaster,
+            broker,
+        }
+    }
+}
+
+/// The pid of the backend serving a connection of our own.
+fn backend_pid(database_url: &str) -> Option<u32> {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let mut conn = PgConnection::establish(database_url).ok()?;
+    let backend: Backend = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result(&mut conn)
+        .ok()?;
+    u32::try_from(backend.pid).ok()
+}
 
 /// CPU ticks by process and group at one moment.
 pub struct Snapshot {
@@ -29,7 +77,7 @@ pub struct CpuUse {
     pub seconds: f64,
     /// CPU seconds of each of [`GROUPS`].
     pub cpu_seconds: [f64; 4],
-    /// The machine's cores.
+    /// The cores the bench may use (its affinity).
     pub cores: usize,
 }
 
@@ -40,8 +88,8 @@ impl CpuUse {
     }
 }
 
-/// Every process of a group now. `service` is the service's pid.
-pub fn snapshot(service: u32) -> Snapshot {
+/// Every watched process now.
+pub fn snapshot(watched: &Watched) -> Snapshot {
     let own = std::process::id();
     let mut processes = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -55,16 +103,23 @@ pub fn snapshot(service: u32) -> Snapshot {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        let Some((comm, fields)) = parse_stat(&stat) else {
+        let Some((_, fields)) = parse_stat(&stat) else {
             continue;
         };
-        let group = if pid == service {
+        let parent = fields.get(1).and_then(|p| p.parse::<u32>().ok());
+        let group = if pid == watched.service {
             2
         } else if pid == own {
             3
-        } else if comm.starts_with("postgres") {
+        } else if watched
+            .postmaster
+            .is_some_and(|pm| pid == pm || parent == Some(pm))
+        {
             1
-        } else if is_broker(pid) {
+        } else if watched
+            .broker
+            .map_or_else(|| is_broker(pid), |broker| pid == broker)
+        {
             0
         } else {
             continue;
@@ -79,24 +134,33 @@ pub fn snapshot(service: u32) -> Snapshot {
 
 /// What each group used from `start` to `end`.
 pub fn between(start: &Snapshot, end: &Snapshot) -> CpuUse {
-    let per_second = clock_ticks_per_second();
-    let mut cpu_seconds = [0.0; 4];
-    for &(pid, group, ticks) in &end.processes {
-        let before = start
+    let before = |pid: u32, group: usize| {
+        start
             .processes
             .iter()
             .find(|(p, g, _)| *p == pid && *g == group)
-            .map_or(0, |(_, _, t)| *t);
-        cpu_seconds[group] += ticks.saturating_sub(before) as f64 / per_second;
+            .map_or(0, |(_, _, t)| *t)
+    };
+    let mut ticks = [0u64; 4];
+    for &(pid, group, now) in &end.processes {
+        ticks[group] += now.saturating_sub(before(pid, group));
     }
+    // A PostgreSQL process that ended within the run is in its
+    // postmaster's children's time whole: less what it used before.
+    for &(pid, group, then) in &start.processes {
+        if group == 1 && !end.processes.iter().any(|(p, g, _)| *p == pid && *g == 1) {
+            ticks[1] = ticks[1].saturating_sub(then);
+        }
+    }
+    let per_second = clock_ticks_per_second();
     CpuUse {
         seconds: end.at.duration_since(start.at).as_secs_f64(),
-        cpu_seconds,
+        cpu_seconds: ticks.map(|t| t as f64 / per_second),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
 }
 
-/// `broker 8.3 s, …: 84% of 2 cores, µs a command: …` for `commands`.
+/// `broker 8.30 s, … in 13.0 s: 84% of 2 cores; 640 / … µs a command`.
 pub fn line(used: &CpuUse, commands: usize) -> String {
     let groups: Vec<String> = GROUPS
         .iter()
@@ -123,8 +187,7 @@ fn per_command(used: &CpuUse, commands: usize) -> Vec<String> {
 
 /// The table of each run's CPU by process, in Markdown.
 pub(super) fn markdown(out: &mut String, results: &[PhaseResult]) {
-    let measured: Vec<&PhaseResult> = results.iter().filter(|r| r.cpu.seconds > 0.0).collect();
-    let Some(first) = measured.first() else {
+    let Some(first) = results.first() else {
         return;
     };
     let _ = writeln!(
@@ -135,7 +198,7 @@ pub(super) fn markdown(out: &mut String, results: &[PhaseResult]) {
         GROUPS.join(" | "),
         "---:|".repeat(GROUPS.len())
     );
-    for r in measured {
+    for r in results {
         let cpu: Vec<String> = r
             .cpu
             .cpu_seconds
@@ -206,20 +269,57 @@ mod tests {
     }
 
     #[test]
-    fn this_process_is_counted_as_the_bench() {
-        let start = snapshot(0);
-        // Busy until the kernel has counted a tick of it (10 s at most).
+    fn the_service_and_this_process_are_counted_apart() {
+        // A busy child stands for the service.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("sh");
+        let watched = Watched {
+            service: child.id(),
+            postmaster: None,
+            broker: Some(u32::MAX),
+        };
+        let start = snapshot(&watched);
+        // Busy too, until the kernel has counted a tick of both (10 s at
+        // most).
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
-        let mut used = between(&start, &snapshot(0));
-        while used.cpu_seconds[3] == 0.0 && Instant::now() < deadline {
+        let mut used = between(&start, &snapshot(&watched));
+        while (used.cpu_seconds[2] == 0.0 || used.cpu_seconds[3] == 0.0)
+            && Instant::now() < deadline
+        {
             let until = Instant::now() + std::time::Duration::from_millis(10);
             while Instant::now() < until {
                 std::hint::black_box(0u64);
             }
-            used = between(&start, &snapshot(0));
+            used = between(&start, &snapshot(&watched));
         }
-        assert!(used.cpu_seconds[3] > 0.0, "{used:?}");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(used.cpu_seconds[2] > 0.0, "the service: {used:?}");
+        assert!(used.cpu_seconds[3] > 0.0, "the bench: {used:?}");
         assert!(used.seconds > 0.0);
-        assert_eq!(used.cpu_seconds[2], 0.0, "no service");
+        assert_eq!(used.cpu_seconds[..2], [0.0, 0.0], "neither watched");
+    }
+
+    #[test]
+    fn a_process_that_ended_counts_only_its_time_within() {
+        let at = Instant::now();
+        // A backend (pid 2) with 30 ticks at the start ends with 50; its
+        // postmaster (pid 1) reaps it, its children's time 0 then 50.
+        let start = Snapshot {
+            at,
+            processes: vec![(1, 1, 100), (2, 1, 30)],
+        };
+        let end = Snapshot {
+            at: at + std::time::Duration::from_secs(1),
+            processes: vec![(1, 1, 100 + 50)],
+        };
+        let used = between(&start, &end);
+        let per_second = clock_ticks_per_second();
+        assert!(
+            (used.cpu_seconds[1] - 20.0 / per_second).abs() < 1e-9,
+            "{used:?}"
+        );
     }
 }

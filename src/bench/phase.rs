@@ -185,7 +185,9 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         .await
         .context("the service did not answer the warm-up order within 60 s")??;
 
-    let cpu_start = cpu::snapshot(pid);
+    let url = database.url().to_owned();
+    let watched = tokio::task::spawn_blocking(move || cpu::Watched::find(pid, &url)).await?;
+    let cpu_start = cpu::snapshot(&watched);
     let started = Instant::now();
     let read_load = (spec.readers > 0).then(|| {
         let orders = workload.orders.iter().map(|o| o.order_id).collect();
@@ -208,7 +210,7 @@ pub async fn run(args: &BenchArgs, spec: &PhaseSpec) -> anyhow::Result<PhaseResu
         .into_iter()
         .filter(|r| sent.contains_key(&r.command_id))
         .collect();
-    let cpu = cpu::between(&cpu_start, &cpu::snapshot(pid));
+    let cpu = cpu::between(&cpu_start, &cpu::snapshot(&watched));
     let metrics = stages::scrape(http_addr).await.unwrap_or_else(|e| {
         eprintln!("    (no stage figures: {e:#})");
         String::new()
