@@ -148,11 +148,7 @@ impl PrivateBroker {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let dir = root.join(format!("target/kafka-cut-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::helpers::free_port();
         let output = Command::new("bash")
             .arg("-c")
             .arg(format!(

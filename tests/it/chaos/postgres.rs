@@ -35,11 +35,7 @@ impl PrivatePostgres {
     pub(super) fn start_on(host: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("order-service-pg-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::helpers::free_port();
         let server = Self {
             dir,
             port,

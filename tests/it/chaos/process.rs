@@ -123,10 +123,7 @@ impl ServiceProcess {
             .append(true)
             .open(dir.join(format!("{name}.log")))
             .expect("log file");
-        let http_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let http_port = crate::helpers::free_port();
         command
             .arg("serve")
             .env_clear()
