@@ -37,6 +37,9 @@ impl Watched {
             // The fields after the name: state, then the parent's pid.
             parse_stat(&stat)?.1.get(1)?.parse().ok()
         });
+        if postmaster.is_none() {
+            eprintln!("    (cpu: PostgreSQL's processes not found here; its CPU is left out)");
+        }
         let broker = std::env::var("BENCH_BROKER_PID")
             .ok()
             .and_then(|pid| pid.parse().ok());

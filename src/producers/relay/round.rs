@@ -196,10 +196,10 @@ impl OutboxRelay {
                 relay.observe_round(RoundPart::answered, answered.as_secs_f64());
                 relay.observe_round(RoundPart::committed, committing.elapsed().as_secs_f64());
                 term.committed = true;
-                self.metrics.relay.committed_rounds.inc();
+                relay.committed_rounds.inc();
                 self.metrics.events_published.inc_by(rows.len() as u64);
                 term.holds.committed(rows.iter().map(|(_, order)| *order));
-                self.metrics.relay.held_orders.set(term.holds.len() as i64);
+                relay.held_orders.set(term.holds.len() as i64);
                 Ok(full)
             }
             Err(TxnError::Fatal(e)) => Err(RoundError::Fatal(e)),
